@@ -1,0 +1,157 @@
+package main
+
+import (
+	"encoding/binary"
+	"fmt"
+	"maps"
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/oscheck/oscheck/cmd/internal/traffic"
+)
+
+// stream is a known input with its ground truth, computed from what the test
+// generated, not from anything oscheck computes.
+type stream struct {
+	records   []*kgo.Record
+	malformed map[string]bool // original bytes of every malformed record
+	late      int
+	counts    map[windowKey]int64
+}
+
+// makeStream generates n records over partitions, in Connect envelopes, with
+// event time advancing through the windows from start, some out of order
+// within grace, some late, some malformed.
+func makeStream(n int, partitions int32, start time.Time, span, window, grace time.Duration, seed uint64) stream {
+	rng := rand.New(rand.NewPCG(seed, 1))
+	gen := traffic.NewGenerator(int64(seed))
+	s := stream{malformed: make(map[string]bool), counts: make(map[windowKey]int64)}
+	size := window.Milliseconds()
+	perPartition := n / int(partitions)
+	for p := range partitions {
+		watermark := int64(-1 << 62)
+		for i := range perPartition {
+			at := start.Add(time.Duration(int64(span) * int64(i) / int64(perPartition)))
+			switch r := rng.IntN(1000); {
+			case r < 3: // malformed: binary garbage, truncated JSON, no timestamp
+				id := fmt.Sprintf("%d-%d", p, i) // keeps every malformed record distinct
+				bad := [][]byte{
+					append([]byte{0xff, 0xfe, 0x00, 0x80}, id...),
+					[]byte(`{"schema":{"type":"string","optional":false},"payload":"10.0.0.1 - - [13/Aug/2019:03:4` + id),
+					traffic.Envelope(nil, []byte("a line with no timestamp "+id)),
+				}[r]
+				s.records = append(s.records, &kgo.Record{Topic: "access_log", Partition: p, Value: bad})
+				s.malformed[string(bad)] = true
+				continue
+			case r < 10: // late: well behind the watermark
+				at = at.Add(-window - grace - 3*time.Second)
+			case r < 150: // out of order within grace
+				at = at.Add(-time.Duration(rng.Int64N(int64(grace))))
+			}
+			line, osType := gen.Append(nil, at)
+			s.records = append(s.records, &kgo.Record{Topic: "access_log", Partition: p, Value: traffic.Envelope(nil, line)})
+
+			t := at.Truncate(time.Second).UnixMilli() // the log's timestamp has second resolution
+			watermark = max(watermark, t)
+			closed := floorTo(watermark-grace.Milliseconds(), size)
+			w := floorTo(t, size)
+			if w+size <= closed {
+				s.late++
+				continue
+			}
+			s.counts[windowKey{osType, w}]++
+		}
+	}
+	return s
+}
+
+func floorTo(t, size int64) int64 {
+	q := t / size
+	if t%size != 0 && t < 0 {
+		q--
+	}
+	return q * size
+}
+
+// TestRunEndToEnd runs `oscheck run` against a broker over the wire and
+// compares every os-check record with the ground truth.
+func TestRunEndToEnd(t *testing.T) {
+	const partitions = 6
+	window, grace := 2*time.Second, 2*time.Second
+	brokers := startBroker(t, partitions, "access_log")
+	start := time.Date(2019, 8, 14, 0, 43, 8, 0, time.UTC)
+	s := makeStream(120_000, partitions, start, 60*time.Second, window, grace, 7)
+	produce(t, brokers, s.records)
+	windows := len(slices.Compact(slices.Sorted(func(yield func(int64) bool) {
+		for k := range s.counts {
+			if !yield(k.start) {
+				return
+			}
+		}
+	})))
+	if windows < 20 || s.late == 0 || len(s.malformed) == 0 {
+		t.Fatalf("stream too tame: %d windows, %d late, %d malformed", windows, s.late, len(s.malformed))
+	}
+
+	out := consume(t, brokers, "os-check")
+	dlq := consume(t, brokers, "os-check-streams-dlq")
+	http := freeAddr(t)
+	service(t, "--brokers", brokers[0], "--window", window.String(), "--grace", grace.String(),
+		"--idle-timeout", "1s", "--http-addr", http, "--format", "kstreams")
+
+	got := out.waitFor(len(s.counts), 90*time.Second)
+	time.Sleep(2 * time.Second) // anything more would be a duplicate
+	got = out.snapshot()
+
+	seen := make(map[windowKey]int64)
+	for _, r := range got {
+		if len(r.Key) < 8 || len(r.Value) != 8 {
+			t.Fatalf("record is not kstreams-formatted: key %x value %x", r.Key, r.Value)
+		}
+		k := windowKey{string(r.Key[:len(r.Key)-8]), int64(binary.BigEndian.Uint64(r.Key[len(r.Key)-8:]))}
+		if _, dup := seen[k]; dup {
+			t.Errorf("window %v emitted more than once", k)
+		}
+		seen[k] = int64(binary.BigEndian.Uint64(r.Value))
+	}
+	for _, k := range slices.SortedFunc(maps.Keys(s.counts), func(a, b windowKey) int { return int(a.start - b.start) }) {
+		if seen[k] != s.counts[k] {
+			t.Errorf("window %v: got %d, want %d", k, seen[k], s.counts[k])
+		}
+	}
+	for k := range seen {
+		if _, ok := s.counts[k]; !ok {
+			t.Errorf("unexpected window %v = %d", k, seen[k])
+		}
+	}
+	t.Logf("%d records, %d windows over %d window starts, %d late, %d malformed", len(s.records), len(s.counts), windows, s.late, len(s.malformed))
+
+	if late := sum(scrape(t, http, "oscheck_records_late_total")); int(late) != s.late {
+		t.Errorf("late records counted: got %v, want %d", late, s.late)
+	}
+	if bad := sum(scrape(t, http, "oscheck_records_malformed_total")); int(bad) != len(s.malformed) {
+		t.Errorf("malformed records counted: got %v, want %d", bad, len(s.malformed))
+	}
+	dead := dlq.waitFor(len(s.malformed), 10*time.Second)
+	if len(dead) != len(s.malformed) {
+		t.Errorf("dead-letter topic has %d records, want %d", len(dead), len(s.malformed))
+	}
+	for _, r := range dead {
+		if !s.malformed[string(r.Value)] {
+			t.Errorf("dead letter %q is not one of the malformed records", r.Value)
+		}
+		var reason string
+		for _, h := range r.Headers {
+			if h.Key == "reason" {
+				reason = string(h.Value)
+			}
+		}
+		if reason == "" {
+			t.Errorf("dead letter %q has no reason header", r.Value)
+		}
+	}
+}

@@ -1,0 +1,59 @@
+// Command oscheck counts nginx access-log requests per operating system in
+// tumbling windows, reading an access-log topic and writing os-check.
+//
+//	oscheck run    the service (a goka processor group; scale by starting more)
+//	oscheck demo   an embedded broker, synthetic nginx traffic and the service, printing final windows
+//	oscheck read   prints an os-check topic readably
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/pflag"
+)
+
+const usage = `usage: oscheck <command> [flags]
+
+commands:
+  run    run the service against a Kafka cluster (see oscheck run --help)
+  demo   run an embedded broker, synthetic nginx traffic and the service
+  read   print an os-check topic readably
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, pflag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "oscheck:", err)
+		}
+		os.Exit(2)
+	}
+}
+
+// run dispatches a command line; tests call it as a user would.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errors.New("no command given")
+	}
+	switch args[0] {
+	case "run":
+		return runService(ctx, args[1:], stderr)
+	case "demo":
+		return runDemo(ctx, args[1:], stdout, stderr)
+	case "read":
+		return runRead(ctx, args[1:], stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("unknown command %q", args[0])
+}

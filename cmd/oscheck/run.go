@@ -1,0 +1,109 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/spf13/pflag"
+
+	"github.com/oscheck/oscheck/topology"
+)
+
+func runService(ctx context.Context, args []string, stderr io.Writer) error {
+	fs := newRunFlags()
+	fs.SetOutput(stderr)
+	v, err := settings(fs, args)
+	if err != nil {
+		return err
+	}
+	log, err := newLogger(v, stderr)
+	if err != nil {
+		return err
+	}
+	cfg, err := serviceConfig(v)
+	if err != nil {
+		return err
+	}
+	return serve(ctx, cfg, v.GetString("http-addr"), log, nil)
+}
+
+func newRunFlags() *pflag.FlagSet {
+	fs := pflag.NewFlagSet("oscheck run", pflag.ContinueOnError)
+	serviceFlags(fs)
+	return fs
+}
+
+// serve runs the service and its HTTP endpoints until ctx is done. ready, if
+// not nil, is closed once both stages run.
+func serve(ctx context.Context, cfg topology.Config, httpAddr string, log *slog.Logger, ready chan<- struct{}) error {
+	log.Info("starting", "brokers", cfg.Brokers, "input", cfg.Input, "output", cfg.Output, "group", cfg.Group,
+		"window", cfg.Window, "grace", cfg.Grace, "idle_timeout", cfg.IdleTimeout, "time_source", cfg.TimeSource,
+		"emit", cfg.Emit, "format", cfg.Format)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	svc, err := topology.New(cfg, reg, log)
+	if err != nil {
+		return err
+	}
+	var isReady atomic.Bool
+	if httpAddr != "" {
+		stop, err := serveHTTP(httpAddr, reg, &isReady, log)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		if svc.Ready(runCtx) == nil && runCtx.Err() == nil {
+			isReady.Store(true)
+			log.Info("ready")
+			if ready != nil {
+				close(ready)
+			}
+		}
+	}()
+	err = svc.Run(runCtx)
+	log.Info("stopped", "error", err)
+	return err
+}
+
+func serveHTTP(addr string, reg *prometheus.Registry, ready *atomic.Bool, log *slog.Logger) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, &topology.KeyError{Key: "http-addr", Reason: err.Error()}
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
+	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if !ready.Load() {
+			http.Error(w, "not ready", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "ready")
+	})
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("http server", "error", err)
+		}
+	}()
+	log.Info("http listening", "addr", ln.Addr().String())
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+	}, nil
+}

@@ -1,0 +1,187 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/oscheck/oscheck/cmd/internal/traffic"
+)
+
+// referenceLine is a line of the reference app's access log; its window
+// [1565743788000, 1565743790000) is the one the reference console output shows.
+const referenceLine = `10.10.13.41 - - [14/Aug/2019:08:49:48 +0800] "GET /v1/open/product_list?user_key=****&user_phone=****&screen_height=1125&screen_width=2436&from_page=1&user_type=2&os_type=android HTTP/1.0" 200 1321`
+
+// TestKStreamsBytes checks one window's os-check record byte for byte
+// against what Kafka Streams' TimeWindowedSerializer<String> and
+// LongSerializer write.
+func TestKStreamsBytes(t *testing.T) {
+	brokers := startBroker(t, 1, "access_log")
+	var recs []*kgo.Record
+	for range 1522 {
+		recs = append(recs, &kgo.Record{Topic: "access_log", Value: traffic.Envelope(nil, []byte(referenceLine))})
+	}
+	produce(t, brokers, recs)
+	out := consume(t, brokers, "os-check")
+	service(t, "--brokers", brokers[0], "--idle-timeout", "500ms", "--http-addr", "")
+
+	got := out.waitFor(1, 30*time.Second)
+	if len(got) != 1 {
+		t.Fatalf("got %d records, want 1", len(got))
+	}
+	// "android", then 1565743788000 = 0x0000016c8d9a2fe0 big-endian.
+	wantKey, _ := hex.DecodeString("616e64726f6964" + "0000016c8d9a2fe0")
+	wantValue, _ := hex.DecodeString("00000000000005f2") // 1522
+	if !bytes.Equal(got[0].Key, wantKey) || !bytes.Equal(got[0].Value, wantValue) {
+		t.Errorf("got key %x value %x, want key %x value %x", got[0].Key, got[0].Value, wantKey, wantValue)
+	}
+}
+
+// TestIdleCloses stops the input and checks that the last window is emitted
+// within end + grace + idle-timeout + 1s of wall-clock time.
+func TestIdleCloses(t *testing.T) {
+	brokers := startBroker(t, 3, "access_log")
+	out := consume(t, brokers, "os-check")
+	grace, idle := 500*time.Millisecond, time.Second
+	service(t, "--brokers", brokers[0], "--grace", grace.String(), "--idle-timeout", idle.String(),
+		"--http-addr", "", "--format", "json")
+	time.Sleep(2 * time.Second) // let the groups join before the clock starts
+
+	gen := traffic.NewGenerator(3)
+	now := time.Now()
+	line, osType := gen.Append(nil, now)
+	for p := range int32(3) {
+		produce(t, brokers, []*kgo.Record{{Topic: "access_log", Partition: p, Value: line}})
+	}
+	end := now.Truncate(time.Second).Truncate(2 * time.Second).Add(2 * time.Second)
+	deadline := end.Add(grace + idle + time.Second)
+
+	got := out.waitFor(1, time.Until(deadline)+5*time.Second)
+	if len(got) == 0 {
+		t.Fatal("no window emitted")
+	}
+	var w struct {
+		OSType string `json:"os_type"`
+		Count  int64  `json:"count"`
+	}
+	if err := json.Unmarshal(got[0].Value, &w); err != nil || w.OSType != osType || w.Count != 3 {
+		t.Fatalf("got %s (%v), want %s with count 3", got[0].Value, err, osType)
+	}
+	out.mu.Lock()
+	arrived := out.arrived[0]
+	out.mu.Unlock()
+	if arrived.After(deadline) {
+		t.Errorf("window ending %v emitted at %v, %v after end+grace+idle+1s", end.Format(time.StampMilli),
+			arrived.Format(time.StampMilli), arrived.Sub(deadline))
+	}
+	t.Logf("window end %s, emitted %v after it", end.Format(time.StampMilli), arrived.Sub(end))
+}
+
+// TestKcat produces with kcat (librdkafka) and reads os-check back with kcat,
+// in the json format.
+func TestKcat(t *testing.T) {
+	kcat := tool(t, "kcat")
+	brokers := startBroker(t, 2, "access_log")
+	start := time.Date(2019, 8, 14, 0, 43, 8, 0, time.UTC)
+	gen := traffic.NewGenerator(11)
+	want := make(map[string]int64)
+	var lines bytes.Buffer
+	for i := range 3000 {
+		at := start.Add(time.Duration(i) * 10 * time.Millisecond)
+		line, osType := gen.Append(nil, at)
+		lines.Write(line)
+		lines.WriteByte('\n')
+		want[fmt.Sprintf("%s@%d", osType, at.Truncate(time.Second).Truncate(2*time.Second).UnixMilli())]++
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, kcat, "-P", "-b", brokers[0], "-t", "access_log")
+	cmd.Stdin = &lines
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("kcat -P: %v\n%s", err, out)
+	}
+	service(t, "--brokers", brokers[0], "--format", "json", "--idle-timeout", "500ms", "--http-addr", "")
+
+	got := make(map[string]int64)
+	deadline := time.Now().Add(45 * time.Second)
+	for len(got) < len(want) && time.Now().Before(deadline) {
+		time.Sleep(time.Second)
+		cmd := exec.CommandContext(ctx, kcat, "-C", "-b", brokers[0], "-t", "os-check", "-o", "beginning", "-e",
+			"-f", "%k\t%s\n")
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("kcat -C: %v", err)
+		}
+		got = make(map[string]int64)
+		for _, row := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+			if row == "" {
+				continue
+			}
+			key, value, _ := strings.Cut(row, "\t")
+			var w struct {
+				OSType      string `json:"os_type"`
+				WindowStart int64  `json:"window_start"`
+				WindowEnd   int64  `json:"window_end"`
+				Count       int64  `json:"count"`
+			}
+			if err := json.Unmarshal([]byte(value), &w); err != nil {
+				t.Fatalf("os-check value %q: %v", value, err)
+			}
+			if key != fmt.Sprintf("%s@%d", w.OSType, w.WindowStart) || w.WindowEnd != w.WindowStart+2000 {
+				t.Fatalf("record key %q does not match value %s", key, value)
+			}
+			if _, dup := got[key]; dup {
+				t.Fatalf("window %s emitted twice", key)
+			}
+			got[key] = w.Count
+		}
+	}
+	if len(got) != len(want) {
+		t.Fatalf("got %d windows, want %d", len(got), len(want))
+	}
+	for k, n := range want {
+		if got[k] != n {
+			t.Errorf("window %s: got %d, want %d", k, got[k], n)
+		}
+	}
+}
+
+// tool returns the path of an outside program the test needs. Outside CI the
+// test skips without it; in CI (CI=true) its absence fails the test.
+func tool(t *testing.T, name string) string {
+	t.Helper()
+	path, err := exec.LookPath(name)
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s is not installed, and CI must run this test (.ci/run installs it)", name)
+		}
+		t.Skipf("%s is not installed (apt-get install -y %s); skipping", name, name)
+	}
+	return path
+}
+
+// TestDemo runs README's first command for a while and expects final windows
+// printed within 15 s.
+func TestDemo(t *testing.T) {
+	var out syncBuffer
+	start := time.Now()
+	err := run(context.Background(), []string{"demo", "--duration", "15s"}, &out, testWriter{t})
+	if err != nil {
+		t.Fatalf("demo: %v", err)
+	}
+	lines := regexp.MustCompile(`(?m)^\[(\w+)@(\d+)/(\d+)\] (\d+)$`).FindAllStringSubmatch(out.String(), -1)
+	if len(lines) == 0 {
+		t.Fatalf("demo printed no final windows in %v:\n%s", time.Since(start), out.String())
+	}
+	t.Logf("%d windows printed, first: %s", len(lines), lines[0][0])
+}

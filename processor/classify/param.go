@@ -1,0 +1,55 @@
+package classify
+
+// maxParamLen is longer than any real os name; longer values are junk or
+// attacks and fall back to the User-Agent.
+const maxParamLen = 32
+
+// maxInterned bounds the distinct parameter values one Classifier keeps.
+// Values are attacker-controlled: a flood of distinct junk must not grow
+// memory (or the downstream label set) without limit. Real clients send a
+// handful of values, so 1024 (the six bucket names included) leaves ample
+// room before the bound matters.
+const maxInterned = 1024
+
+// paramByte is the byte set of a sane os parameter: enough for any os name
+// or version ("ios", "Android_13", "harmony-os.4"), nothing that needs
+// escaping in metrics, logs or Kafka keys.
+var paramByte = func() (t [256]bool) {
+	for c := 'a'; c <= 'z'; c++ {
+		t[c] = true
+		t[c-'a'+'A'] = true
+	}
+	for c := '0'; c <= '9'; c++ {
+		t[c] = true
+	}
+	t['.'], t['_'], t['-'] = true, true, true
+	return t
+}()
+
+func isSaneParam(b []byte) bool {
+	if len(b) == 0 || len(b) > maxParamLen {
+		return false
+	}
+	for _, c := range b {
+		if !paramByte[c] {
+			return false
+		}
+	}
+	return true
+}
+
+// intern returns b as a string, allocating only the first time a value is
+// seen. Once the table is full, unseen values count as Other rather than
+// fall back to the User-Agent: the client did state an os, just not one
+// worth a table entry.
+func (c *Classifier) intern(b []byte) string {
+	if s, ok := c.interned[string(b)]; ok { // string(b) in an index does not allocate
+		return s
+	}
+	if len(c.interned) >= maxInterned {
+		return Other
+	}
+	s := string(b)
+	c.interned[s] = s
+	return s
+}

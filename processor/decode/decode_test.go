@@ -1,0 +1,239 @@
+package decode
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+const (
+	commonLine = `10.10.13.41 - - [13/Aug/2019:03:46:54 +0800] "GET /v1/open/product_list?user_key=****&user_phone=****&screen_height=1125&screen_width=2436&from_page=1&user_type=2&os_type=ios HTTP/1.0" 200 1321`
+	androidUA  = `Mozilla/5.0 (Linux; Android 13; Pixel 7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/116.0 Mobile Safari/537.36`
+	combined   = `203.0.113.9 - frank [10/Oct/2000:13:55:36 -0700] "GET /apache_pb.gif?x=1 HTTP/1.0" 200 2326 "http://www.example.com/start.html" "` + androidUA + `"`
+)
+
+var (
+	commonWant   = ok("13/Aug/2019:03:46:54 +0800", "ios", "")
+	combinedWant = ok("10/Oct/2000:13:55:36 -0700", "", androidUA)
+)
+
+// jsonQuote is a JSON string encoder written for the tests, so envelopes
+// are built without trusting the decoder's own JSON code.
+func jsonQuote(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for _, r := range s {
+		switch {
+		case r == '"' || r == '\\':
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case r < 0x20:
+			b.WriteString(`\u00`)
+			b.WriteByte("0123456789abcdef"[r>>4])
+			b.WriteByte("0123456789abcdef"[r&15])
+		default:
+			b.WriteRune(r)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
+}
+
+func connect(line string) string {
+	return `{"schema":{"type":"string","optional":false},"payload":` + jsonQuote(line) + `}`
+}
+
+var envelopeTests = []struct {
+	name   string
+	record string
+	want   result
+}{
+	{"plain common", commonLine, commonWant},
+	{"plain combined", combined, combinedWant},
+	{"plain with CRLF", combined + "\r\n", combinedWant},
+	{"plain with surrounding blanks", " \t" + combined + " \n", combinedWant},
+
+	{"connect", connect(combined), combinedWant},
+	{"connect common", connect(commonLine), commonWant},
+	{"connect payload first", `{"payload":` + jsonQuote(combined) + `,"schema":{"type":"string","optional":false}}`, combinedWant},
+	{"connect pretty printed", "{\n  \"schema\" : {\"type\": \"string\"},\n  \"payload\" : " + jsonQuote(combined) + "\n}\n", combinedWant},
+	{"connect with tricky other keys",
+		`{"a":"}{\"[","b":[1,-2.5e+3,{"c":["]}",null,true,false]}],"d":{},"e":[],"schema":{"type":"string"},"payload":` + jsonQuote(combined) + `,"z":0}`,
+		combinedWant},
+	{"connect escaped key", `{"pay\u006coad":` + jsonQuote(combined) + `}`, combinedWant},
+	{"connect payload preferred over message",
+		`{"message":"garbage","payload":` + jsonQuote(combined) + `}`, combinedWant},
+	{"connect line with trailing newline", connect(combined + "\n"), combinedWant},
+	{"connect escapes undone", `{"payload":"1.2.3.4 - - [13/Aug/2019:03:46:54 +0800] \"GET \/x?os_type=\u0069os HTTP/1.1\" 200 1 \"-\" \"\ud83d\ude00 \u00e9\""}`,
+		ok("13/Aug/2019:03:46:54 +0800", "ios", "\U0001F600 é")},
+
+	{"bare string", jsonQuote(combined), combinedWant},
+	{"bare string common", jsonQuote(commonLine) + "\n", commonWant},
+
+	{"shipper message", `{"@timestamp":"2019-08-13T03:46:54Z","host":{"name":"web-1"},"message":` + jsonQuote(combined) + `}`, combinedWant},
+	{"shipper log (docker)", `{"log":` + jsonQuote(combined+"\n") + `,"stream":"stdout","time":"2019-08-13T03:46:54.1Z"}`, combinedWant},
+	{"message preferred over log", `{"log":"x","message":` + jsonQuote(combined) + `}`, combinedWant},
+	{"non-string payload skipped", `{"payload":null,"message":` + jsonQuote(combined) + `}`, combinedWant},
+	{"first duplicate wins", `{"message":` + jsonQuote(combined) + `,"message":"x"}`, combinedWant},
+}
+
+func TestEnvelopes(t *testing.T) {
+	d := NewDecoder("os_type")
+	for _, tt := range envelopeTests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := decodeOne(t, d, tt.record); got != tt.want {
+				t.Errorf("Decode(%s)\n got  %+v\n want %+v", tt.record, got, tt.want)
+			}
+		})
+	}
+}
+
+const (
+	ts     = "[07/Dec/2016:11:05:07 +0100]"
+	tsWant = "07/Dec/2016:11:05:07 +0100"
+	tail   = ` "GET /ocelot?os_type=android HTTP/1.1" 200 571 "-" "UA/1.0"`
+)
+
+var lineTests = []struct {
+	name string
+	line string
+	want result
+}{
+	{"proxy list client", `10.0.0.2, 10.0.0.1, 127.0.0.1 - - ` + ts + tail, ok(tsWant, "android", "UA/1.0")},
+	{"quoted proxy list first", `"10.5.102.222, 199.96.1.1" 10.2.1.185 - - ` + ts + tail, ok(tsWant, "android", "UA/1.0")},
+	{"IPv6 client", `2a02:cf40:10ff:f00f:0000:0000:0:8000 - - ` + ts + tail, ok(tsWant, "android", "UA/1.0")},
+	{"bracketed IPv6 host:port", `[2001:db8::1]:443 [::1] - - ` + ts + tail, ok(tsWant, "android", "UA/1.0")},
+	{"host:port prefix", `example.com:80 81.2.69.143 - - ` + ts + tail, ok(tsWant, "android", "UA/1.0")},
+	{"unix socket client", `example.com:80 unix: - - ` + ts + tail, ok(tsWant, "android", "UA/1.0")},
+	{"nothing before timestamp", ts + tail, ok(tsWant, "android", "UA/1.0")},
+	{"extra trailing field", `1.2.3.4 - - ` + ts + tail + ` "10.0.0.1, 10.0.0.2" "x"`, ok(tsWant, "android", "UA/1.0")},
+	{"empty request", `127.0.0.1 - - ` + ts + ` "" 400 0 "-" "-"`, ok(tsWant, "", "")},
+	{"dash request", `127.0.0.1 - - ` + ts + ` "-" 400 0 "-" "curl/8"`, ok(tsWant, "", "curl/8")},
+	{"bad request", `unix: - - ` + ts + ` "hello" 400 173 "-" "-"`, ok(tsWant, "", "")},
+	{"TLS handshake request", `1.2.3.4 - - ` + ts + ` "\x16\x03\x01\x00\xA5\x01\x00\x00\xA1?os_type=x" 400 157 "-" "-"`, ok(tsWant, "", "")},
+	{"no method", `1.2.3.4 - - ` + ts + ` "/x?os_type=ios" 400 1 "-" "-"`, ok(tsWant, "", "")},
+	{"escaped quote in UA", `1.2.3.4 - - ` + ts + ` "GET / HTTP/1.1" 200 1 "-" "Bot \"x\" 1"`, ok(tsWant, "", `Bot \"x\" 1`)},
+	{"escaped backslash ends UA", `1.2.3.4 - - ` + ts + ` "GET / HTTP/1.1" 200 1 "-" "Bot\\" "next"`, ok(tsWant, "", `Bot\\`)},
+	{"escaped quote in referer", `1.2.3.4 - - ` + ts + ` "GET / HTTP/1.1" 200 1 "http://a/\"b\"" "UA"`, ok(tsWant, "", "UA")},
+	{"escaped quote in request", `1.2.3.4 - - ` + ts + ` "GET /a\"?os_type=ios HTTP/1.1" 200 1 "-" "UA"`, ok(tsWant, "ios", "UA")},
+	{"empty UA", `1.2.3.4 - - ` + ts + ` "GET / HTTP/1.1" 200 1 "-" ""`, ok(tsWant, "", "")},
+	{"referer but no UA", `1.2.3.4 - - ` + ts + ` "GET / HTTP/1.1" 200 1 "-"`, ok(tsWant, "", "")},
+	{"unterminated UA", `1.2.3.4 - - ` + ts + ` "GET / HTTP/1.1" 200 1 "-" "Mozi`, ok(tsWant, "", "")},
+	{"UA with tab and UTF-8", "1.2.3.4 - - " + ts + " \"GET / HTTP/1.1\" 200 1 \"-\" \"A\tB é\"", ok(tsWant, "", "A\tB é")},
+	{"HTTP/0.9 request", `1.2.3.4 - - ` + ts + ` "GET /?os_type=ios" 200 1`, ok(tsWant, "ios", "")},
+	{"absolute-form target", `1.2.3.4 - - ` + ts + ` "GET http://h/p?os_type=ios HTTP/1.1" 200 1 "-" "UA"`, ok(tsWant, "ios", "UA")},
+	{"bracket in request", `1.2.3.4 - - ` + ts + ` "GET /?a[0]=1&os_type=ios HTTP/1.1" 200 1 "-" "UA"`, ok(tsWant, "ios", "UA")},
+	{"lower-case month", `1.2.3.4 - - [07/dec/2016:11:05:07 +0100]` + tail, ok(tsWant, "android", "UA/1.0")},
+}
+
+func TestLineVariants(t *testing.T) {
+	d := NewDecoder("os_type")
+	for _, tt := range lineTests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := decodeOne(t, d, tt.line); got != tt.want {
+				t.Errorf("Decode(%s)\n got  %+v\n want %+v", tt.line, got, tt.want)
+			}
+		})
+	}
+}
+
+var errorTests = []struct {
+	name   string
+	record string
+	reason string
+}{
+	{"empty", "", ReasonEmpty},
+	{"whitespace", " \r\n\t", ReasonEmpty},
+	{"empty payload", `{"payload":""}`, ReasonEmpty},
+	{"blank bare string", `"  "`, ReasonEmpty},
+
+	{"truncated connect", connect(combined)[:60], ReasonBadJSON},
+	{"connect missing brace", connect(combined)[:len(connect(combined))-1], ReasonBadJSON},
+	{"trailing garbage after object", connect(combined) + "x", ReasonBadJSON},
+	{"two objects", connect(combined) + connect(combined), ReasonBadJSON},
+	{"unterminated bare string", `"1.2.3.4 - - [13/Aug/2019:03:46:54 +0800] \"GET`, ReasonBadJSON},
+	{"bad escape", `"\x"`, ReasonBadJSON},
+	{"bad unicode escape", `{"payload":"\u12G4"}`, ReasonBadJSON},
+	{"raw newline in string", "{\"payload\":\"a\nb\"}", ReasonBadJSON},
+	{"missing colon", `{"payload" "x"}`, ReasonBadJSON},
+	{"trailing comma", `{"payload":"x",}`, ReasonBadJSON},
+	{"bad number", `{"n":01,"payload":"x"}`, ReasonBadJSON},
+	{"bad literal", `{"n":tru,"payload":"x"}`, ReasonBadJSON},
+	{"too deep", `{"a":` + strings.Repeat("[", maxDepth+1) + strings.Repeat("]", maxDepth+1) + `,"payload":"x"}`, ReasonBadJSON},
+
+	{"no line field", `{"schema":{"type":"string"},"payload":null}`, ReasonNoLine},
+	{"empty object", `{}`, ReasonNoLine},
+	{"line field not top-level", `{"event":{"message":` + jsonQuote(combined) + `}}`, ReasonNoLine},
+
+	{"NUL byte", "\x00\x01\x02", ReasonNotText},
+	{"invalid UTF-8", "1.2.3.4 - - [13/Aug/2019:03:46:54 +0800] \"GET / HTTP/1.1\" 200 1 \"-\" \"\xff\xfe\"", ReasonNotText},
+	{"control byte in line", "1.2.3.4 - - [13/Aug/2019:03:46:54 +0800] \"GET /\x1b HTTP/1.1\" 200 1", ReasonNotText},
+	{"DEL byte", "1.2.3.4 \x7f", ReasonNotText},
+	{"two lines in one record", commonLine + "\n" + commonLine, ReasonNotText},
+	{"escaped NUL in payload", `{"payload":"a\u0000b"}`, ReasonNotText},
+
+	{"no timestamp", `1.2.3.4 - - "GET / HTTP/1.1" 200 1`, ReasonNoTimestamp},
+	{"bracket that is not a timestamp", `[::1]:80 - - "GET / HTTP/1.1" 200 1`, ReasonNoTimestamp},
+	{"plain text", `hello world`, ReasonNoTimestamp},
+
+	{"garbage timestamp", `1.2.3.4 - - [yesterday] "GET / HTTP/1.1" 200 1`, ReasonBadTimestamp},
+	{"unterminated timestamp", `1.2.3.4 - - [13/Aug/2019:03:46:54 +0800 "GET / HTTP/1.1" 200 1`, ReasonBadTimestamp},
+	{"ISO timestamp", `1.2.3.4 - - [2019-08-13T03:46:54+08:00] "GET / HTTP/1.1" 200 1`, ReasonBadTimestamp},
+	{"bad month", `1.2.3.4 - - [13/Aux/2019:03:46:54 +0800] "GET / HTTP/1.1" 200 1`, ReasonBadTimestamp},
+	{"30 February", `1.2.3.4 - - [30/Feb/2020:03:46:54 +0800] "GET / HTTP/1.1" 200 1`, ReasonBadTimestamp},
+	{"hour 24", `1.2.3.4 - - [13/Aug/2019:24:00:00 +0800] "GET / HTTP/1.1" 200 1`, ReasonBadTimestamp},
+	{"no zone", `1.2.3.4 - - [13/Aug/2019:03:46:54] "GET / HTTP/1.1" 200 1`, ReasonBadTimestamp},
+
+	{"nothing after timestamp", `1.2.3.4 - - [13/Aug/2019:03:46:54 +0800]`, ReasonNotAccessLog},
+	{"unquoted request", `1.2.3.4 - - [13/Aug/2019:03:46:54 +0800] GET / HTTP/1.1 200 1`, ReasonNotAccessLog},
+	{"unterminated request", `1.2.3.4 - - [13/Aug/2019:03:46:54 +0800] "GET / HTTP/1.1 200 1`, ReasonNotAccessLog},
+	{"error log line", `2019/08/13 03:46:54 [error] 7#7: *1 open() "/x" failed`, ReasonNoTimestamp},
+}
+
+func TestErrorReasons(t *testing.T) {
+	d := NewDecoder("os_type")
+	for _, tt := range errorTests {
+		t.Run(tt.name, func(t *testing.T) {
+			req := Request{Time: 1, OSParam: []byte("x"), UserAgent: []byte("y")}
+			err := d.Decode([]byte(tt.record), &req)
+			var de *Error
+			if !errors.As(err, &de) {
+				t.Fatalf("Decode(%q) = %v, want *Error with reason %s", tt.record, err, tt.reason)
+			}
+			if de.Reason != tt.reason {
+				t.Errorf("Decode(%q) reason = %s (%v), want %s", tt.record, de.Reason, de, tt.reason)
+			}
+			if de.Detail == "" || de.Error() != de.Reason+": "+de.Detail {
+				t.Errorf("Error() = %q, want reason: detail", de.Error())
+			}
+			if req.Time != 0 || req.OSParam != nil || req.UserAgent != nil {
+				t.Errorf("failed Decode left req = %+v, want zero", req)
+			}
+		})
+	}
+}
+
+// A Decoder is reused across records; nothing from one may leak into the next.
+func TestDecoderReuse(t *testing.T) {
+	d := NewDecoder("os_type")
+	withBoth := `{"payload":"1.2.3.4 - - [13/Aug/2019:03:46:54 +0800] \"GET /?os_type=i%6Fs HTTP/1.1\" 200 1 \"-\" \"A\\\"B\""}`
+	if got, want := decodeOne(t, d, withBoth), ok("13/Aug/2019:03:46:54 +0800", "ios", `A\"B`); got != want {
+		t.Fatalf("got %+v, want %+v", got, want)
+	}
+	if got := decodeOne(t, d, commonLine); got != commonWant {
+		t.Fatalf("after an escaped record: got %+v, want %+v", got, commonWant)
+	}
+	if got := decodeOne(t, d, `1.2.3.4 - - [13/Aug/2019:03:46:54 +0800] "GET / HTTP/1.1" 200 1`); !got.osNil || !got.uaNil {
+		t.Fatalf("fields leaked from the previous record: %+v", got)
+	}
+}
+
+func TestOSParamName(t *testing.T) {
+	line := `1.2.3.4 - - [13/Aug/2019:03:46:54 +0800] "GET /?platform=web&os_type=ios HTTP/1.1" 200 1`
+	if got := decodeOne(t, NewDecoder("platform"), line); got.osParam != "web" {
+		t.Errorf("platform: got %q, want web", got.osParam)
+	}
+	if got := decodeOne(t, NewDecoder(""), line); !got.osNil {
+		t.Errorf("empty name: got %q, want nil", got.osParam)
+	}
+}

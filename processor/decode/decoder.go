@@ -1,0 +1,52 @@
+package decode
+
+// Decoder decodes records one at a time, reusing its buffers between calls.
+// It is not safe for concurrent use: give each partition goroutine its own.
+type Decoder struct {
+	osParam  string
+	lineBuf  []byte // the line, when a JSON envelope had escapes to undo
+	paramBuf []byte // OSParam, when it had percent-escapes to undo
+	keyBuf   []byte // a JSON key, when it had escapes to undo
+}
+
+// NewDecoder returns a Decoder that takes Request.OSParam from the query
+// parameter named osParam, e.g. "os_type". An empty name matches nothing.
+func NewDecoder(osParam string) *Decoder {
+	return &Decoder{osParam: osParam}
+}
+
+// Decode fills req from one record value and returns nil, or an *Error and
+// a zero req. The slices it stores in req are valid until the next call.
+func (d *Decoder) Decode(record []byte, req *Request) error {
+	if err := d.decode(record, req); err != nil {
+		*req = Request{} // no half-filled request from a failed line
+		return err
+	}
+	return nil // not the nil *Error, which would be a non-nil error
+}
+
+func (d *Decoder) decode(record []byte, req *Request) *Error {
+	rec := trimSpace(record)
+	if len(rec) == 0 {
+		return newError(ReasonEmpty, "record is empty")
+	}
+	line := rec
+	var err *Error
+	switch rec[0] {
+	case '{':
+		line, err = d.objectLine(rec)
+	case '"':
+		line, err = d.quotedLine(rec)
+	}
+	if err != nil {
+		return err
+	}
+	line = trimSpace(line)
+	if len(line) == 0 {
+		return newError(ReasonEmpty, "line is empty")
+	}
+	if firstNonText(line) >= 0 {
+		return newError(ReasonNotText, "invalid UTF-8 or control byte in line")
+	}
+	return d.parseLine(line, req)
+}

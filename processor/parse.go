@@ -1,0 +1,200 @@
+package processor
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"sync"
+	"time"
+
+	"github.com/lovoo/goka"
+
+	"github.com/oscheck/oscheck/processor/classify"
+	"github.com/oscheck/oscheck/processor/decode"
+	"github.com/oscheck/oscheck/state"
+)
+
+// ParserConfig configures the parse stage.
+type ParserConfig struct {
+	Windows    state.Windows
+	Grace      time.Duration
+	Idle       time.Duration
+	TimeSource TimeSource
+	OSParam    string // query parameter that names the os_type
+	Sources    int32  // input partitions
+	// SlotKeys[i] is the repartition key of slot i; len(SlotKeys) is the
+	// number of slots.
+	SlotKeys    []string
+	Repartition goka.Stream
+	DeadLetter  goka.Stream
+	Late        goka.Stream // "" to drop late records after counting them
+}
+
+// Parser is the parse stage: a goka callback plus the in-memory windows of
+// every input partition this instance owns.
+//
+// Per partition, goka runs callbacks on one goroutine, and the idle flush runs
+// on another; a mutex per partition keeps them apart. The partition state is
+// dropped at every new consumer-group session (Reset): the session consumes
+// again from the committed offset, which Floor kept at or below the first
+// record of every window still open, so the state is rebuilt exactly.
+type Parser struct {
+	cfg     ParserConfig
+	metrics *Metrics
+
+	mu    sync.RWMutex
+	parts []*partition // by input partition
+	token int64        // keys of holds not tied to a record (negative)
+}
+
+type partition struct {
+	mu    sync.Mutex
+	agg   *state.Aggregator
+	dec   *decode.Decoder
+	cls   *classify.Classifier
+	req   decode.Request
+	holds holds
+	next  int64 // offset after the last record seen, -1 before the first
+
+	// idle bookkeeping, touched only by the idle flush
+	seen       int64
+	quietSince time.Time
+}
+
+// NewParser returns a parse stage with no partitions.
+func NewParser(cfg ParserConfig, m *Metrics) *Parser {
+	p := &Parser{cfg: cfg, metrics: m}
+	p.Reset()
+	return p
+}
+
+// Reset implements Committer.
+func (p *Parser) Reset() {
+	parts := make([]*partition, p.cfg.Sources)
+	for i := range parts {
+		parts[i] = &partition{
+			agg: state.NewAggregator(state.AggregatorConfig{
+				Windows: p.cfg.Windows,
+				Grace:   p.cfg.Grace.Milliseconds(),
+				Source:  int32(i),
+				Sources: p.cfg.Sources,
+				Slots:   int32(len(p.cfg.SlotKeys)),
+			}),
+			dec:  decode.NewDecoder(p.cfg.OSParam),
+			cls:  classify.New(),
+			next: -1,
+			seen: -1,
+		}
+	}
+	p.mu.Lock()
+	p.parts = parts
+	p.mu.Unlock()
+}
+
+func (p *Parser) partition(id int32) *partition {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return p.parts[id]
+}
+
+// Consume is the goka callback for the input topic.
+func (p *Parser) Consume(ctx goka.Context, msg any) {
+	raw, _ := msg.([]byte)
+	offset := ctx.Offset()
+	part := p.partition(ctx.Partition())
+	p.metrics.RecordsConsumed.Inc()
+
+	part.mu.Lock()
+	defer part.mu.Unlock()
+	part.next = offset + 1
+
+	if err := part.dec.Decode(raw, &part.req); err != nil {
+		reason := decode.ReasonNotAccessLog
+		var de *decode.Error
+		if errors.As(err, &de) {
+			reason = de.Reason
+		}
+		p.deadLetter(ctx, part, raw, reason, err.Error())
+		return
+	}
+
+	var t int64
+	switch p.cfg.TimeSource {
+	case TimeFromRecord:
+		t = ctx.Timestamp().UnixMilli()
+	case TimeFromWall:
+		t = time.Now().UnixMilli()
+	default:
+		t = part.req.Time
+	}
+	if t < state.MinEventTime || t > state.MaxEventTime {
+		p.deadLetter(ctx, part, raw, ReasonTimeOutOfRange,
+			fmt.Sprintf("%s: event time %d ms is outside the years 1970 to 9999", ReasonTimeOutOfRange, t))
+		return
+	}
+	osType := part.cls.OSType(part.req.OSParam, part.req.UserAgent)
+	if !part.agg.Add(offset, t, osType) {
+		p.metrics.RecordsLate.Inc()
+		if p.cfg.Late != "" {
+			part.holds.add(offset, offset)
+			ctx.Emit(p.cfg.Late, ctx.Key(), raw, goka.WithCtxEmitHeaders(goka.Headers{
+				"reason": []byte("late"), "os_type": []byte(osType),
+			}))
+		}
+	}
+	if part.agg.Due() {
+		reports, floor := part.agg.Flush()
+		if floor != math.MaxInt64 {
+			part.holds.add(offset, floor)
+		}
+		for slot, r := range reports {
+			ctx.Emit(p.cfg.Repartition, p.cfg.SlotKeys[slot], r)
+		}
+		p.metrics.ReportsSent.Add(float64(len(reports)))
+	}
+}
+
+// ReasonTimeOutOfRange is the dead-letter reason of a record whose event time
+// (from the record's timestamp, with time source "record") is outside
+// [state.MinEventTime, state.MaxEventTime].
+const ReasonTimeOutOfRange = "time_out_of_range"
+
+// deadLetter sends raw to the dead-letter topic with its reason and holds the
+// commit below the record until the broker has it: a malformed record is
+// moved, never lost. It must be called with part.mu held.
+func (p *Parser) deadLetter(ctx goka.Context, part *partition, raw []byte, reason, detail string) {
+	p.metrics.RecordsMalformed.WithLabelValues(reason).Inc()
+	part.holds.add(ctx.Offset(), ctx.Offset())
+	ctx.Emit(p.cfg.DeadLetter, ctx.Key(), raw, goka.WithCtxEmitHeaders(goka.Headers{"reason": []byte(detail)}))
+}
+
+// Done implements Committer.
+func (p *Parser) Done(id int32, next int64) {
+	part := p.partition(id)
+	part.mu.Lock()
+	part.holds.release(next - 1)
+	part.mu.Unlock()
+}
+
+// Floor implements Committer: the first record of the oldest open window, or
+// of a flushed window whose report is not yet acknowledged.
+func (p *Parser) Floor(id int32) int64 {
+	part := p.partition(id)
+	part.mu.Lock()
+	defer part.mu.Unlock()
+	return min(part.holds.floor(), part.agg.SafeOffset())
+}
+
+// OpenWindows returns the number of windows open across owned partitions.
+func (p *Parser) OpenWindows() int {
+	p.mu.RLock()
+	parts := p.parts
+	p.mu.RUnlock()
+	n := 0
+	for _, part := range parts {
+		part.mu.Lock()
+		n += part.agg.OpenWindows()
+		part.mu.Unlock()
+	}
+	return n
+}

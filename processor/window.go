@@ -1,0 +1,114 @@
+package processor
+
+import (
+	"maps"
+	"math"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/lovoo/goka"
+
+	"github.com/oscheck/oscheck/processor/output"
+	"github.com/oscheck/oscheck/state"
+)
+
+// WindowerConfig configures the window stage.
+type WindowerConfig struct {
+	Windows state.Windows
+	Retain  int // finals kept per slot for re-emission and queries
+	Emit    EmitMode
+	Format  output.Format
+	Output  goka.Stream
+}
+
+// Windower is the window stage: a goka callback over the repartition topic
+// whose table holds one state.Slot per slot key.
+//
+// Every callback writes the table and emits, so each record holds the commit
+// until goka has both acknowledged: sarama commits the highest offset marked,
+// and goka marks records as their emits complete, which need not be in order.
+type Windower struct {
+	cfg     WindowerConfig
+	metrics *Metrics
+
+	mu    sync.Mutex
+	holds map[int32]*holds
+}
+
+// NewWindower returns a window stage.
+func NewWindower(cfg WindowerConfig, m *Metrics) *Windower {
+	return &Windower{cfg: cfg, metrics: m, holds: make(map[int32]*holds)}
+}
+
+// Consume is the goka callback for the repartition topic.
+func (w *Windower) Consume(ctx goka.Context, msg any) {
+	r, ok := msg.(*state.Report)
+	if !ok {
+		return
+	}
+	slot, _ := ctx.Value().(*state.Slot)
+	if slot == nil {
+		slot = state.NewSlot()
+	}
+	offset := ctx.Offset()
+	replay := offset <= slot.Applied
+	out := slot.Apply(r, offset, state.SlotConfig{Windows: w.cfg.Windows, Retain: w.cfg.Retain})
+
+	w.mu.Lock()
+	h := w.holds[ctx.Partition()]
+	if h == nil {
+		h = new(holds)
+		w.holds[ctx.Partition()] = h
+	}
+	h.add(offset, offset)
+	w.mu.Unlock()
+
+	if !replay {
+		ctx.SetValue(slot)
+	}
+	emit := out.Finals
+	if w.cfg.Emit == EmitUpdate {
+		emit = out.Updates
+	}
+	now := time.Now()
+	for _, f := range emit {
+		end := f.Start + w.cfg.Windows.Size
+		for _, os := range slices.Sorted(maps.Keys(f.Counts)) {
+			key, value := w.cfg.Format.Encode(output.Window{OSType: os, Start: f.Start, End: end, Count: f.Counts[os]})
+			ctx.Emit(w.cfg.Output, string(key), value)
+			w.metrics.WindowsEmitted.WithLabelValues(os).Inc()
+		}
+	}
+	for _, f := range out.Finals {
+		if !replay {
+			w.metrics.EmitLatency.Observe(now.Sub(time.UnixMilli(f.Start + w.cfg.Windows.Size)).Seconds())
+		}
+	}
+}
+
+// Done implements Committer.
+func (w *Windower) Done(partition int32, next int64) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if h := w.holds[partition]; h != nil {
+		h.release(next - 1)
+	}
+}
+
+// Floor implements Committer.
+func (w *Windower) Floor(partition int32) int64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if h := w.holds[partition]; h != nil {
+		return h.floor()
+	}
+	return math.MaxInt64
+}
+
+// Reset implements Committer.
+func (w *Windower) Reset() {
+	w.mu.Lock()
+	w.holds = make(map[int32]*holds)
+	w.mu.Unlock()
+}

@@ -1,0 +1,213 @@
+package state
+
+import (
+	"bytes"
+	"encoding/json"
+	"math"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestReportCodecRoundTrip(t *testing.T) {
+	reports := []*Report{
+		{},
+		{Source: 0, Sources: 1, From: Unbounded, To: 0},
+		{Source: 3, Sources: 6, From: Unbounded, To: 1_700_000_040_000, Partials: []Partial{
+			{Start: 1_699_999_980_000, Counts: map[string]int64{"linux": 3, "windows": 1}},
+			{Start: -60_000, Counts: map[string]int64{}},
+			{Start: math.MinInt64, Counts: map[string]int64{"other": math.MaxInt64}},
+		}},
+		{Source: 5, Sources: 6, From: 120_000, To: 180_000, Partials: []Partial{{Start: 120_000, Counts: map[string]int64{"": 1, "ünïcode \"os\"": 2}}}},
+		{Source: 1, Sources: 2, From: math.MaxInt64 - 1, To: math.MaxInt64},
+	}
+	for _, r := range reports {
+		b, err := ReportCodec{}.Encode(r)
+		if err != nil {
+			t.Fatalf("Encode(%+v): %v", r, err)
+		}
+		v, err := ReportCodec{}.Decode(b)
+		if err != nil {
+			t.Fatalf("Decode(%s): %v", b, err)
+		}
+		got, ok := v.(*Report)
+		if !ok {
+			t.Fatalf("Decode returned %T", v)
+		}
+		if !reflect.DeepEqual(got, r) {
+			t.Fatalf("round trip of %+v gave %+v (via %s)", r, got, b)
+		}
+	}
+}
+
+func TestReportCodecReadable(t *testing.T) {
+	b, err := ReportCodec{}.Encode(&Report{Source: 1, Sources: 2, From: Unbounded, To: 60_000,
+		Partials: []Partial{{Start: 0, Counts: map[string]int64{"linux": 2}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"source":1,"sources":2,"from":-9223372036854775808,"to":60000,"partials":[{"start":0,"counts":{"linux":2}}]}`
+	if string(b) != want {
+		t.Fatalf("Encode = %s, want %s", b, want)
+	}
+	// A report without partials leaves the field out.
+	b, _ = ReportCodec{}.Encode(&Report{Sources: 1, To: 1})
+	if strings.Contains(string(b), "partials") {
+		t.Fatalf("empty partials encoded: %s", b)
+	}
+}
+
+func TestSlotCodecRoundTrip(t *testing.T) {
+	empty := NewSlot()
+
+	busy := NewSlot()
+	for i, r := range []*Report{
+		rep(0, 3, Unbounded, 2000, part(1000, counts{"linux": 2})),
+		rep(1, 3, 4000, 6000, part(5000, counts{"ios": 1})),
+		rep(2, 3, Unbounded, 3000),
+		rep(1, 3, Unbounded, 2000, part(1000, counts{"macos": 1})),
+	} {
+		busy.Apply(r, int64(10+i), slotCfg)
+	}
+	if len(busy.Finals) == 0 || len(busy.Open) == 0 || len(busy.Claims[1]) != 2 {
+		t.Fatalf("test slot not busy enough: %+v", busy)
+	}
+
+	extreme := &Slot{
+		Sources: 2,
+		Claims:  map[int32]Intervals{0: {{Unbounded, math.MaxInt64}}, 1: {}},
+		Open:    map[int64]map[string]int64{math.MinInt64: {}, -5: {"a": -1}},
+		Applied: math.MaxInt64,
+		Finals:  []Final{{Start: -60_000, Counts: map[string]int64{}, Offset: 0}},
+		Updates: []Final{{Start: Unbounded, Counts: map[string]int64{"x": 1}, Offset: math.MaxInt64}},
+	}
+
+	for name, s := range map[string]*Slot{"empty": empty, "busy": busy, "extreme": extreme} {
+		b, err := SlotCodec{}.Encode(s)
+		if err != nil {
+			t.Fatalf("%s: Encode: %v", name, err)
+		}
+		v, err := SlotCodec{}.Decode(b)
+		if err != nil {
+			t.Fatalf("%s: Decode(%s): %v", name, b, err)
+		}
+		got, ok := v.(*Slot)
+		if !ok {
+			t.Fatalf("%s: Decode returned %T", name, v)
+		}
+		if !reflect.DeepEqual(got, s) {
+			t.Fatalf("%s: round trip of %+v gave %+v (via %s)", name, s, got, b)
+		}
+	}
+
+	// A decoded slot goes on exactly like the original.
+	b, _ := SlotCodec{}.Encode(busy)
+	v, _ := SlotCodec{}.Decode(b)
+	copied := v.(*Slot)
+	next := rep(1, 3, 2000, 6000)
+	if o1, o2 := busy.Apply(next, 20, slotCfg), copied.Apply(next, 20, slotCfg); !reflect.DeepEqual(o1, o2) {
+		t.Fatalf("decoded slot diverged: %+v vs %+v", o2, o1)
+	}
+	if !reflect.DeepEqual(busy, copied) {
+		t.Fatalf("decoded slot diverged: %+v vs %+v", copied, busy)
+	}
+}
+
+// TestSlotCodecDecodeDefaults: a value without fields decodes to a new slot,
+// usable at once.
+func TestSlotCodecDecodeDefaults(t *testing.T) {
+	v, err := SlotCodec{}.Decode([]byte(`{}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := v.(*Slot)
+	if !reflect.DeepEqual(s, NewSlot()) {
+		t.Fatalf("Decode({}) = %+v, want a new slot", s)
+	}
+	out := s.Apply(rep(0, 1, Unbounded, 1000, part(0, counts{"a": 1})), 0, slotCfg)
+	if len(out.Finals) != 1 {
+		t.Fatalf("decoded empty slot: Apply gave %+v", out)
+	}
+}
+
+func TestCodecErrors(t *testing.T) {
+	if _, err := (ReportCodec{}).Encode(Report{}); err == nil {
+		t.Error("ReportCodec encoded a Report value (not a pointer)")
+	}
+	if _, err := (ReportCodec{}).Encode(NewSlot()); err == nil {
+		t.Error("ReportCodec encoded a *Slot")
+	}
+	if _, err := (ReportCodec{}).Encode(nil); err == nil {
+		t.Error("ReportCodec encoded nil")
+	}
+	if _, err := (SlotCodec{}).Encode(&Report{}); err == nil {
+		t.Error("SlotCodec encoded a *Report")
+	}
+	if _, err := (SlotCodec{}).Encode("slot"); err == nil {
+		t.Error("SlotCodec encoded a string")
+	}
+
+	garbage := []string{
+		``,
+		`not json`,
+		`{`,
+		`[1,2,3]`,
+		`"report"`,
+		`42`,
+		`{"from":"x"}`,
+		`{"from":1e400}`,
+		`{"from":-9223372036854775809}`,
+		`{"to":1.5}`,
+		`{"source":4294967296}`,
+		`{"partials":{"start":1}}`,
+		`{"partials":[{"counts":{"linux":"many"}}]}`,
+		`{"source":1}trailing`,
+		"\xff\xfe",
+	}
+	for _, g := range garbage {
+		if v, err := (ReportCodec{}).Decode([]byte(g)); err == nil {
+			t.Errorf("ReportCodec.Decode(%q) = %+v, want an error", g, v)
+		} else if !strings.Contains(err.Error(), "report codec") {
+			t.Errorf("ReportCodec.Decode(%q): error %q does not say where", g, err)
+		}
+	}
+	slotGarbage := []string{
+		``,
+		`not json`,
+		`{"claims":[]}`,
+		`{"claims":{"zero":[]}}`,
+		`{"claims":{"0":[{"from":"a"}]}}`,
+		`{"open":{"x":{}}}`,
+		`{"applied":"-1"}`,
+		`{"finals":{}}`,
+		`{"finals":[{"counts":[1]}]}`,
+		`{"sources":-2147483649}`,
+	}
+	for _, g := range slotGarbage {
+		if v, err := (SlotCodec{}).Decode([]byte(g)); err == nil {
+			t.Errorf("SlotCodec.Decode(%q) = %+v, want an error", g, v)
+		} else if !strings.Contains(err.Error(), "slot codec") {
+			t.Errorf("SlotCodec.Decode(%q): error %q does not say where", g, err)
+		}
+	}
+}
+
+// TestCodecUnboundedExact: Unbounded survives JSON exactly (it is not
+// representable as a float64-exact integer next to its neighbours).
+func TestCodecUnboundedExact(t *testing.T) {
+	for _, v := range []int64{Unbounded, Unbounded + 1, math.MaxInt64, math.MaxInt64 - 1} {
+		b, _ := ReportCodec{}.Encode(&Report{From: v, To: v})
+		d, err := ReportCodec{}.Decode(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := d.(*Report); r.From != v || r.To != v {
+			t.Fatalf("%d came back as %d/%d", v, r.From, r.To)
+		}
+		var raw map[string]json.RawMessage
+		_ = json.Unmarshal(b, &raw)
+		if !bytes.Contains(raw["from"], []byte("9223372036854775")) {
+			t.Fatalf("from encoded as %s", raw["from"])
+		}
+	}
+}

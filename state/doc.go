@@ -1,0 +1,18 @@
+// Package state holds oscheck's window state and the rules that move it: the
+// window arithmetic, the per-source-partition pre-aggregation of the parse
+// stage (Aggregator), the messages it sends to the window stage (Report), and
+// the window stage's table value (Slot) with its merge and close rules.
+//
+// Everything here is pure and deterministic: the same inputs in the same order
+// give the same outputs, which is what makes a replay after a crash rebuild
+// exactly what the crashed run would have produced. Nothing here does I/O.
+//
+// Guarantees, relied on by the topology:
+//   - An Aggregator reports every window it closes exactly once per run, inside
+//     a claim [From, To) that covers it; windows with records carry their counts.
+//   - A Slot counts a source's partial for a window only if no earlier claim of
+//     that source covers the window, so a replayed or duplicated report changes
+//     nothing; claims may arrive in any order.
+//   - A Slot finalises a window once every source partition's claims cover it,
+//     and only then; a window is finalised at most once.
+package state

@@ -1,0 +1,429 @@
+package state
+
+import (
+	"bytes"
+	"fmt"
+	"maps"
+	"math"
+	"math/rand/v2"
+	"reflect"
+	"slices"
+	"testing"
+)
+
+// This file holds what the tests share: a reference model of one source
+// partition (written from the package documentation, not from the code), a
+// record generator, and a harness that feeds reports into Slots and checks
+// the window stage's invariants on every Apply.
+
+var osTypes = []string{"linux", "windows", "macos", "android", "ios"}
+
+// farFuture is a wall clock after every event time the tests generate.
+const farFuture = MaxEventTime
+
+type record struct {
+	off int64
+	t   int64
+	os  string
+}
+
+// refStart is the reference window start for the moderate times the
+// randomized tests use (no overflow handling on purpose: it is the oracle).
+func refStart(t, size int64) int64 {
+	q := t / size
+	if t%size != 0 && t < 0 {
+		q--
+	}
+	return q * size
+}
+
+// refSlot is the reference slot of the window starting at start.
+func refSlot(start, size int64, slots int32) int32 {
+	i := refStart(start, size) / size
+	return int32(((i % int64(slots)) + int64(slots)) % int64(slots))
+}
+
+// model is a reference implementation of one source partition's rules: the
+// watermark is the highest event time seen, [s,e) is closed once
+// watermark >= e+grace (or by CloseIdle), a record of a closed window is late,
+// and a flush claims [reported, closed).
+type model struct {
+	size, grace int64
+	seen        bool
+	wm          int64
+	closed      int64 // windows ending at or before closed are closed
+	reported    int64
+	open        map[int64]*modelWindow
+	late        int
+}
+
+type modelWindow struct {
+	first  int64
+	counts map[string]int64
+}
+
+func newModel(size, grace int64) *model {
+	return &model{size: size, grace: grace, closed: math.MinInt64, reported: math.MinInt64, open: map[int64]*modelWindow{}}
+}
+
+func (m *model) closeThrough(b int64) { m.closed = max(m.closed, b) }
+
+func (m *model) add(r record) bool {
+	if !m.seen || r.t > m.wm {
+		m.seen, m.wm = true, r.t
+		m.closeThrough(refStart(r.t-m.grace, m.size))
+	}
+	ws := refStart(r.t, m.size)
+	if m.closed != math.MinInt64 && ws+m.size <= m.closed {
+		m.late++
+		return false
+	}
+	w := m.open[ws]
+	if w == nil {
+		w = &modelWindow{first: r.off, counts: map[string]int64{}}
+		m.open[ws] = w
+	}
+	w.counts[r.os]++
+	return true
+}
+
+func (m *model) closeIdle(now, idle int64) { m.closeThrough(refStart(now-idle-m.grace, m.size)) }
+
+func (m *model) due() bool { return m.closed > m.reported }
+
+// flush returns the claim, the windows it hands over and the floor.
+func (m *model) flush() (from, to int64, wins map[int64]map[string]int64, floor int64) {
+	floor = math.MaxInt64
+	from, to = m.reported, m.closed
+	wins = map[int64]map[string]int64{}
+	for ws, w := range m.open {
+		if ws+m.size <= to {
+			wins[ws] = w.counts
+			floor = min(floor, w.first)
+			delete(m.open, ws)
+		}
+	}
+	m.reported = to
+	return from, to, wins, floor
+}
+
+func (m *model) safe() int64 {
+	s := int64(math.MaxInt64)
+	for _, w := range m.open {
+		s = min(s, w.first)
+	}
+	return s
+}
+
+// groundTruth is the expected output of the whole pipeline once every
+// partition is closed: for each partition a plain loop over its records in
+// offset order (watermark, closed boundary, late rule), summed over
+// partitions. It shares no code with the model above or the package.
+func groundTruth(parts [][]record, size, grace int64) (finals map[int64]map[string]int64, late int) {
+	finals = map[int64]map[string]int64{}
+	for _, recs := range parts {
+		wm, closed := int64(math.MinInt64), int64(math.MinInt64)
+		for _, r := range recs {
+			if r.t > wm {
+				wm = r.t
+				closed = max(closed, refStart(wm-grace, size))
+			}
+			ws := refStart(r.t, size)
+			if ws+size <= closed {
+				late++
+				continue
+			}
+			if finals[ws] == nil {
+				finals[ws] = map[string]int64{}
+			}
+			finals[ws][r.os]++
+		}
+	}
+	return finals, late
+}
+
+type pipeCfg struct {
+	size, grace int64
+	P, R        int32
+}
+
+func (c pipeCfg) String() string {
+	return fmt.Sprintf("size=%d grace=%d sources=%d slots=%d", c.size, c.grace, c.P, c.R)
+}
+
+func (c pipeCfg) aggregator(src int32) *Aggregator {
+	return NewAggregator(AggregatorConfig{Windows: Windows{c.size}, Grace: c.grace, Source: src, Sources: c.P, Slots: c.R})
+}
+
+func randomCfg(rng *rand.Rand) pipeCfg {
+	size := []int64{1, 3, 10, 60, 1000}[rng.IntN(5)]
+	var grace int64
+	switch rng.IntN(4) {
+	case 0:
+		grace = 0
+	case 1:
+		grace = size // exactly one window
+	default:
+		grace = rng.Int64N(3*size + 1)
+	}
+	return pipeCfg{size: size, grace: grace, P: 1 + rng.Int32N(6), R: 1 + rng.Int32N(5)}
+}
+
+// genPartition makes n records with offsets increasing (with gaps) and event
+// times mostly increasing: small steps, occasional jumps over empty windows,
+// out-of-order records within grace (never late) and beyond it (often late).
+func genPartition(rng *rand.Rand, c pipeCfg, n int, base int64) []record {
+	recs := make([]record, 0, n)
+	off := rng.Int64N(1000)
+	cur := base
+	for range n {
+		var t int64
+		switch x := rng.IntN(100); {
+		case x < 60:
+			cur += rng.Int64N(c.size/2 + 1)
+			t = cur
+		case x < 66:
+			cur += c.size + rng.Int64N(5*c.size)
+			t = cur
+		case x < 85:
+			t = cur - rng.Int64N(c.grace+1)
+		default:
+			t = cur - c.grace - 1 - rng.Int64N(3*c.size+1)
+		}
+		recs = append(recs, record{off: off, t: t, os: osTypes[rng.IntN(len(osTypes))]})
+		off++
+		if rng.IntN(8) == 0 {
+			off += rng.Int64N(5) // compaction / transaction markers
+		}
+	}
+	return recs
+}
+
+func genParts(rng *rand.Rand, c pipeCfg) [][]record {
+	base := 20*c.size + 4*c.grace + rng.Int64N(40*c.size) // late records stay inside the domain (>= MinEventTime)
+	parts := make([][]record, c.P)
+	for p := range parts {
+		n := rng.IntN(200)
+		if rng.IntN(8) == 0 {
+			n = 0 // an empty partition must still let windows complete
+		}
+		parts[p] = genPartition(rng, c, n, base+rng.Int64N(4*c.size))
+	}
+	return parts
+}
+
+// flushed is one Flush: the record index whose Add triggered it (len(recs) for
+// the final CloseIdle flush), the reports in slot order and the floor.
+type flushed struct {
+	at      int
+	reports []slotReport
+	floor   int64
+}
+
+type slotReport struct {
+	slot int32
+	r    *Report
+}
+
+func flushNow(a *Aggregator, at int) flushed {
+	rs, floor := a.Flush()
+	f := flushed{at: at, floor: floor}
+	for _, s := range slices.Sorted(maps.Keys(rs)) {
+		f.reports = append(f.reports, slotReport{s, rs[s]})
+	}
+	return f
+}
+
+// runPartition runs a fresh aggregator over recs[from:to], flushing after
+// every Add when due; when end is set it then closes everything and flushes.
+func runPartition(a *Aggregator, recs []record, from, to int, end bool) (fl []flushed, late int) {
+	for i := from; i < to; i++ {
+		r := recs[i]
+		if !a.Add(r.off, r.t, r.os) {
+			late++
+		}
+		if a.Due() {
+			fl = append(fl, flushNow(a, i))
+		}
+	}
+	if end {
+		a.CloseIdle(farFuture, 0)
+		if a.Due() {
+			fl = append(fl, flushNow(a, len(recs)))
+		}
+	}
+	return fl, late
+}
+
+// interleave merges per-source queues in a random order that keeps each
+// queue's own order, or, with shuffle, in any order at all.
+func interleave(rng *rand.Rand, queues [][]*Report, shuffle bool) []*Report {
+	var seq []*Report
+	if shuffle {
+		for _, q := range queues {
+			seq = append(seq, q...)
+		}
+		rng.Shuffle(len(seq), func(i, j int) { seq[i], seq[j] = seq[j], seq[i] })
+		return seq
+	}
+	heads := make([]int, len(queues))
+	for {
+		var live []int
+		for i, q := range queues {
+			if heads[i] < len(q) {
+				live = append(live, i)
+			}
+		}
+		if len(live) == 0 {
+			return seq
+		}
+		i := live[rng.IntN(len(live))]
+		seq = append(seq, queues[i][heads[i]])
+		heads[i]++
+	}
+}
+
+// withDuplicates re-inserts a random subset of seq, each copy somewhere after
+// its original (a producer retry, or a report rebuilt and re-sent).
+func withDuplicates(rng *rand.Rand, seq []*Report, p float64) []*Report {
+	out := slices.Clone(seq)
+	for i := len(seq) - 1; i >= 0; i-- {
+		if rng.Float64() < p {
+			pos := i + 1 + rng.IntN(len(out)-i)
+			out = slices.Insert(out, pos, seq[i])
+		}
+	}
+	return out
+}
+
+// harness applies reports to slots and checks on every Apply that
+//   - a window is finalised at most once, in its own slot, at the offset of
+//     the report that completed it, with the totals its Updates announced;
+//   - no Update touches a window after it is final;
+//   - re-applying at the offset just applied (a replay, even with another
+//     report) returns the same Output and changes nothing;
+//   - applying at an older offset changes nothing;
+//   - a slot encoded and decoded (a table write and reload) behaves the same.
+type harness struct {
+	t      *testing.T
+	rng    *rand.Rand
+	cfg    SlotConfig
+	slots  map[int32]*Slot
+	next   map[int32]int64
+	finals map[int64]map[string]int64
+	totals map[int64]map[string]int64
+	nslots int32
+	all    []*Report // every report applied, to pick replay impostors from
+}
+
+func newHarness(t *testing.T, rng *rand.Rand, size int64, nslots int32) *harness {
+	return &harness{
+		t: t, rng: rng, cfg: SlotConfig{Windows: Windows{size}, Retain: 1 << 20},
+		slots: map[int32]*Slot{}, next: map[int32]int64{},
+		finals: map[int64]map[string]int64{}, totals: map[int64]map[string]int64{},
+		nslots: nslots,
+	}
+}
+
+func encodeSlot(t *testing.T, s *Slot) []byte {
+	t.Helper()
+	b, err := SlotCodec{}.Encode(s)
+	if err != nil {
+		t.Fatalf("encode slot: %v", err)
+	}
+	return b
+}
+
+func (h *harness) apply(slot int32, r *Report) {
+	t := h.t
+	t.Helper()
+	s := h.slots[slot]
+	if s == nil {
+		s = NewSlot()
+		h.slots[slot] = s
+		h.next[slot] = h.rng.Int64N(100)
+	}
+	off := h.next[slot]
+	h.next[slot] = off + 1 + h.rng.Int64N(3)
+	h.all = append(h.all, r)
+
+	out := s.Apply(r, off, h.cfg)
+
+	for _, u := range out.Updates {
+		if _, done := h.finals[u.Start]; done {
+			t.Fatalf("slot %d offset %d: update %v for window %d, already final", slot, off, u.Counts, u.Start)
+		}
+		if h.totals[u.Start] == nil {
+			h.totals[u.Start] = map[string]int64{}
+		}
+		maps.Copy(h.totals[u.Start], u.Counts)
+	}
+	for _, f := range out.Finals {
+		if prev, done := h.finals[f.Start]; done {
+			t.Fatalf("slot %d offset %d: window %d finalised twice: %v then %v", slot, off, f.Start, prev, f.Counts)
+		}
+		if got := refSlot(f.Start, h.cfg.Windows.Size, h.nslots); got != slot {
+			t.Fatalf("window %d finalised in slot %d, belongs to slot %d", f.Start, slot, got)
+		}
+		if f.Offset != off {
+			t.Fatalf("final of window %d carries offset %d, completed at %d", f.Start, f.Offset, off)
+		}
+		if !maps.Equal(f.Counts, h.totals[f.Start]) {
+			t.Fatalf("final of window %d is %v, its updates announced %v", f.Start, f.Counts, h.totals[f.Start])
+		}
+		h.finals[f.Start] = maps.Clone(f.Counts)
+	}
+
+	if h.rng.IntN(6) == 0 { // replay at the offset just applied, maybe with another report
+		imp := h.all[h.rng.IntN(len(h.all))]
+		before := encodeSlot(t, s)
+		again := s.Apply(imp, off, h.cfg)
+		if !reflect.DeepEqual(out, again) {
+			t.Fatalf("slot %d replay at %d: got %+v, first time %+v", slot, off, again, out)
+		}
+		if after := encodeSlot(t, s); !bytes.Equal(before, after) {
+			t.Fatalf("slot %d replay at %d changed the slot:\n%s\n%s", slot, off, before, after)
+		}
+	}
+	if h.rng.IntN(10) == 0 && off > 0 { // a stale offset
+		before := encodeSlot(t, s)
+		s.Apply(h.all[h.rng.IntN(len(h.all))], h.rng.Int64N(off), h.cfg)
+		if after := encodeSlot(t, s); !bytes.Equal(before, after) {
+			t.Fatalf("slot %d apply at a stale offset changed the slot:\n%s\n%s", slot, before, after)
+		}
+	}
+	if h.rng.IntN(8) == 0 { // reload from the changelog
+		v, err := SlotCodec{}.Decode(encodeSlot(t, s))
+		if err != nil {
+			t.Fatalf("decode slot: %v", err)
+		}
+		h.slots[slot] = v.(*Slot)
+	}
+}
+
+// checkFinals compares the finals with the ground truth and checks that no
+// slot keeps a window open.
+func (h *harness) checkFinals(want map[int64]map[string]int64) {
+	t := h.t
+	t.Helper()
+	for _, ws := range slices.Sorted(maps.Keys(want)) {
+		got, ok := h.finals[ws]
+		if !ok {
+			t.Errorf("window %d: never finalised, want %v", ws, want[ws])
+			continue
+		}
+		if !maps.Equal(got, want[ws]) {
+			t.Errorf("window %d: final %v, want %v", ws, got, want[ws])
+		}
+	}
+	for _, ws := range slices.Sorted(maps.Keys(h.finals)) {
+		if _, ok := want[ws]; !ok {
+			t.Errorf("window %d: finalised with %v, but it has no counted record", ws, h.finals[ws])
+		}
+	}
+	for slot, s := range h.slots {
+		if len(s.Open) != 0 {
+			t.Errorf("slot %d still has open windows %v after every source closed everything", slot, s.Open)
+		}
+	}
+}

@@ -1,0 +1,237 @@
+package state
+
+import (
+	"bytes"
+	"fmt"
+	"reflect"
+	"testing"
+)
+
+var slotCfg = SlotConfig{Windows: Windows{1000}, Retain: 100}
+
+type counts = map[string]int64
+
+func rep(src, srcs int32, from, to int64, partials ...Partial) *Report {
+	return &Report{Source: src, Sources: srcs, From: from, To: to, Partials: partials}
+}
+
+func part(start int64, c counts) Partial { return Partial{Start: start, Counts: c} }
+
+func fin(start, offset int64, c counts) Final { return Final{Start: start, Counts: c, Offset: offset} }
+
+// applyWant applies r at offset and compares the output with want.
+func applyWant(t *testing.T, s *Slot, r *Report, offset int64, c SlotConfig, want Output) {
+	t.Helper()
+	got := s.Apply(r, offset, c)
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("Apply(%+v, %d)\n got  %+v\n want %+v", *r, offset, got, want)
+	}
+	if s.Applied != offset {
+		t.Fatalf("Applied = %d after applying at %d", s.Applied, offset)
+	}
+}
+
+func TestSlotCompletionNeedsAllSources(t *testing.T) {
+	s := NewSlot()
+	if s.Applied != -1 {
+		t.Fatalf("new slot Applied = %d, want -1", s.Applied)
+	}
+	applyWant(t, s, rep(0, 3, Unbounded, 2000, part(1000, counts{"linux": 2})), 0, slotCfg,
+		Output{Updates: []Final{fin(1000, 0, counts{"linux": 2})}})
+	applyWant(t, s, rep(1, 3, Unbounded, 1000), 1, slotCfg, Output{})
+	// Source 2 covers the window too, but source 1 does not yet.
+	applyWant(t, s, rep(2, 3, Unbounded, 5000, part(1000, counts{"ios": 1})), 2, slotCfg,
+		Output{Updates: []Final{fin(1000, 2, counts{"ios": 1})}})
+	if got := s.Open[1000]; !reflect.DeepEqual(got, counts{"linux": 2, "ios": 1}) {
+		t.Fatalf("open window 1000 = %v", got)
+	}
+	applyWant(t, s, rep(1, 3, 1000, 2000, part(1000, counts{"linux": 1})), 3, slotCfg, Output{
+		Finals:  []Final{fin(1000, 3, counts{"linux": 3, "ios": 1})},
+		Updates: []Final{fin(1000, 3, counts{"linux": 3})},
+	})
+	if len(s.Open) != 0 {
+		t.Fatalf("open windows left: %v", s.Open)
+	}
+	// A window is final once: later claims and partials change nothing.
+	applyWant(t, s, rep(0, 3, 2000, 3000, part(1000, counts{"linux": 9})), 4, slotCfg, Output{})
+}
+
+func TestSlotSourcesFromReports(t *testing.T) {
+	// A slot that has heard only from source 0 of 2 must wait for source 1,
+	// even though source 0's claim covers the window.
+	s := NewSlot()
+	applyWant(t, s, rep(0, 2, Unbounded, 5000, part(0, counts{"a": 1})), 0, slotCfg,
+		Output{Updates: []Final{fin(0, 0, counts{"a": 1})}})
+	if s.Sources != 2 {
+		t.Fatalf("Sources = %d, want 2", s.Sources)
+	}
+	applyWant(t, s, rep(1, 2, Unbounded, 0), 1, slotCfg, Output{})                                      // ends at the window start
+	applyWant(t, s, rep(1, 2, 0, 1000), 2, slotCfg, Output{Finals: []Final{fin(0, 2, counts{"a": 1})}}) // no counts from source 1
+}
+
+func TestSlotClaimsOutOfOrder(t *testing.T) {
+	s := NewSlot()
+	// Source 1's later claim arrives first, with its partial for window 2000.
+	applyWant(t, s, rep(1, 2, 2000, 4000, part(2000, counts{"a": 1}), part(3000, counts{"b": 1})), 0, slotCfg,
+		Output{Updates: []Final{fin(2000, 0, counts{"a": 1}), fin(3000, 0, counts{"b": 1})}})
+	applyWant(t, s, rep(0, 2, Unbounded, 3000, part(1000, counts{"a": 5}), part(2000, counts{"a": 2})), 1, slotCfg,
+		// Window 2000 is covered by both now; 1000 waits for source 1's earlier claim.
+		Output{
+			Finals:  []Final{fin(2000, 1, counts{"a": 3})},
+			Updates: []Final{fin(1000, 1, counts{"a": 5}), fin(2000, 1, counts{"a": 3})},
+		})
+	applyWant(t, s, rep(1, 2, Unbounded, 2000, part(1000, counts{"c": 1})), 2, slotCfg, Output{
+		Finals:  []Final{fin(1000, 2, counts{"a": 5, "c": 1})},
+		Updates: []Final{fin(1000, 2, counts{"c": 1})},
+	})
+	applyWant(t, s, rep(0, 2, 3000, 5000), 3, slotCfg, Output{Finals: []Final{fin(3000, 3, counts{"b": 1})}})
+	want := map[int32]Intervals{0: {{Unbounded, 5000}}, 1: {{Unbounded, 4000}}}
+	if !reflect.DeepEqual(s.Claims, want) {
+		t.Fatalf("claims %v, want %v", s.Claims, want)
+	}
+}
+
+func TestSlotDuplicatePartialIgnored(t *testing.T) {
+	s := NewSlot()
+	r := rep(0, 2, Unbounded, 2000, part(1000, counts{"linux": 1}))
+	applyWant(t, s, r, 0, slotCfg, Output{Updates: []Final{fin(1000, 0, counts{"linux": 1})}})
+	// The same report again at a new offset (a producer retry).
+	applyWant(t, s, r, 1, slotCfg, Output{})
+	// A rebuilt report whose claim overlaps: only the uncovered window counts.
+	applyWant(t, s, rep(0, 2, Unbounded, 3000, part(1000, counts{"linux": 7}), part(2000, counts{"ios": 1})), 2, slotCfg,
+		Output{Updates: []Final{fin(2000, 2, counts{"ios": 1})}})
+	// A partial for a window the source claimed earlier without counts.
+	applyWant(t, s, rep(0, 2, Unbounded, 3000, part(0, counts{"x": 1})), 3, slotCfg, Output{})
+	// Source 1 completes everything: the first partials won.
+	applyWant(t, s, rep(1, 2, Unbounded, 3000), 4, slotCfg, Output{Finals: []Final{
+		fin(1000, 4, counts{"linux": 1}), fin(2000, 4, counts{"ios": 1}),
+	}})
+	if len(s.Open) != 0 {
+		t.Fatalf("open windows left: %v", s.Open)
+	}
+}
+
+func TestSlotReplay(t *testing.T) {
+	s := NewSlot()
+	applyWant(t, s, rep(0, 1, Unbounded, 2000, part(1000, counts{"a": 1}), part(0, counts{"b": 1})), 10, slotCfg, Output{
+		Finals:  []Final{fin(0, 10, counts{"b": 1}), fin(1000, 10, counts{"a": 1})},
+		Updates: []Final{fin(0, 10, counts{"b": 1}), fin(1000, 10, counts{"a": 1})},
+	})
+	applyWant(t, s, rep(0, 1, 2000, 3000), 11, slotCfg, Output{})
+	applyWant(t, s, rep(0, 1, 4000, 6000, part(5000, counts{"c": 2})), 12, slotCfg, Output{
+		Finals:  []Final{fin(5000, 12, counts{"c": 2})},
+		Updates: []Final{fin(5000, 12, counts{"c": 2})},
+	})
+	before, _ := SlotCodec{}.Encode(s)
+
+	replays := []struct {
+		name   string
+		r      *Report
+		offset int64
+		want   Output
+	}{
+		{"same report at Applied", rep(0, 1, 4000, 6000, part(5000, counts{"c": 2})), 12, Output{
+			Finals:  []Final{fin(5000, 12, counts{"c": 2})},
+			Updates: []Final{fin(5000, 12, counts{"c": 2})},
+		}},
+		{"other report at Applied", rep(0, 1, 3000, 4000, part(3000, counts{"z": 9})), 12, Output{
+			Finals:  []Final{fin(5000, 12, counts{"c": 2})},
+			Updates: []Final{fin(5000, 12, counts{"c": 2})},
+		}},
+		// Older offsets return their retained finals, but no updates.
+		{"older offset with finals", rep(0, 1, 3000, 4000, part(3000, counts{"z": 9})), 10, Output{
+			Finals: []Final{fin(0, 10, counts{"b": 1}), fin(1000, 10, counts{"a": 1})},
+		}},
+		{"older offset without finals", rep(0, 1, 3000, 4000), 11, Output{}},
+		{"offset never applied", rep(0, 1, 3000, 4000), 3, Output{}},
+	}
+	for _, tt := range replays {
+		if got := s.Apply(tt.r, tt.offset, slotCfg); !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("%s: Apply at %d = %+v, want %+v", tt.name, tt.offset, got, tt.want)
+		}
+		if after, _ := (SlotCodec{}).Encode(s); !bytes.Equal(before, after) {
+			t.Fatalf("%s: replay changed the slot\n%s\n%s", tt.name, before, after)
+		}
+	}
+	// The replayed claim [3000,4000) was not taken: window 3000 can still count.
+	applyWant(t, s, rep(0, 1, 3000, 4000, part(3000, counts{"d": 1})), 13, slotCfg, Output{
+		Finals:  []Final{fin(3000, 13, counts{"d": 1})},
+		Updates: []Final{fin(3000, 13, counts{"d": 1})},
+	})
+}
+
+func TestSlotRetain(t *testing.T) {
+	for _, retain := range []int{0, 1, 2, 5, 10} {
+		t.Run(fmt.Sprint(retain), func(t *testing.T) {
+			c := SlotConfig{Windows: Windows{1000}, Retain: retain}
+			s := NewSlot()
+			var all []Final
+			for i := range int64(8) {
+				r := rep(0, 1, i*1000, (i+1)*1000, part(i*1000, counts{"a": i + 1}))
+				if i == 0 {
+					r.From = Unbounded
+				}
+				out := s.Apply(r, 100+i, c)
+				if len(out.Finals) != 1 {
+					t.Fatalf("apply %d: finals %+v, want one", i, out.Finals)
+				}
+				all = append(all, out.Finals...)
+				if len(s.Finals) > retain {
+					t.Fatalf("apply %d: %d finals kept, retain %d", i, len(s.Finals), retain)
+				}
+			}
+			want := all[len(all)-min(retain, len(all)):]
+			if len(want) == 0 {
+				want = nil
+			}
+			if len(s.Finals) == 0 && want == nil {
+				s.Finals = nil
+			}
+			if !reflect.DeepEqual(s.Finals, want) {
+				t.Fatalf("kept finals %+v, want the latest %+v", s.Finals, want)
+			}
+			// Replays return what is retained.
+			for i := range int64(8) {
+				got := s.Apply(rep(0, 1, 0, 1), 100+i, c).Finals
+				var exp []Final
+				if int(i) >= 8-retain {
+					exp = []Final{all[i]}
+				}
+				if !reflect.DeepEqual(got, exp) {
+					t.Fatalf("replay at %d: finals %+v, want %+v", 100+i, got, exp)
+				}
+			}
+		})
+	}
+}
+
+func TestSlotUpdates(t *testing.T) {
+	s := NewSlot()
+	applyWant(t, s, rep(0, 2, Unbounded, 3000,
+		part(2000, counts{"linux": 1}),
+		part(1000, counts{"linux": 2, "ios": 1}),
+	), 0, slotCfg, Output{Updates: []Final{
+		fin(1000, 0, counts{"linux": 2, "ios": 1}),
+		fin(2000, 0, counts{"linux": 1}),
+	}})
+	if !reflect.DeepEqual(s.Updates, []Final{fin(1000, 0, counts{"linux": 2, "ios": 1}), fin(2000, 0, counts{"linux": 1})}) {
+		t.Fatalf("slot Updates %+v", s.Updates)
+	}
+	// Only the (window, os) pairs this report changed, with their new totals.
+	applyWant(t, s, rep(1, 2, Unbounded, 1000, part(0, counts{"x": 1})), 1, slotCfg, Output{
+		Finals:  []Final{fin(0, 1, counts{"x": 1})},
+		Updates: []Final{fin(0, 1, counts{"x": 1})},
+	})
+	if !reflect.DeepEqual(s.Updates, []Final{fin(0, 1, counts{"x": 1})}) {
+		t.Fatalf("slot Updates %+v, want the last report's only", s.Updates)
+	}
+	applyWant(t, s, rep(1, 2, 1000, 2000, part(1000, counts{"linux": 3, "android": 1})), 2, slotCfg, Output{
+		Finals:  []Final{fin(1000, 2, counts{"linux": 5, "ios": 1, "android": 1})},
+		Updates: []Final{fin(1000, 2, counts{"linux": 5, "android": 1})},
+	})
+	// A report that changes nothing leaves no updates behind.
+	applyWant(t, s, rep(1, 2, 1000, 2000, part(1000, counts{"linux": 3})), 3, slotCfg, Output{})
+	if s.Updates != nil {
+		t.Fatalf("slot Updates %+v after a report that changed nothing", s.Updates)
+	}
+}

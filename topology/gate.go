@@ -1,0 +1,158 @@
+package topology
+
+import (
+	"context"
+	"sync"
+
+	"github.com/IBM/sarama"
+
+	"github.com/oscheck/oscheck/processor"
+)
+
+// gate sits between goka and sarama's consumer group. goka commits a record
+// by marking offset+1 on the session it was handed as soon as the record's
+// emits are acknowledged; the gate hands goka a session whose MarkOffset
+// never marks past the Committer's floor, so the committed offset stays at
+// the first record whose effect is not yet durable. It also resets the
+// Committer at every new session and keeps the session's claims, whose
+// high-water marks tell when a partition has caught up.
+//
+// The gate serves one input topic, which both processor groups have.
+type gate struct {
+	committer processor.Committer
+
+	mu        sync.Mutex
+	session   sarama.ConsumerGroupSession
+	claims    map[int32]sarama.ConsumerGroupClaim
+	requested map[int32]int64 // highest offset goka asked to mark, per partition
+	topic     string
+}
+
+func newGate(c processor.Committer) *gate {
+	return &gate{committer: c}
+}
+
+// builder wraps a goka.ConsumerGroupBuilder's groups with the gate.
+func (g *gate) wrap(cg sarama.ConsumerGroup) sarama.ConsumerGroup {
+	return &gatedGroup{ConsumerGroup: cg, gate: g}
+}
+
+type gatedGroup struct {
+	sarama.ConsumerGroup
+	gate *gate
+}
+
+// Consume joins session after session until ctx is done. goka would sleep
+// five seconds after each session before joining the next, which turns every
+// rebalance into a five-second stall and, while other members rejoin, into
+// another rebalance; sarama's own advice is to call Consume in a tight loop.
+func (cg *gatedGroup) Consume(ctx context.Context, topics []string, h sarama.ConsumerGroupHandler) error {
+	for {
+		err := cg.ConsumerGroup.Consume(ctx, topics, &gatedHandler{inner: h, gate: cg.gate})
+		if err != nil || ctx.Err() != nil {
+			return err
+		}
+	}
+}
+
+type gatedHandler struct {
+	inner   sarama.ConsumerGroupHandler
+	gate    *gate
+	session *gatedSession
+}
+
+func (h *gatedHandler) Setup(s sarama.ConsumerGroupSession) error {
+	h.session = &gatedSession{ConsumerGroupSession: s, gate: h.gate}
+	h.gate.begin(s)
+	return h.inner.Setup(h.session)
+}
+
+func (h *gatedHandler) ConsumeClaim(s sarama.ConsumerGroupSession, c sarama.ConsumerGroupClaim) error {
+	h.gate.claimed(c)
+	return h.inner.ConsumeClaim(h.session, c)
+}
+
+func (h *gatedHandler) Cleanup(s sarama.ConsumerGroupSession) error {
+	err := h.inner.Cleanup(h.session)
+	h.gate.end(s)
+	return err
+}
+
+type gatedSession struct {
+	sarama.ConsumerGroupSession
+	gate *gate
+}
+
+func (s *gatedSession) MarkOffset(topic string, partition int32, offset int64, metadata string) {
+	s.gate.mark(s.ConsumerGroupSession, topic, partition, offset, metadata)
+}
+
+func (s *gatedSession) MarkMessage(msg *sarama.ConsumerMessage, metadata string) {
+	s.MarkOffset(msg.Topic, msg.Partition, msg.Offset+1, metadata)
+}
+
+func (g *gate) begin(s sarama.ConsumerGroupSession) {
+	g.committer.Reset()
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.session = s
+	g.claims = make(map[int32]sarama.ConsumerGroupClaim)
+	g.requested = make(map[int32]int64)
+}
+
+func (g *gate) end(s sarama.ConsumerGroupSession) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.session == s {
+		g.session = nil
+		g.claims = nil
+	}
+}
+
+func (g *gate) claimed(c sarama.ConsumerGroupClaim) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.topic = c.Topic()
+	if g.claims != nil {
+		g.claims[c.Partition()] = c
+	}
+}
+
+func (g *gate) mark(s sarama.ConsumerGroupSession, topic string, partition int32, next int64, metadata string) {
+	g.committer.Done(partition, next)
+	floor := g.committer.Floor(partition)
+	g.mu.Lock()
+	if g.session == s {
+		g.requested[partition] = max(g.requested[partition], next)
+	}
+	g.mu.Unlock()
+	s.MarkOffset(topic, partition, min(next, floor), metadata)
+}
+
+// remark marks again what goka last asked for on partition, now that the
+// floor may have risen (after an idle flush was acknowledged).
+func (g *gate) remark(partition int32) {
+	g.mu.Lock()
+	s, next, ok := g.session, g.requested[partition], g.session != nil
+	topic := g.topic
+	g.mu.Unlock()
+	if !ok || next == 0 {
+		return
+	}
+	s.MarkOffset(topic, partition, min(next, g.committer.Floor(partition)), "")
+}
+
+// position implements the question processor.Parser.IdleFlushes asks.
+func (g *gate) position(partition int32, next int64) (owned, caughtUp bool) {
+	g.mu.Lock()
+	c := g.claims[partition]
+	g.mu.Unlock()
+	if c == nil {
+		return false, false
+	}
+	pos := next
+	if pos < 0 {
+		pos = max(c.InitialOffset(), 0)
+	}
+	return true, pos >= c.HighWaterMarkOffset()
+}

@@ -1,0 +1,225 @@
+package topology
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/IBM/sarama"
+	"github.com/lovoo/goka"
+	"github.com/lovoo/goka/codec"
+	"github.com/lovoo/goka/storage"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/oscheck/oscheck/processor"
+	"github.com/oscheck/oscheck/state"
+)
+
+// Service is one oscheck instance: both processor groups and the idle flush.
+type Service struct {
+	cfg     Config
+	topics  Topics
+	log     *slog.Logger
+	metrics *processor.Metrics
+	tmb     goka.TopicManagerBuilder
+
+	parser   *processor.Parser
+	windower *processor.Windower
+	parse    *goka.Processor
+	window   *goka.Processor
+	idle     *goka.Emitter
+	gate     *gate
+}
+
+// New validates cfg, checks the input topic, creates the topics the service
+// owns and builds both processors. It does not consume yet.
+func New(cfg Config, reg prometheus.Registerer, log *slog.Logger) (*Service, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	s := &Service{cfg: cfg, topics: TopicsFor(cfg), log: log, metrics: processor.NewMetrics(reg)}
+	tmc := goka.NewTopicManagerConfig()
+	tmc.Table.Replication = cfg.ReplicationFactor
+	tmc.Stream.Replication = cfg.ReplicationFactor
+	s.tmb = goka.TopicManagerBuilderWithConfig(saramaConfig(cfg), tmc)
+
+	sources, err := s.ensureTopics()
+	if err != nil {
+		return nil, err
+	}
+	keys, err := slotKeys(s.topics.Repartition, sources)
+	if err != nil {
+		return nil, err
+	}
+	windows := state.Windows{Size: cfg.Window.Milliseconds()}
+	s.parser = processor.NewParser(processor.ParserConfig{
+		Windows:     windows,
+		Grace:       cfg.Grace,
+		Idle:        cfg.IdleTimeout,
+		TimeSource:  cfg.TimeSource,
+		OSParam:     cfg.OSParam,
+		Sources:     sources,
+		SlotKeys:    keys,
+		Repartition: s.topics.Repartition,
+		DeadLetter:  s.topics.DeadLetter,
+		Late:        s.topics.Late,
+	}, s.metrics)
+	s.windower = processor.NewWindower(processor.WindowerConfig{
+		Windows: windows,
+		Retain:  cfg.RetainFinals,
+		Emit:    cfg.Emit,
+		Format:  cfg.Format,
+		Output:  s.topics.Output,
+	}, s.metrics)
+
+	parseEdges := []goka.Edge{
+		goka.Input(s.topics.Input, new(codec.Bytes), s.parser.Consume),
+		goka.Output(s.topics.Repartition, state.ReportCodec{}),
+		goka.Output(s.topics.DeadLetter, new(codec.Bytes)),
+	}
+	if s.topics.Late != "" {
+		parseEdges = append(parseEdges, goka.Output(s.topics.Late, new(codec.Bytes)))
+	}
+	s.gate = newGate(s.parser)
+	if s.parse, err = s.processor(goka.DefineGroup(s.topics.ParseGroup, parseEdges...), s.gate); err != nil {
+		return nil, fmt.Errorf("parse stage: %w", err)
+	}
+	windowGraph := goka.DefineGroup(s.topics.WindowGroup,
+		goka.Input(s.topics.Repartition, state.ReportCodec{}, s.windower.Consume),
+		goka.Persist(state.SlotCodec{}),
+		goka.Output(s.topics.Output, new(codec.Bytes)),
+	)
+	if s.window, err = s.processor(windowGraph, newGate(s.windower)); err != nil {
+		return nil, fmt.Errorf("window stage: %w", err)
+	}
+	s.idle, err = goka.NewEmitter(cfg.Brokers, s.topics.Repartition, state.ReportCodec{},
+		goka.WithEmitterClientID(cfg.ClientID+"-idle"),
+		goka.WithEmitterProducerBuilder(goka.ProducerBuilderWithConfig(saramaConfig(cfg))),
+		goka.WithEmitterTopicManagerBuilder(s.tmb),
+		goka.WithEmitterLogger(gokaLogger{log}))
+	if err != nil {
+		return nil, fmt.Errorf("idle emitter: %w", err)
+	}
+	return s, nil
+}
+
+func (s *Service) processor(g *goka.GroupGraph, gt *gate) (*goka.Processor, error) {
+	// Each builder gets a config of its own: goka's builders write the client
+	// id and partitioner into the config they are given.
+	cgb := goka.ConsumerGroupBuilderWithConfig(saramaConfig(s.cfg))
+	return goka.NewProcessor(s.cfg.Brokers, g,
+		goka.WithClientID(s.cfg.ClientID),
+		goka.WithTopicManagerBuilder(s.tmb),
+		goka.WithConsumerGroupBuilder(func(brokers []string, group, clientID string) (sarama.ConsumerGroup, error) {
+			cg, err := cgb(brokers, group, clientID)
+			if err != nil {
+				return nil, err
+			}
+			return gt.wrap(cg), nil
+		}),
+		goka.WithConsumerSaramaBuilder(goka.SaramaConsumerBuilderWithConfig(saramaConfig(s.cfg))),
+		goka.WithProducerBuilder(goka.ProducerBuilderWithConfig(saramaConfig(s.cfg))),
+		goka.WithStorageBuilder(storage.MemoryBuilder()),
+		goka.WithLogger(gokaLogger{s.log}),
+	)
+}
+
+// Run consumes until ctx is done or a stage fails. On return, both groups
+// have left and committed what was safe to commit.
+func (s *Service) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var wg sync.WaitGroup
+	errs := make([]error, 3)
+	run := func(i int, name string, f func(context.Context) error) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := f(ctx); err != nil && !errors.Is(err, context.Canceled) {
+				errs[i] = fmt.Errorf("%s: %w", name, err)
+				cancel(errs[i])
+			}
+			// One stage stopping stops the service: the others cannot make
+			// progress that is safe without it.
+			cancel(nil)
+		}()
+	}
+	run(0, "parse stage", s.parse.Run)
+	run(1, "window stage", s.window.Run)
+	run(2, "idle flush", s.runIdle)
+	wg.Wait()
+	if err := s.idle.Finish(); err != nil {
+		errs = append(errs, fmt.Errorf("idle emitter: %w", err))
+	}
+	return errors.Join(errs...)
+}
+
+// Ready reports whether both stages are running with their tables recovered.
+func (s *Service) Ready(ctx context.Context) error {
+	if err := s.parse.WaitForReadyContext(ctx); err != nil {
+		return err
+	}
+	return s.window.WaitForReadyContext(ctx)
+}
+
+// runIdle closes the windows of idle partitions on a timer. The tick is a
+// fraction of the idle timeout so a window closes within about a tenth of it
+// after its deadline.
+func (s *Service) runIdle(ctx context.Context) error {
+	tick := min(max(s.cfg.IdleTimeout/10, 10*time.Millisecond), 250*time.Millisecond)
+	t := time.NewTicker(tick)
+	defer t.Stop()
+	failed := make(chan error, 1)
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case err := <-failed:
+			return err
+		case now := <-t.C:
+			for _, f := range s.parser.IdleFlushes(now, s.gate.position) {
+				s.sendIdle(f, failed)
+			}
+		}
+	}
+}
+
+func (s *Service) sendIdle(f processor.IdleFlush, failed chan<- error) {
+	var (
+		mu      sync.Mutex
+		pending = len(f.Reports)
+		errs    []error
+	)
+	done := func(err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil {
+			errs = append(errs, err)
+		}
+		if pending--; pending > 0 {
+			return
+		}
+		if len(errs) > 0 {
+			// The flushed windows stay held below the commit: a restart
+			// rebuilds and reports them again.
+			select {
+			case failed <- fmt.Errorf("reporting idle partition %d: %w", f.Partition, errors.Join(errs...)):
+			default:
+			}
+			return
+		}
+		f.Release()
+		s.gate.remark(f.Partition)
+	}
+	for key, r := range f.Reports {
+		p, err := s.idle.Emit(key, r)
+		if err != nil {
+			done(err)
+			continue
+		}
+		p.Then(done)
+	}
+}

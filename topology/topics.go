@@ -1,0 +1,28 @@
+package topology
+
+import "github.com/lovoo/goka"
+
+// Topics names every topic the service reads or writes.
+type Topics struct {
+	Input       goka.Stream
+	Output      goka.Stream
+	Repartition goka.Stream
+	DeadLetter  goka.Stream
+	Late        goka.Stream // "" when late records are only counted
+	ParseGroup  goka.Group
+	WindowGroup goka.Group
+}
+
+// TopicsFor derives the topic names from the configuration, Kafka Streams
+// style: everything the service owns is prefixed with its group.
+func TopicsFor(c Config) Topics {
+	return Topics{
+		Input:       goka.Stream(c.Input),
+		Output:      goka.Stream(c.Output),
+		Repartition: goka.Stream(c.Group + "-partials-repartition"),
+		DeadLetter:  goka.Stream(c.Group + "-dlq"),
+		Late:        goka.Stream(c.LateTopic),
+		ParseGroup:  goka.Group(c.Group),
+		WindowGroup: goka.Group(c.Group + "-window"),
+	}
+}
