@@ -89,6 +89,8 @@ func slotKeys(topic goka.Stream, n int32) ([]string, error) {
 // matters to an operator the service logs itself.
 type gokaLogger struct{ log *slog.Logger }
 
-func (l gokaLogger) Print(v ...any)                 { l.log.Debug(fmt.Sprint(v...), "source", "goka") }
-func (l gokaLogger) Println(v ...any)               { l.log.Debug(fmt.Sprint(v...), "source", "goka") }
-func (l gokaLogger) Printf(format string, v ...any) { l.log.Debug(fmt.Sprintf(format, v...), "source", "goka") }
+func (l gokaLogger) Print(v ...any)   { l.log.Debug(fmt.Sprint(v...), "source", "goka") }
+func (l gokaLogger) Println(v ...any) { l.log.Debug(fmt.Sprint(v...), "source", "goka") }
+func (l gokaLogger) Printf(format string, v ...any) {
+	l.log.Debug(fmt.Sprintf(format, v...), "source", "goka")
+}

@@ -10,7 +10,6 @@ import (
 
 	"github.com/IBM/sarama"
 	"github.com/lovoo/goka"
-	"github.com/lovoo/goka/codec"
 	"github.com/lovoo/goka/storage"
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -75,24 +74,11 @@ func New(cfg Config, reg prometheus.Registerer, log *slog.Logger) (*Service, err
 		Output:  s.topics.Output,
 	}, s.metrics)
 
-	parseEdges := []goka.Edge{
-		goka.Input(s.topics.Input, new(codec.Bytes), s.parser.Consume),
-		goka.Output(s.topics.Repartition, state.ReportCodec{}),
-		goka.Output(s.topics.DeadLetter, new(codec.Bytes)),
-	}
-	if s.topics.Late != "" {
-		parseEdges = append(parseEdges, goka.Output(s.topics.Late, new(codec.Bytes)))
-	}
 	s.gate = newGate(s.parser)
-	if s.parse, err = s.processor(goka.DefineGroup(s.topics.ParseGroup, parseEdges...), s.gate); err != nil {
+	if s.parse, err = s.processor(parseGraph(s.topics, s.parser), s.gate); err != nil {
 		return nil, fmt.Errorf("parse stage: %w", err)
 	}
-	windowGraph := goka.DefineGroup(s.topics.WindowGroup,
-		goka.Input(s.topics.Repartition, state.ReportCodec{}, s.windower.Consume),
-		goka.Persist(state.SlotCodec{}),
-		goka.Output(s.topics.Output, new(codec.Bytes)),
-	)
-	if s.window, err = s.processor(windowGraph, newGate(s.windower)); err != nil {
+	if s.window, err = s.processor(windowGraph(s.topics, s.windower), newGate(s.windower)); err != nil {
 		return nil, fmt.Errorf("window stage: %w", err)
 	}
 	s.idle, err = goka.NewEmitter(cfg.Brokers, s.topics.Repartition, state.ReportCodec{},

@@ -99,9 +99,10 @@ func TestRunEndToEnd(t *testing.T) {
 
 	out := consume(t, brokers, "os-check")
 	dlq := consume(t, brokers, "os-check-streams-dlq")
+	late := consume(t, brokers, "os-check-late")
 	http := freeAddr(t)
 	service(t, "--brokers", brokers[0], "--window", window.String(), "--grace", grace.String(),
-		"--idle-timeout", "1s", "--http-addr", http, "--format", "kstreams")
+		"--idle-timeout", "1s", "--http-addr", http, "--format", "kstreams", "--late-topic", "os-check-late")
 
 	got := out.waitFor(len(s.counts), 90*time.Second)
 	time.Sleep(2 * time.Second) // anything more would be a duplicate
@@ -135,6 +136,9 @@ func TestRunEndToEnd(t *testing.T) {
 	}
 	if bad := sum(scrape(t, http, "oscheck_records_malformed_total")); int(bad) != len(s.malformed) {
 		t.Errorf("malformed records counted: got %v, want %d", bad, len(s.malformed))
+	}
+	if n := len(late.waitFor(s.late, 10*time.Second)); n != s.late {
+		t.Errorf("late topic has %d records, want %d", n, s.late)
 	}
 	dead := dlq.waitFor(len(s.malformed), 10*time.Second)
 	if len(dead) != len(s.malformed) {

@@ -45,6 +45,18 @@ func TestKStreamsBytes(t *testing.T) {
 	if !bytes.Equal(got[0].Key, wantKey) || !bytes.Equal(got[0].Value, wantValue) {
 		t.Errorf("got key %x value %x, want key %x value %x", got[0].Key, got[0].Value, wantKey, wantValue)
 	}
+
+	// oscheck read renders it as Kafka's console consumer renders Kafka
+	// Streams' windowed output, with the real window end.
+	var printed syncBuffer
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	if err := run(ctx, []string{"read", "--brokers", brokers[0]}, &printed, testWriter{t}); err != nil {
+		t.Fatalf("oscheck read: %v", err)
+	}
+	if want := "[android@1565743788000/1565743790000] 1522\n"; printed.String() != want {
+		t.Errorf("oscheck read printed %q, want %q", printed.String(), want)
+	}
 }
 
 // TestIdleCloses stops the input and checks that the last window is emitted

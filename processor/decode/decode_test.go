@@ -233,7 +233,10 @@ func TestOSParamName(t *testing.T) {
 	if got := decodeOne(t, NewDecoder("platform"), line); got.osParam != "web" {
 		t.Errorf("platform: got %q, want web", got.osParam)
 	}
-	if got := decodeOne(t, NewDecoder(""), line); !got.osNil {
-		t.Errorf("empty name: got %q, want nil", got.osParam)
+	// Searched for naively, "platform=web&os_type" would match "ios".
+	for _, name := range []string{"", "platform=web&os_type"} {
+		if got := decodeOne(t, NewDecoder(name), line); !got.osNil {
+			t.Errorf("name %q: got %q, want nil", name, got.osParam)
+		}
 	}
 }

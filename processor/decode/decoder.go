@@ -1,18 +1,25 @@
 package decode
 
+import "strings"
+
 // Decoder decodes records one at a time, reusing its buffers between calls.
 // It is not safe for concurrent use: give each partition goroutine its own.
 type Decoder struct {
-	osParam  string
+	osParam  []byte // the parameter name, as bytes for bytes.Index
 	lineBuf  []byte // the line, when a JSON envelope had escapes to undo
 	paramBuf []byte // OSParam, when it had percent-escapes to undo
 	keyBuf   []byte // a JSON key, when it had escapes to undo
 }
 
 // NewDecoder returns a Decoder that takes Request.OSParam from the query
-// parameter named osParam, e.g. "os_type". An empty name matches nothing.
+// parameter named osParam, e.g. "os_type". A name that is empty or holds
+// '&', '=', '#' or a space can never be a parameter's name, so it matches
+// nothing.
 func NewDecoder(osParam string) *Decoder {
-	return &Decoder{osParam: osParam}
+	if strings.ContainsAny(osParam, "&=# ") {
+		osParam = ""
+	}
+	return &Decoder{osParam: []byte(osParam)}
 }
 
 // Decode fills req from one record value and returns nil, or an *Error and

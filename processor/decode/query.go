@@ -47,15 +47,18 @@ func isMethod(b []byte) bool {
 // whole names count: "xos_type=1" is not "os_type". The first occurrence
 // wins, as with net/url's Values.Get. Searching for the name, rather than
 // splitting at every '&', keeps long query strings cheap.
-func queryValue(query []byte, name string) []byte {
-	if name == "" {
+func queryValue(query, name []byte) []byte {
+	if len(name) == 0 {
 		return nil
 	}
-	for {
-		k := bytes.Index(query, []byte(name))
+	// Offsets stay relative to the whole query: a re-sliced query would
+	// make any occurrence look like it starts at a parameter boundary.
+	for from := 0; ; {
+		k := bytes.Index(query[from:], name)
 		if k < 0 {
 			return nil
 		}
+		k += from
 		rest := query[k+len(name):]
 		if k == 0 || query[k-1] == '&' {
 			switch {
@@ -68,7 +71,7 @@ func queryValue(query []byte, name string) []byte {
 				return rest[1:]
 			}
 		}
-		query = query[k+1:]
+		from = k + 1
 	}
 }
 

@@ -1,6 +1,9 @@
 package decode
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestOSParamOf(t *testing.T) {
 	tests := []struct {
@@ -63,4 +66,35 @@ func TestOSParamAliasesWhenUnescaped(t *testing.T) {
 	if !within(got, d.paramBuf) {
 		t.Errorf("decoded OSParam %q is not in the Decoder's buffer", got)
 	}
+}
+
+// referenceQueryValue is the obvious split-at-'&' reading of a query
+// string, for queryValue's search-based one to be checked against.
+func referenceQueryValue(query, name string) (string, bool) {
+	if name == "" {
+		return "", false
+	}
+	for _, seg := range strings.Split(query, "&") {
+		if k, v, found := strings.Cut(seg, "="); k == name {
+			return v, found && v != ""
+		}
+	}
+	return "", false
+}
+
+func FuzzQueryValue(f *testing.F) {
+	f.Add("user_key=1&os_type=ios", "os_type")
+	f.Add("xos_type=1&os_type=&os_type=2", "os_type")
+	f.Add("a=os_type=1&os_type", "os_type")
+	f.Add("os_typeos_type=1&&os_type=a=b", "os_type")
+	f.Fuzz(func(t *testing.T, query, name string) {
+		if strings.ContainsAny(name, "&=") {
+			return // NewDecoder never passes such a name
+		}
+		got := queryValue([]byte(query), []byte(name))
+		want, found := referenceQueryValue(query, name)
+		if (len(got) > 0) != found || string(got) != want {
+			t.Errorf("queryValue(%q, %q) = %q, want %q (found %v)", query, name, got, want, found)
+		}
+	})
 }

@@ -1,0 +1,114 @@
+package topology
+
+import (
+	"context"
+	"math"
+	"testing"
+
+	"github.com/IBM/sarama"
+)
+
+// floors is a Committer whose floor the test sets.
+type floors struct {
+	floor map[int32]int64
+	done  []int64
+	reset int
+}
+
+func (f *floors) Done(_ int32, next int64) { f.done = append(f.done, next) }
+func (f *floors) Floor(p int32) int64 {
+	if v, ok := f.floor[p]; ok {
+		return v
+	}
+	return math.MaxInt64
+}
+func (f *floors) Reset() { f.reset++ }
+
+// session records what the gate marks.
+type session struct {
+	sarama.ConsumerGroupSession
+	marked map[int32]int64
+}
+
+func (s *session) MarkOffset(_ string, p int32, offset int64, _ string) { s.marked[p] = offset }
+func (s *session) Context() context.Context                             { return context.Background() }
+
+type claim struct {
+	sarama.ConsumerGroupClaim
+	partition int32
+	initial   int64
+	highWater int64
+}
+
+func (c claim) Topic() string              { return "in" }
+func (c claim) Partition() int32           { return c.partition }
+func (c claim) InitialOffset() int64       { return c.initial }
+func (c claim) HighWaterMarkOffset() int64 { return c.highWater }
+
+func TestGateClampsCommitsToTheFloor(t *testing.T) {
+	f := &floors{floor: map[int32]int64{}}
+	g := newGate(f)
+	s := &session{marked: map[int32]int64{}}
+	g.begin(s)
+	if f.reset != 1 {
+		t.Fatalf("a new session did not reset the committer")
+	}
+	g.claimed(claim{partition: 0, highWater: 100})
+	gs := &gatedSession{ConsumerGroupSession: s, gate: g}
+
+	gs.MarkOffset("in", 0, 10, "")
+	if s.marked[0] != 10 || len(f.done) != 1 || f.done[0] != 10 {
+		t.Fatalf("without a floor: marked %d, done %v; want 10, [10]", s.marked[0], f.done)
+	}
+	f.floor[0] = 7 // a window opened at offset 7 is still in memory
+	gs.MarkOffset("in", 0, 20, "")
+	if s.marked[0] != 7 {
+		t.Fatalf("marked %d past the floor 7", s.marked[0])
+	}
+	f.floor[0] = 15 // the window closed and its report was acknowledged
+	g.remark(0)
+	if s.marked[0] != 15 {
+		t.Fatalf("remark marked %d, want 15", s.marked[0])
+	}
+	delete(f.floor, 0)
+	g.remark(0)
+	if s.marked[0] != 20 {
+		t.Fatalf("remark marked %d, want what goka asked for, 20", s.marked[0])
+	}
+	gs.MarkMessage(&sarama.ConsumerMessage{Topic: "in", Partition: 0, Offset: 29}, "")
+	if s.marked[0] != 30 {
+		t.Fatalf("MarkMessage marked %d, want offset+1 = 30", s.marked[0])
+	}
+
+	g.end(s)
+	g.remark(0)
+	if s.marked[0] != 30 {
+		t.Fatalf("remark after the session ended marked %d", s.marked[0])
+	}
+}
+
+func TestGatePosition(t *testing.T) {
+	g := newGate(&floors{})
+	g.begin(&session{marked: map[int32]int64{}})
+	g.claimed(claim{partition: 1, initial: 50, highWater: 50})
+	g.claimed(claim{partition: 2, initial: sarama.OffsetOldest, highWater: 0})
+	g.claimed(claim{partition: 3, initial: 10, highWater: 40})
+	tests := []struct {
+		partition       int32
+		next            int64
+		owned, caughtUp bool
+	}{
+		{0, -1, false, false}, // not assigned here
+		{1, -1, true, true},   // committed offset already at the high-water mark
+		{2, -1, true, true},   // empty partition
+		{3, -1, true, false},  // nothing consumed yet, 30 behind
+		{3, 39, true, false},
+		{3, 40, true, true},
+	}
+	for _, tt := range tests {
+		owned, caughtUp := g.position(tt.partition, tt.next)
+		if owned != tt.owned || caughtUp != tt.caughtUp {
+			t.Errorf("position(%d, %d) = %v, %v; want %v, %v", tt.partition, tt.next, owned, caughtUp, tt.owned, tt.caughtUp)
+		}
+	}
+}
