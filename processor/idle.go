@@ -65,10 +65,7 @@ func (p *Parser) flushIdle(id int32, part *partition) IdleFlush {
 	}
 	p.metrics.ReportsSent.Add(float64(len(reports)))
 	if floor != math.MaxInt64 {
-		p.mu.Lock()
-		p.token--
-		key := p.token
-		p.mu.Unlock()
+		key := p.token.Add(-1)
 		part.holds.add(key, floor)
 		f.Release = func() {
 			part.mu.Lock()

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/lovoo/goka"
@@ -44,7 +45,7 @@ type Parser struct {
 
 	mu    sync.RWMutex
 	parts []*partition // by input partition
-	token int64        // keys of holds not tied to a record (negative)
+	token atomic.Int64 // counts down: keys of holds not tied to a record are negative
 }
 
 type partition struct {
