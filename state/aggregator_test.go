@@ -172,8 +172,8 @@ func TestAggregatorCloseIdle(t *testing.T) {
 		{7500, 7000, []timed{{6999, false}, {7000, true}}},
 		{7499, 6000, []timed{{6999, true}, {5999, false}}},
 		{8499, 7000, []timed{{6999, false}, {7999, true}}},
-		{0, 5000, []timed{{5000, true}, {4999, false}}},             // behind the watermark: no effect
-		{math.MinInt64, 5000, []timed{{5000, true}, {4999, false}}}, // no wrap around
+		{0, 5000, []timed{{5000, true}, {4999, false}}},                                                // behind the watermark: no effect
+		{math.MinInt64, 5000, []timed{{5000, true}, {4999, false}}},                                    // no wrap around
 		{math.MaxInt64, Windows{size}.Start(MaxEventTime - idle - grace), []timed{{9_000_000, false}}}, // clamped to the domain
 	}
 	for _, tt := range tests {
