@@ -33,6 +33,9 @@ type Config struct {
 	// RetainFinals is how many final windows each slot remembers.
 	RetainFinals int
 	ClientID     string
+	// HotStandby keeps a replica of every partition of the window table, so
+	// a partition that moves here serves without first restoring it.
+	HotStandby bool
 }
 
 // DefaultConfig returns the defaults of every key.

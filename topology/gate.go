@@ -2,7 +2,10 @@ package topology
 
 import (
 	"context"
+	"errors"
+	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/IBM/sarama"
 
@@ -20,6 +23,7 @@ import (
 // The gate serves one input topic, which both processor groups have.
 type gate struct {
 	committer processor.Committer
+	log       *slog.Logger
 
 	mu        sync.Mutex
 	session   sarama.ConsumerGroupSession
@@ -28,8 +32,8 @@ type gate struct {
 	topic     string
 }
 
-func newGate(c processor.Committer) *gate {
-	return &gate{committer: c}
+func newGate(c processor.Committer, log *slog.Logger) *gate {
+	return &gate{committer: c, log: log}
 }
 
 // builder wraps a goka.ConsumerGroupBuilder's groups with the gate.
@@ -46,12 +50,26 @@ type gatedGroup struct {
 // five seconds after each session before joining the next, which turns every
 // rebalance into a five-second stall and, while other members rejoin, into
 // another rebalance; sarama's own advice is to call Consume in a tight loop.
+// A failed join (the broker restarting, a connection reset) is retried with
+// backoff: the committed offsets are safe, so trying again is always right.
 func (cg *gatedGroup) Consume(ctx context.Context, topics []string, h sarama.ConsumerGroupHandler) error {
+	backoff := 100 * time.Millisecond
 	for {
 		err := cg.ConsumerGroup.Consume(ctx, topics, &gatedHandler{inner: h, gate: cg.gate})
-		if err != nil || ctx.Err() != nil {
+		if ctx.Err() != nil || errors.Is(err, sarama.ErrClosedConsumerGroup) {
 			return err
 		}
+		if err == nil {
+			backoff = 100 * time.Millisecond
+			continue
+		}
+		cg.gate.log.Warn("consumer group session failed; retrying", "topics", topics, "error", err, "backoff", backoff)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 5*time.Second)
 	}
 }
 

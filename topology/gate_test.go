@@ -2,6 +2,7 @@ package topology
 
 import (
 	"context"
+	"log/slog"
 	"math"
 	"testing"
 
@@ -47,7 +48,7 @@ func (c claim) HighWaterMarkOffset() int64 { return c.highWater }
 
 func TestGateClampsCommitsToTheFloor(t *testing.T) {
 	f := &floors{floor: map[int32]int64{}}
-	g := newGate(f)
+	g := newGate(f, slog.Default())
 	s := &session{marked: map[int32]int64{}}
 	g.begin(s)
 	if f.reset != 1 {
@@ -88,7 +89,7 @@ func TestGateClampsCommitsToTheFloor(t *testing.T) {
 }
 
 func TestGatePosition(t *testing.T) {
-	g := newGate(&floors{})
+	g := newGate(&floors{}, slog.Default())
 	g.begin(&session{marked: map[int32]int64{}})
 	g.claimed(claim{partition: 1, initial: 50, highWater: 50})
 	g.claimed(claim{partition: 2, initial: sarama.OffsetOldest, highWater: 0})

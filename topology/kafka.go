@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
+	"time"
 
 	"github.com/IBM/sarama"
 	"github.com/lovoo/goka"
@@ -22,6 +24,20 @@ func saramaConfig(c Config) *sarama.Config {
 	if c.OffsetReset == "latest" {
 		s.Consumer.Offsets.Initial = sarama.OffsetNewest
 	}
+	// A JoinGroup waits up to the rebalance timeout for members that have
+	// not rejoined (a killed instance never does), and a broker may restart
+	// that wait whenever another member joins. sarama reads every response,
+	// JoinGroup's too, under Net.ReadTimeout: if it ran out first, the member
+	// would rejoin, restart everyone's wait, and the group could cycle for
+	// minutes. Kafka's Java consumer likewise gives joins a longer deadline.
+	s.Consumer.Group.Rebalance.Timeout = 10 * time.Second
+	s.Net.ReadTimeout = 60 * time.Second
+	// Ride out a broker restart or leader change instead of failing the
+	// stage: about 30 s of retries for produces and metadata.
+	s.Producer.Retry.Max = 60
+	s.Producer.Retry.Backoff = 500 * time.Millisecond
+	s.Metadata.Retry.Max = 60
+	s.Metadata.Retry.Backoff = 500 * time.Millisecond
 	// Reports and finals must not be lost to a leader change.
 	s.Producer.RequiredAcks = sarama.WaitForAll
 	s.Producer.Compression = sarama.CompressionNone
@@ -30,32 +46,57 @@ func saramaConfig(c Config) *sarama.Config {
 
 // ensureTopics checks the input topic and creates the topics the service owns
 // (the output too, if missing) with the input's partition count, which it
-// returns.
+// returns. Instances starting together race to create them; losing the race
+// is success. Topics get the broker's default retention, except the window
+// table, which is compacted as goka expects.
 func (s *Service) ensureTopics() (int32, error) {
 	client, err := sarama.NewClient(s.cfg.Brokers, saramaConfig(s.cfg))
 	if err != nil {
 		return 0, fmt.Errorf("connecting to brokers %v (config key \"brokers\"): %w", s.cfg.Brokers, err)
 	}
 	defer client.Close()
-	parts, err := client.Partitions(string(s.topics.Input))
-	if errors.Is(err, sarama.ErrUnknownTopicOrPartition) {
+	// The topic list, not a lookup of the one topic: that would retry a
+	// missing topic for as long as the metadata retries allow.
+	topics, err := client.Topics()
+	if err != nil {
+		return 0, fmt.Errorf("listing topics: %w", err)
+	}
+	if !slices.Contains(topics, string(s.topics.Input)) {
 		return 0, &KeyError{Key: "input", Reason: fmt.Sprintf("topic %q does not exist on brokers %v", s.topics.Input, s.cfg.Brokers)}
 	}
+	parts, err := client.Partitions(string(s.topics.Input))
 	if err != nil {
 		return 0, fmt.Errorf("reading partitions of input topic %q: %w", s.topics.Input, err)
 	}
-	tm, err := s.tmb(s.cfg.Brokers)
+	admin, err := sarama.NewClusterAdminFromClient(client)
 	if err != nil {
-		return 0, fmt.Errorf("topic manager: %w", err)
+		return 0, fmt.Errorf("cluster admin: %w", err)
 	}
-	defer tm.Close()
-	owned := []goka.Stream{s.topics.Repartition, s.topics.DeadLetter, s.topics.Output}
+	existing, err := admin.ListTopics()
+	if err != nil {
+		return 0, fmt.Errorf("listing topics: %w", err)
+	}
+	compact := "compact"
+	owned := map[string]map[string]*string{
+		string(s.topics.Repartition):                  nil,
+		string(s.topics.DeadLetter):                   nil,
+		string(s.topics.Output):                       nil,
+		string(goka.GroupTable(s.topics.WindowGroup)): {"cleanup.policy": &compact},
+	}
 	if s.topics.Late != "" {
-		owned = append(owned, s.topics.Late)
+		owned[string(s.topics.Late)] = nil
 	}
-	for _, t := range owned {
-		if err := tm.EnsureStreamExists(string(t), len(parts)); err != nil {
-			return 0, fmt.Errorf("creating topic %q: %w", t, err)
+	for topic, conf := range owned {
+		if _, ok := existing[topic]; ok {
+			continue
+		}
+		err := admin.CreateTopic(topic, &sarama.TopicDetail{
+			NumPartitions:     int32(len(parts)),
+			ReplicationFactor: int16(s.cfg.ReplicationFactor),
+			ConfigEntries:     conf,
+		}, false)
+		if err != nil && !errors.Is(err, sarama.ErrTopicAlreadyExists) {
+			return 0, fmt.Errorf("creating topic %q: %w", topic, err)
 		}
 	}
 	return int32(len(parts)), nil

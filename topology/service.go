@@ -74,11 +74,15 @@ func New(cfg Config, reg prometheus.Registerer, log *slog.Logger) (*Service, err
 		Output:  s.topics.Output,
 	}, s.metrics)
 
-	s.gate = newGate(s.parser)
+	s.gate = newGate(s.parser, log)
 	if s.parse, err = s.processor(parseGraph(s.topics, s.parser), s.gate); err != nil {
 		return nil, fmt.Errorf("parse stage: %w", err)
 	}
-	if s.window, err = s.processor(windowGraph(s.topics, s.windower), newGate(s.windower)); err != nil {
+	var standby []goka.ProcessorOption
+	if cfg.HotStandby {
+		standby = append(standby, goka.WithHotStandby())
+	}
+	if s.window, err = s.processor(windowGraph(s.topics, s.windower), newGate(s.windower, log), standby...); err != nil {
 		return nil, fmt.Errorf("window stage: %w", err)
 	}
 	s.idle, err = goka.NewEmitter(cfg.Brokers, s.topics.Repartition, state.ReportCodec{},
@@ -92,11 +96,11 @@ func New(cfg Config, reg prometheus.Registerer, log *slog.Logger) (*Service, err
 	return s, nil
 }
 
-func (s *Service) processor(g *goka.GroupGraph, gt *gate) (*goka.Processor, error) {
+func (s *Service) processor(g *goka.GroupGraph, gt *gate, extra ...goka.ProcessorOption) (*goka.Processor, error) {
 	// Each builder gets a config of its own: goka's builders write the client
 	// id and partitioner into the config they are given.
 	cgb := goka.ConsumerGroupBuilderWithConfig(saramaConfig(s.cfg))
-	return goka.NewProcessor(s.cfg.Brokers, g,
+	opts := append([]goka.ProcessorOption{
 		goka.WithClientID(s.cfg.ClientID),
 		goka.WithTopicManagerBuilder(s.tmb),
 		goka.WithConsumerGroupBuilder(func(brokers []string, group, clientID string) (sarama.ConsumerGroup, error) {
@@ -110,7 +114,8 @@ func (s *Service) processor(g *goka.GroupGraph, gt *gate) (*goka.Processor, erro
 		goka.WithProducerBuilder(goka.ProducerBuilderWithConfig(saramaConfig(s.cfg))),
 		goka.WithStorageBuilder(storage.MemoryBuilder()),
 		goka.WithLogger(gokaLogger{s.log}),
-	)
+	}, extra...)
+	return goka.NewProcessor(s.cfg.Brokers, g, opts...)
 }
 
 // Run consumes until ctx is done or a stage fails. On return, both groups

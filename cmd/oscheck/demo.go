@@ -75,7 +75,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			}
 		}()
 	}
-	goRun(0, func() error { return serve(ctx, cfg, *httpAddr, log, nil) })
+	goRun(0, func() error { return serve(ctx, cfg, *httpAddr, 30*time.Second, log, nil) })
 	goRun(1, func() error { return produceSynthetic(ctx, cfg.Brokers, cfg.Input, *rate) })
 	goRun(2, func() error {
 		return readWindows(ctx, cfg.Brokers, cfg.Output, cfg.Format, cfg.Window,

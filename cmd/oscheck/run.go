@@ -34,7 +34,11 @@ func runService(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	return serve(ctx, cfg, v.GetString("http-addr"), log, nil)
+	drain, err := time.ParseDuration(v.GetString("shutdown-timeout"))
+	if err != nil || drain <= 0 {
+		return &topology.KeyError{Key: "shutdown-timeout", Reason: fmt.Sprintf("not a positive duration: %q", v.GetString("shutdown-timeout"))}
+	}
+	return serve(ctx, cfg, v.GetString("http-addr"), drain, log, nil)
 }
 
 func newRunFlags() *pflag.FlagSet {
@@ -43,9 +47,10 @@ func newRunFlags() *pflag.FlagSet {
 	return fs
 }
 
-// serve runs the service and its HTTP endpoints until ctx is done. ready, if
-// not nil, is closed once both stages run.
-func serve(ctx context.Context, cfg topology.Config, httpAddr string, log *slog.Logger, ready chan<- struct{}) error {
+// serve runs the service and its HTTP endpoints until ctx is done, then
+// drains: both groups stop taking records, commit what is safe and leave,
+// within drain. ready, if not nil, is closed once both stages run.
+func serve(ctx context.Context, cfg topology.Config, httpAddr string, drain time.Duration, log *slog.Logger, ready chan<- struct{}) error {
 	log.Info("starting", "brokers", cfg.Brokers, "input", cfg.Input, "output", cfg.Output, "group", cfg.Group,
 		"window", cfg.Window, "grace", cfg.Grace, "idle_timeout", cfg.IdleTimeout, "time_source", cfg.TimeSource,
 		"emit", cfg.Emit, "format", cfg.Format)
@@ -74,7 +79,18 @@ func serve(ctx context.Context, cfg topology.Config, httpAddr string, log *slog.
 			}
 		}
 	}()
-	err = svc.Run(runCtx)
+	done := make(chan error, 1)
+	go func() { done <- svc.Run(runCtx) }()
+	select {
+	case err = <-done:
+	case <-ctx.Done():
+		log.Info("draining", "timeout", drain)
+		select {
+		case err = <-done:
+		case <-time.After(drain):
+			err = &topology.KeyError{Key: "shutdown-timeout", Reason: fmt.Sprintf("draining took longer than %v", drain)}
+		}
+	}
 	log.Info("stopped", "error", err)
 	return err
 }

@@ -1,0 +1,599 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/oscheck/oscheck/processor/output"
+)
+
+// Options shape one chaos run.
+type Options struct {
+	Lines          int           // input lines to produce
+	Partitions     int32         // partitions of access_log
+	Instances      int           // oscheck processes in the group
+	Kills          int           // kill -9s, spread over the production
+	BrokerRestarts int           // stops and restarts of the broker (same data dir)
+	ScaleOut       bool          // add a further instance a third of the way in, remove it (SIGTERM) at two thirds
+	Rolling        bool          // instead of kills: SIGTERM each instance in turn and wait for it to come back
+	Windows        int           // event time spans this many windows
+	Window, Grace  time.Duration // the service's window and grace
+	Idle           time.Duration // the service's idle timeout
+	Produce        time.Duration // how long producing takes
+	Settle         time.Duration // how long to keep reading after every window arrived, to catch duplicates
+	Timeout        time.Duration // give up waiting for windows this long after producing ended
+	Seed           uint64
+	Dir            string // work directory (logs, broker data); a temporary one if empty
+	HotStandby     bool
+	Log            io.Writer
+}
+
+// Summary is what a run found.
+type Summary struct {
+	InputRecords         int
+	WindowsExpected      int
+	Missing              int
+	WrongCount           int
+	Unexpected           int // windows in os-check that the input does not have
+	DuplicatesIdentical  int // extra copies of a final record, byte for byte the same
+	DuplicatesConflicted int // extra records for a window with another count
+	Late                 int
+	UnknownInput         int // input records the harness did not produce
+	Kills                int
+	KillsBeforeReady     int // kills of an instance that had not become ready (joining, restoring)
+	BrokerRestarts       int
+	RollingRestarts      int
+	Crashes              int // instance exits the harness did not cause (restarted, as an orchestrator would)
+	PeakRSS              map[string]int64
+	Wall                 time.Duration
+	Dir                  string
+}
+
+// Exact reports whether os-check equals the ground truth: no window missing,
+// none with a wrong count, nothing unexpected; duplicates only identical.
+func (s Summary) Exact() bool {
+	return s.Missing == 0 && s.WrongCount == 0 && s.Unexpected == 0 && s.DuplicatesConflicted == 0 && s.UnknownInput == 0
+}
+
+func (s Summary) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "input records:          %d\n", s.InputRecords)
+	fmt.Fprintf(&b, "windows expected:       %d\n", s.WindowsExpected)
+	fmt.Fprintf(&b, "windows missing:        %d\n", s.Missing)
+	fmt.Fprintf(&b, "windows wrong count:    %d\n", s.WrongCount)
+	fmt.Fprintf(&b, "windows unexpected:     %d\n", s.Unexpected)
+	fmt.Fprintf(&b, "duplicates (identical): %d\n", s.DuplicatesIdentical)
+	fmt.Fprintf(&b, "duplicates (differing): %d\n", s.DuplicatesConflicted)
+	fmt.Fprintf(&b, "late records:           %d\n", s.Late)
+	fmt.Fprintf(&b, "kills (-9):             %d (%d before the instance was ready)\n", s.Kills, s.KillsBeforeReady)
+	fmt.Fprintf(&b, "rolling restarts:       %d\n", s.RollingRestarts)
+	fmt.Fprintf(&b, "broker restarts:        %d\n", s.BrokerRestarts)
+	fmt.Fprintf(&b, "unplanned exits:        %d\n", s.Crashes)
+	names := make([]string, 0, len(s.PeakRSS))
+	for n := range s.PeakRSS {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(&b, "peak RSS %-13s %.1f MB\n", n+":", float64(s.PeakRSS[n])/(1<<20))
+	}
+	fmt.Fprintf(&b, "wall time:              %v\n", s.Wall.Round(time.Second))
+	verdict := "EXACT"
+	if !s.Exact() {
+		verdict = "NOT EXACT"
+	}
+	fmt.Fprintf(&b, "result:                 %s (work dir %s)\n", verdict, s.Dir)
+	return b.String()
+}
+
+type harness struct {
+	opt       Options
+	rng       *rand.Rand
+	broker    *proc
+	brokerAt  string
+	instances []*proc
+	http      []string
+	sum       Summary
+	mu        sync.Mutex // guards sum's counters and instance restarts
+	stopping  chan struct{}
+}
+
+func (h *harness) logf(format string, args ...any) {
+	fmt.Fprintf(h.opt.Log, "%s chaos: %s\n", time.Now().Format("15:04:05.000"), fmt.Sprintf(format, args...))
+}
+
+// Run does one chaos run and reports what it found. An error means the
+// harness itself could not do its work; a wrong result is in the Summary.
+func Run(ctx context.Context, opt Options) (Summary, error) {
+	began := time.Now()
+	if opt.Log == nil {
+		opt.Log = io.Discard
+	}
+	if opt.Dir == "" {
+		dir, err := os.MkdirTemp("", "oscheck-chaos-")
+		if err != nil {
+			return Summary{}, err
+		}
+		opt.Dir = dir
+	}
+	h := &harness{opt: opt, rng: rand.New(rand.NewPCG(opt.Seed, 9)), stopping: make(chan struct{})}
+	h.sum.Dir = opt.Dir
+	defer h.shutdown()
+	if err := h.start(ctx); err != nil {
+		return h.sum, err
+	}
+	stop := h.supervise()
+	defer stop()
+
+	start := time.Date(2019, 8, 14, 0, 0, 0, 0, time.FixedZone("+0800", 8*3600))
+	span := time.Duration(opt.Windows) * opt.Window
+	input := newStream(opt.Lines, opt.Partitions, start, span, opt.Grace, opt.Seed)
+	out := newCollector(h.brokerAt, opt.Window)
+	defer out.close()
+
+	var wg sync.WaitGroup
+	var produceErr, chaosErr error
+	wg.Add(2)
+	go func() { defer wg.Done(); produceErr = h.produce(ctx, input) }()
+	go func() { defer wg.Done(); chaosErr = h.chaos(ctx) }()
+	wg.Wait()
+	if err := errors.Join(produceErr, chaosErr); err != nil {
+		return h.sum, err
+	}
+	h.logf("producing and chaos done; reading the input back for the ground truth")
+
+	got, err := readAll(ctx, h.brokerAt, "access_log", opt.Partitions, opt.Lines)
+	if err != nil {
+		return h.sum, err
+	}
+	want, late, unknown := truth(got, input.index, opt.Window, opt.Grace)
+	for _, p := range got {
+		h.sum.InputRecords += len(p)
+	}
+	h.sum.WindowsExpected, h.sum.Late, h.sum.UnknownInput = len(want), late, unknown
+	if h.sum.InputRecords != opt.Lines {
+		h.logf("input has %d records, %d produced", h.sum.InputRecords, opt.Lines)
+	}
+
+	h.logf("waiting for %d windows", len(want))
+	deadline := time.Now().Add(opt.Timeout)
+	for out.have(want) < len(want) && time.Now().Before(deadline) && ctx.Err() == nil {
+		time.Sleep(250 * time.Millisecond)
+	}
+	time.Sleep(opt.Settle)
+	h.compare(out.snapshot(), want)
+	h.sum.Wall = time.Since(began)
+	return h.sum, nil
+}
+
+func (h *harness) start(ctx context.Context) error {
+	bin := filepath.Join(h.opt.Dir, "bin")
+	oscheck, devbroker, err := build(ctx, bin)
+	if err != nil {
+		return err
+	}
+	port, err := freePort()
+	if err != nil {
+		return err
+	}
+	h.brokerAt = "127.0.0.1:" + strconv.Itoa(port)
+	h.broker, err = newProc(h.opt.Dir, "broker", devbroker, "--port", strconv.Itoa(port),
+		"--data-dir", filepath.Join(h.opt.Dir, "kafka"), "--topics", fmt.Sprintf("access_log:%d", h.opt.Partitions))
+	if err != nil {
+		return err
+	}
+	if err := h.startBroker(ctx); err != nil {
+		return err
+	}
+	n := h.opt.Instances
+	if h.opt.ScaleOut {
+		n++
+	}
+	for i := range n {
+		hp, err := freePort()
+		if err != nil {
+			return err
+		}
+		h.http = append(h.http, "127.0.0.1:"+strconv.Itoa(hp))
+		args := []string{oscheck, "run", "--brokers", h.brokerAt, "--http-addr", h.http[i],
+			"--client-id", fmt.Sprintf("chaos-%d", i), "--window", h.opt.Window.String(), "--grace", h.opt.Grace.String(),
+			"--idle-timeout", h.opt.Idle.String(), "--log-level", "info"}
+		if h.opt.HotStandby {
+			args = append(args, "--hot-standby")
+		}
+		p, err := newProc(h.opt.Dir, fmt.Sprintf("instance-%d", i), args...)
+		if err != nil {
+			return err
+		}
+		h.instances = append(h.instances, p)
+	}
+	for i := range h.opt.Instances {
+		if err := h.instances[i].start(); err != nil {
+			return err
+		}
+	}
+	for i := range h.opt.Instances {
+		if err := waitFor(ctx, 60*time.Second, h.instances[i].name+" ready", func() bool { return ready(h.http[i]) }); err != nil {
+			return err
+		}
+	}
+	h.logf("broker at %s, %d instances ready", h.brokerAt, h.opt.Instances)
+	return nil
+}
+
+func (h *harness) startBroker(ctx context.Context) error {
+	if err := h.broker.start(); err != nil {
+		return err
+	}
+	return waitFor(ctx, 30*time.Second, "broker", func() bool { return listening(h.brokerAt) })
+}
+
+// supervise samples memory and restarts instances that exited by themselves,
+// as an orchestrator would.
+func (h *harness) supervise() (stop func()) {
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(250 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+			h.broker.sampleRSS()
+			for _, p := range h.instances {
+				p.sampleRSS()
+			}
+			h.mu.Lock()
+			for _, p := range h.instances {
+				p.mu.Lock()
+				crashedOut := p.cmd != nil && !p.expected
+				p.mu.Unlock()
+				if up, _ := p.running(); !up && crashedOut {
+					h.logf("%s exited by itself (%v); restarting", p.name, p.exitErr)
+					_ = p.start()
+				}
+			}
+			h.mu.Unlock()
+		}
+	}()
+	return func() { close(done) }
+}
+
+// produce writes the stream evenly over opt.Produce, partition-interleaved.
+func (h *harness) produce(ctx context.Context, s *stream) error {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(h.brokerAt), kgo.RecordPartitioner(kgo.ManualPartitioner()),
+		kgo.ProducerLinger(5*time.Millisecond))
+	if err != nil {
+		return fmt.Errorf("producer: %w", err)
+	}
+	defer cl.Close()
+	const batch = 2000
+	total := h.opt.Lines
+	began := time.Now()
+	var recs []*kgo.Record
+	next := make([]int, s.partitions)
+	for sent := 0; sent < total; {
+		recs = recs[:0]
+		for len(recs) < batch && sent+len(recs) < total {
+			p := int32(sent+len(recs)) % s.partitions
+			recs = append(recs, &kgo.Record{Topic: "access_log", Partition: p, Value: s.values[p][next[p]]})
+			next[p]++
+		}
+		if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+			return fmt.Errorf("producing: %w", err)
+		}
+		sent += len(recs)
+		due := began.Add(time.Duration(int64(h.opt.Produce) * int64(sent) / int64(total)))
+		time.Sleep(time.Until(due))
+	}
+	h.logf("produced %d lines in %v", total, time.Since(began).Round(time.Millisecond))
+	return nil
+}
+
+// chaos runs the fault schedule over the production time.
+func (h *harness) chaos(ctx context.Context) error {
+	type event struct {
+		at   time.Duration
+		what string
+	}
+	var events []event
+	d := h.opt.Produce
+	for i := range h.opt.Kills {
+		events = append(events, event{d * time.Duration(2*i+1) / time.Duration(2*h.opt.Kills+1), "kill"})
+	}
+	for i := range h.opt.BrokerRestarts {
+		events = append(events, event{d * time.Duration(2*i+1) / time.Duration(2*h.opt.BrokerRestarts) * 9 / 10, "broker"})
+	}
+	if h.opt.ScaleOut {
+		events = append(events, event{d / 3, "scale-out"}, event{2 * d / 3, "scale-in"})
+	}
+	if h.opt.Rolling {
+		events = append(events, event{d / 4, "rolling"})
+	}
+	sort.Slice(events, func(i, j int) bool { return events[i].at < events[j].at })
+	began := time.Now()
+	for _, e := range events {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Until(began.Add(e.at))):
+		}
+		var err error
+		switch e.what {
+		case "kill":
+			err = h.kill(ctx)
+		case "broker":
+			err = h.restartBroker(ctx)
+		case "scale-out":
+			h.logf("scale out: starting %s", h.instances[h.opt.Instances].name)
+			err = h.instances[h.opt.Instances].start()
+		case "scale-in":
+			h.logf("scale in: SIGTERM %s", h.instances[h.opt.Instances].name)
+			err = h.terminate(h.opt.Instances)
+		case "rolling":
+			err = h.rolling(ctx)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// kill -9s a random running instance and starts it again; every other time
+// it kills the new process again within half a second, while it joins the
+// group and restores its table.
+func (h *harness) kill(ctx context.Context) error {
+	var up []int
+	for i, p := range h.instances {
+		if ok, _ := p.running(); ok {
+			up = append(up, i)
+		}
+	}
+	if len(up) == 0 {
+		return nil
+	}
+	i := up[h.rng.IntN(len(up))]
+	h.killOnce(i)
+	time.Sleep(time.Duration(h.rng.IntN(1500)) * time.Millisecond)
+	if err := h.restart(i); err != nil {
+		return err
+	}
+	if h.sum.Kills%2 == 1 {
+		time.Sleep(time.Duration(100+h.rng.IntN(400)) * time.Millisecond)
+		h.killOnce(i)
+		if err := h.restart(i); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (h *harness) killOnce(i int) {
+	wasReady := ready(h.http[i])
+	_ = h.instances[i].signal(syscall.SIGKILL, 10*time.Second)
+	h.mu.Lock()
+	h.sum.Kills++
+	if !wasReady {
+		h.sum.KillsBeforeReady++
+	}
+	h.mu.Unlock()
+	h.logf("kill -9 %s (ready: %v)", h.instances[i].name, wasReady)
+}
+
+func (h *harness) restart(i int) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.instances[i].start()
+}
+
+// terminate stops instance i with SIGTERM; it must exit 0 in bounded time.
+func (h *harness) terminate(i int) error {
+	p := h.instances[i]
+	if err := p.signal(syscall.SIGTERM, 60*time.Second); err != nil {
+		return err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.exitErr != nil {
+		return fmt.Errorf("%s exited with %v after SIGTERM", p.name, p.exitErr)
+	}
+	return nil
+}
+
+// rolling restarts every instance in turn, gracefully.
+func (h *harness) rolling(ctx context.Context) error {
+	for i := range h.opt.Instances {
+		began := time.Now()
+		if err := h.terminate(i); err != nil {
+			return err
+		}
+		stopped := time.Since(began)
+		if err := h.restart(i); err != nil {
+			return err
+		}
+		if err := waitFor(ctx, 60*time.Second, h.instances[i].name+" ready", func() bool { return ready(h.http[i]) }); err != nil {
+			return err
+		}
+		h.sum.RollingRestarts++
+		h.logf("rolling restart of %s: stopped in %v, ready again after %v", h.instances[i].name,
+			stopped.Round(time.Millisecond), time.Since(began).Round(time.Millisecond))
+	}
+	return nil
+}
+
+func (h *harness) restartBroker(ctx context.Context) error {
+	h.logf("stopping the broker")
+	if err := h.broker.signal(syscall.SIGTERM, 30*time.Second); err != nil {
+		return err
+	}
+	time.Sleep(time.Second)
+	if err := h.startBroker(ctx); err != nil {
+		return err
+	}
+	h.sum.BrokerRestarts++
+	h.logf("broker back")
+	return nil
+}
+
+// shutdown stops every process; instances first, gracefully.
+func (h *harness) shutdown() {
+	h.sum.PeakRSS = make(map[string]int64)
+	for _, p := range h.instances {
+		if up, _ := p.running(); up {
+			_ = p.signal(syscall.SIGTERM, 30*time.Second)
+		}
+		h.sum.PeakRSS[p.name] = p.peakRSS
+		h.sum.Crashes += p.crashes
+	}
+	if h.broker != nil {
+		h.sum.PeakRSS["broker"] = h.broker.peakRSS
+		_ = h.broker.signal(syscall.SIGTERM, 30*time.Second)
+	}
+}
+
+func (h *harness) compare(records []outRecord, want map[windowKey]int64) {
+	seen := make(map[windowKey]outRecord)
+	for _, r := range records {
+		prev, dup := seen[r.key]
+		switch {
+		case !dup:
+			seen[r.key] = r
+		case prev.count == r.count:
+			h.sum.DuplicatesIdentical++
+		default:
+			h.sum.DuplicatesConflicted++
+			h.logf("window %v emitted with %d and %d", r.key, prev.count, r.count)
+		}
+	}
+	for k, n := range want {
+		r, ok := seen[k]
+		switch {
+		case !ok:
+			h.sum.Missing++
+			if h.sum.Missing <= 10 {
+				h.logf("missing window %s@%d (want %d)", k.os, k.start, n)
+			}
+		case r.count != n:
+			h.sum.WrongCount++
+			if h.sum.WrongCount <= 10 {
+				h.logf("window %s@%d: got %d, want %d", k.os, k.start, r.count, n)
+			}
+		}
+	}
+	for k := range seen {
+		if _, ok := want[k]; !ok {
+			h.sum.Unexpected++
+		}
+	}
+}
+
+// outRecord is one os-check record.
+type outRecord struct {
+	key   windowKey
+	count int64
+}
+
+// collector reads os-check from the start for the whole run.
+type collector struct {
+	mu      sync.Mutex
+	records []outRecord
+	cancel  context.CancelFunc
+	done    chan struct{}
+}
+
+func newCollector(broker string, window time.Duration) *collector {
+	ctx, cancel := context.WithCancel(context.Background())
+	c := &collector{cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(c.done)
+		cl, err := kgo.NewClient(kgo.SeedBrokers(broker), kgo.ConsumeTopics("os-check"),
+			kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(100*time.Millisecond))
+		if err != nil {
+			return
+		}
+		defer cl.Close()
+		for ctx.Err() == nil {
+			f := cl.PollFetches(ctx)
+			f.EachRecord(func(r *kgo.Record) {
+				w, err := output.KStreams.Decode(r.Key, r.Value, window)
+				if err != nil {
+					return
+				}
+				c.mu.Lock()
+				c.records = append(c.records, outRecord{windowKey{w.OSType, w.Start}, w.Count})
+				c.mu.Unlock()
+			})
+		}
+	}()
+	return c
+}
+
+func (c *collector) snapshot() []outRecord {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]outRecord(nil), c.records...)
+}
+
+// have counts the wanted windows seen so far.
+func (c *collector) have(want map[windowKey]int64) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	seen := make(map[windowKey]bool)
+	for _, r := range c.records {
+		if _, ok := want[r.key]; ok {
+			seen[r.key] = true
+		}
+	}
+	return len(seen)
+}
+
+func (c *collector) close() { c.cancel(); <-c.done }
+
+// readAll reads every partition of topic: at least atLeast records, and then
+// until a second passes without more.
+func readAll(ctx context.Context, broker, topic string, partitions int32, atLeast int) ([][][]byte, error) {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(broker), kgo.ConsumeTopics(topic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(100*time.Millisecond))
+	if err != nil {
+		return nil, err
+	}
+	defer cl.Close()
+	out := make([][][]byte, partitions)
+	quiet, total := 0, 0
+	for total < atLeast || quiet < 4 {
+		fctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+		f := cl.PollFetches(fctx)
+		cancel()
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		n := 0
+		f.EachRecord(func(r *kgo.Record) {
+			out[r.Partition] = append(out[r.Partition], r.Value)
+			n++
+		})
+		total += n
+		if n == 0 {
+			quiet++
+		} else {
+			quiet = 0
+		}
+	}
+	return out, nil
+}
