@@ -3,6 +3,7 @@ package topology
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -36,14 +37,48 @@ func newGate(c processor.Committer, log *slog.Logger) *gate {
 	return &gate{committer: c, log: log}
 }
 
-// builder wraps a goka.ConsumerGroupBuilder's groups with the gate.
-func (g *gate) wrap(cg sarama.ConsumerGroup) sarama.ConsumerGroup {
-	return &gatedGroup{ConsumerGroup: cg, gate: g}
+// builder is the goka.ConsumerGroupBuilder of a gated processor.
+func (g *gate) builder(cfg *sarama.Config) func(brokers []string, group, clientID string) (sarama.ConsumerGroup, error) {
+	return func(brokers []string, group, clientID string) (sarama.ConsumerGroup, error) {
+		cfg.ClientID = clientID
+		client, err := sarama.NewClient(brokers, cfg)
+		if err != nil {
+			return nil, fmt.Errorf("consumer group client: %w", err)
+		}
+		cg, err := sarama.NewConsumerGroupFromClient(group, client)
+		if err != nil {
+			client.Close()
+			return nil, fmt.Errorf("consumer group %s: %w", group, err)
+		}
+		return &gatedGroup{ConsumerGroup: cg, client: client, gate: g}, nil
+	}
 }
 
+// abortAfter is how long a stopping consumer group may take to return from
+// Consume before its client is closed under it. sarama cannot cancel a
+// JoinGroup in flight, which during churn can block for a rebalance timeout
+// and more; an instance in a join holds no partitions, so aborting loses
+// nothing. A group with partitions drains in well under a second; were it
+// aborted, it would lose only its last commit (more replay, never a wrong
+// count).
+const abortAfter = 10 * time.Second
+
+// gatedGroup owns the client under its consumer group, so it can abort a
+// join that would outlast a shutdown.
 type gatedGroup struct {
 	sarama.ConsumerGroup
-	gate *gate
+	client sarama.Client
+	gate   *gate
+}
+
+// Close closes the group and its client; a client already closed by an
+// aborted shutdown is no error.
+func (cg *gatedGroup) Close() error {
+	err := errors.Join(cg.ConsumerGroup.Close(), cg.client.Close())
+	if errors.Is(err, sarama.ErrClosedClient) {
+		return nil
+	}
+	return err
 }
 
 // Consume joins session after session until ctx is done. goka would sleep
@@ -53,10 +88,17 @@ type gatedGroup struct {
 // A failed join (the broker restarting, a connection reset) is retried with
 // backoff: the committed offsets are safe, so trying again is always right.
 func (cg *gatedGroup) Consume(ctx context.Context, topics []string, h sarama.ConsumerGroupHandler) error {
+	stop := context.AfterFunc(ctx, func() {
+		time.AfterFunc(abortAfter, func() { _ = cg.client.Close() })
+	})
+	defer stop()
 	backoff := 100 * time.Millisecond
 	for {
 		err := cg.ConsumerGroup.Consume(ctx, topics, &gatedHandler{inner: h, gate: cg.gate})
-		if ctx.Err() != nil || errors.Is(err, sarama.ErrClosedConsumerGroup) {
+		if ctx.Err() != nil {
+			return nil // stopping: an aborted join's error is expected
+		}
+		if errors.Is(err, sarama.ErrClosedConsumerGroup) {
 			return err
 		}
 		if err == nil {

@@ -8,7 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/IBM/sarama"
 	"github.com/lovoo/goka"
 	"github.com/lovoo/goka/storage"
 	"github.com/prometheus/client_golang/prometheus"
@@ -99,17 +98,10 @@ func New(cfg Config, reg prometheus.Registerer, log *slog.Logger) (*Service, err
 func (s *Service) processor(g *goka.GroupGraph, gt *gate, extra ...goka.ProcessorOption) (*goka.Processor, error) {
 	// Each builder gets a config of its own: goka's builders write the client
 	// id and partitioner into the config they are given.
-	cgb := goka.ConsumerGroupBuilderWithConfig(saramaConfig(s.cfg))
 	opts := append([]goka.ProcessorOption{
 		goka.WithClientID(s.cfg.ClientID),
 		goka.WithTopicManagerBuilder(s.tmb),
-		goka.WithConsumerGroupBuilder(func(brokers []string, group, clientID string) (sarama.ConsumerGroup, error) {
-			cg, err := cgb(brokers, group, clientID)
-			if err != nil {
-				return nil, err
-			}
-			return gt.wrap(cg), nil
-		}),
+		goka.WithConsumerGroupBuilder(gt.builder(saramaConfig(s.cfg))),
 		goka.WithConsumerSaramaBuilder(goka.SaramaConsumerBuilderWithConfig(saramaConfig(s.cfg))),
 		goka.WithProducerBuilder(goka.ProducerBuilderWithConfig(saramaConfig(s.cfg))),
 		goka.WithStorageBuilder(storage.MemoryBuilder()),

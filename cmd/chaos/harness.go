@@ -117,7 +117,7 @@ func (h *harness) logf(format string, args ...any) {
 
 // Run does one chaos run and reports what it found. An error means the
 // harness itself could not do its work; a wrong result is in the Summary.
-func Run(ctx context.Context, opt Options) (Summary, error) {
+func Run(ctx context.Context, opt Options) (sum Summary, err error) {
 	began := time.Now()
 	if opt.Log == nil {
 		opt.Log = io.Discard
@@ -131,7 +131,12 @@ func Run(ctx context.Context, opt Options) (Summary, error) {
 	}
 	h := &harness{opt: opt, rng: rand.New(rand.NewPCG(opt.Seed, 9)), stopping: make(chan struct{})}
 	h.sum.Dir = opt.Dir
-	defer h.shutdown()
+	defer func() {
+		// Stopping the processes completes the summary (peak memory,
+		// unplanned exits).
+		h.shutdown()
+		sum = h.sum
+	}()
 	if err := h.start(ctx); err != nil {
 		return h.sum, err
 	}
