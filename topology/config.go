@@ -33,6 +33,11 @@ type Config struct {
 	// RetainFinals is how many final windows each slot remembers.
 	RetainFinals int
 	ClientID     string
+	// InstanceID, when set, makes this instance a static member of both
+	// consumer groups (Kafka's group.instance.id): restarted with the same
+	// id, it takes its old place at once instead of waiting out its previous
+	// session and rebalancing everyone. It must be unique per instance.
+	InstanceID string
 	// HotStandby keeps a replica of every partition of the window table, so
 	// a partition that moves here serves without first restoring it.
 	HotStandby bool

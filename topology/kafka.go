@@ -20,6 +20,7 @@ func saramaConfig(c Config) *sarama.Config {
 	// Topics appear only where the service creates them, with the input's
 	// partition count; a broker's auto-creation would pick its own.
 	s.Metadata.AllowAutoTopicCreation = false
+	s.Consumer.Group.InstanceId = c.InstanceID
 	s.Consumer.Offsets.Initial = sarama.OffsetOldest
 	if c.OffsetReset == "latest" {
 		s.Consumer.Offsets.Initial = sarama.OffsetNewest

@@ -1,6 +1,9 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -30,6 +33,7 @@ func TestChaosShort(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !sum.Exact() {
+		logTails(t, sum.Dir)
 		t.Fatal("os-check differs from the ground truth")
 	}
 	if sum.Kills < 5 || sum.BrokerRestarts != 1 || sum.WindowsExpected < 200 {
@@ -53,6 +57,7 @@ func TestRollingRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !sum.Exact() {
+		logTails(t, sum.Dir)
 		t.Fatal("os-check differs from the ground truth")
 	}
 	if sum.RollingRestarts != 3 {
@@ -72,5 +77,20 @@ func checkMemory(t *testing.T, sum Summary) {
 		if name != "broker" && rss > 400<<20 {
 			t.Errorf("%s peaked at %d MB resident", name, rss>>20)
 		}
+	}
+}
+
+// logTails shows the end of every process log of a failed run (the work
+// directory goes with the test).
+func logTails(t *testing.T, dir string) {
+	t.Helper()
+	logs, _ := filepath.Glob(filepath.Join(dir, "*.log"))
+	for _, l := range logs {
+		b, err := os.ReadFile(l)
+		if err != nil {
+			continue
+		}
+		lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+		t.Logf("== %s (last 40 lines)\n%s", filepath.Base(l), strings.Join(lines[max(0, len(lines)-40):], "\n"))
 	}
 }

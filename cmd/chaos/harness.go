@@ -38,7 +38,11 @@ type Options struct {
 	Seed           uint64
 	Dir            string // work directory (logs, broker data); a temporary one if empty
 	HotStandby     bool
-	Log            io.Writer
+	// Dynamic runs the instances without --instance-id (dynamic group
+	// membership): a restarted instance is then a new member, and the old
+	// one lingers until its session times out.
+	Dynamic bool
+	Log     io.Writer
 }
 
 // Summary is what a run found.
@@ -216,6 +220,10 @@ func (h *harness) start(ctx context.Context) error {
 		args := []string{oscheck, "run", "--brokers", h.brokerAt, "--http-addr", h.http[i],
 			"--client-id", fmt.Sprintf("chaos-%d", i), "--window", h.opt.Window.String(), "--grace", h.opt.Grace.String(),
 			"--idle-timeout", h.opt.Idle.String(), "--log-level", "info"}
+		if !h.opt.Dynamic {
+			// One id per instance slot, as a StatefulSet's pod name would be.
+			args = append(args, "--instance-id", fmt.Sprintf("chaos-%d", i))
+		}
 		if h.opt.HotStandby {
 			args = append(args, "--hot-standby")
 		}

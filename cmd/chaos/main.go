@@ -42,6 +42,7 @@ func main() {
 	fs.Uint64Var(&o.Seed, "seed", uint64(time.Now().UnixNano()), "random seed (stream and schedule)")
 	fs.StringVar(&o.Dir, "dir", "", "work directory for logs and broker data (default: a new temporary one)")
 	fs.BoolVar(&o.HotStandby, "hot-standby", false, "run instances with --hot-standby")
+	fs.BoolVar(&o.Dynamic, "dynamic", false, "dynamic group membership (no --instance-id): restarts join as new members")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
 			os.Exit(0)

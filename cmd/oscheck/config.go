@@ -43,6 +43,7 @@ func serviceFlags(fs *pflag.FlagSet) {
 	fs.Int("replication-factor", d.ReplicationFactor, "replication of created topics (-1: broker default)")
 	fs.Int("retain-finals", d.RetainFinals, "final windows each slot remembers for replays and queries")
 	fs.String("client-id", d.ClientID, "Kafka client id")
+	fs.String("instance-id", d.InstanceID, "static group membership id, unique per instance (e.g. the pod name); empty: dynamic")
 	fs.Bool("hot-standby", d.HotStandby, "keep replicas of every window-table partition, for fast failover")
 	fs.String("shutdown-timeout", "30s", "on SIGTERM, exit non-zero if draining takes longer than this")
 	fs.String("http-addr", ":9464", "address of /metrics, /healthz and /readyz (empty: off)")
@@ -139,6 +140,7 @@ func serviceConfig(v *viper.Viper) (topology.Config, error) {
 		RetainFinals:      integer("retain-finals"),
 		ClientID:          v.GetString("client-id"),
 		HotStandby:        v.GetBool("hot-standby"),
+		InstanceID:        v.GetString("instance-id"),
 	}
 	if len(errs) == 0 {
 		if err := c.Validate(); err != nil {
