@@ -416,8 +416,12 @@ func (h *harness) restart(i int) error {
 }
 
 // terminate stops instance i with SIGTERM; it must exit 0 in bounded time.
+// It first waits for the instance's HTTP port: a process signalled before its
+// runtime installed the handler would just die of the signal, which says
+// nothing about oscheck.
 func (h *harness) terminate(i int) error {
 	p := h.instances[i]
+	_ = waitFor(context.Background(), 10*time.Second, p.name+" listening", func() bool { return listening(h.http[i]) })
 	if err := p.signal(syscall.SIGTERM, 60*time.Second); err != nil {
 		return err
 	}
