@@ -148,6 +148,17 @@ func (s *Service) Ready(ctx context.Context) error {
 	return s.window.WaitForReadyContext(ctx)
 }
 
+// Recovering reports whether the window stage is restoring a partition of
+// its table from the changelog (a moment after it is assigned a partition).
+func (s *Service) Recovering(ctx context.Context) bool {
+	for _, p := range s.window.StatsWithContext(ctx).Group {
+		if t := p.TableStats; t != nil && (t.Status == goka.PartitionRecovering || t.Status == goka.PartitionPreparing) {
+			return true
+		}
+	}
+	return false
+}
+
 // runIdle closes the windows of idle partitions on a timer. The tick is a
 // fraction of the idle timeout so a window closes within about a tenth of it
 // after its deadline.

@@ -58,6 +58,7 @@ type Summary struct {
 	UnknownInput         int // input records the harness did not produce
 	Kills                int
 	KillsBeforeReady     int // kills of an instance that had not become ready (joining, restoring)
+	KillsDuringRestore   int // kills while the instance said it was restoring its window table
 	BrokerRestarts       int
 	RollingRestarts      int
 	Crashes              int // instance exits the harness did not cause (restarted, as an orchestrator would)
@@ -82,7 +83,8 @@ func (s Summary) String() string {
 	fmt.Fprintf(&b, "duplicates (identical): %d\n", s.DuplicatesIdentical)
 	fmt.Fprintf(&b, "duplicates (differing): %d\n", s.DuplicatesConflicted)
 	fmt.Fprintf(&b, "late records:           %d\n", s.Late)
-	fmt.Fprintf(&b, "kills (-9):             %d (%d before the instance was ready)\n", s.Kills, s.KillsBeforeReady)
+	fmt.Fprintf(&b, "kills (-9):             %d (%d before the instance was ready, %d of those while restoring its window table)\n",
+		s.Kills, s.KillsBeforeReady, s.KillsDuringRestore)
 	fmt.Fprintf(&b, "rolling restarts:       %d\n", s.RollingRestarts)
 	fmt.Fprintf(&b, "broker restarts:        %d\n", s.BrokerRestarts)
 	fmt.Fprintf(&b, "unplanned exits:        %d\n", s.Crashes)
@@ -369,8 +371,8 @@ func (h *harness) chaos(ctx context.Context) error {
 }
 
 // kill -9s a random running instance and starts it again; every other time
-// it kills the new process again within half a second, while it joins the
-// group and restores its table.
+// it kills the new process again before it is ready: the moment /readyz says
+// it is restoring its window table, or after at most two seconds of joining.
 func (h *harness) kill(ctx context.Context) error {
 	var up []int
 	for i, p := range h.instances {
@@ -388,7 +390,10 @@ func (h *harness) kill(ctx context.Context) error {
 		return err
 	}
 	if h.sum.Kills%2 == 1 {
-		time.Sleep(time.Duration(100+h.rng.IntN(400)) * time.Millisecond)
+		_ = waitFor(ctx, 2*time.Second, "restore", func() bool {
+			_, why := readiness(h.http[i])
+			return strings.Contains(why, "recovering")
+		})
 		h.killOnce(i)
 		if err := h.restart(i); err != nil {
 			return err
@@ -398,15 +403,19 @@ func (h *harness) kill(ctx context.Context) error {
 }
 
 func (h *harness) killOnce(i int) {
-	wasReady := ready(h.http[i])
+	wasReady, why := readiness(h.http[i])
 	_ = h.instances[i].signal(syscall.SIGKILL, 10*time.Second)
 	h.mu.Lock()
 	h.sum.Kills++
 	if !wasReady {
 		h.sum.KillsBeforeReady++
 	}
+	restoring := strings.Contains(why, "recovering")
+	if restoring {
+		h.sum.KillsDuringRestore++
+	}
 	h.mu.Unlock()
-	h.logf("kill -9 %s (ready: %v)", h.instances[i].name, wasReady)
+	h.logf("kill -9 %s (ready: %v, restoring: %v)", h.instances[i].name, wasReady, restoring)
 }
 
 func (h *harness) restart(i int) error {

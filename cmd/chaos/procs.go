@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -153,13 +154,20 @@ func listening(addr string) bool {
 }
 
 func ready(addr string) bool {
+	ok, _ := readiness(addr)
+	return ok
+}
+
+// readiness returns an instance's /readyz verdict and its reason.
+func readiness(addr string) (bool, string) {
 	c := http.Client{Timeout: 500 * time.Millisecond}
 	resp, err := c.Get("http://" + addr + "/readyz")
 	if err != nil {
-		return false
+		return false, err.Error()
 	}
-	resp.Body.Close()
-	return resp.StatusCode == http.StatusOK
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode == http.StatusOK, strings.TrimSpace(string(body))
 }
 
 // build compiles the project's binaries into dir.

@@ -62,7 +62,7 @@ func serve(ctx context.Context, cfg topology.Config, httpAddr string, drain time
 	}
 	var isReady atomic.Bool
 	if httpAddr != "" {
-		stop, err := serveHTTP(httpAddr, reg, &isReady, log)
+		stop, err := serveHTTP(httpAddr, reg, &isReady, svc, log)
 		if err != nil {
 			return err
 		}
@@ -95,7 +95,7 @@ func serve(ctx context.Context, cfg topology.Config, httpAddr string, drain time
 	return err
 }
 
-func serveHTTP(addr string, reg *prometheus.Registry, ready *atomic.Bool, log *slog.Logger) (stop func(), err error) {
+func serveHTTP(addr string, reg *prometheus.Registry, ready *atomic.Bool, svc *topology.Service, log *slog.Logger) (stop func(), err error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, &topology.KeyError{Key: "http-addr", Reason: err.Error()}
@@ -103,9 +103,13 @@ func serveHTTP(addr string, reg *prometheus.Registry, ready *atomic.Bool, log *s
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
-	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
+	mux.HandleFunc("/readyz", func(w http.ResponseWriter, r *http.Request) {
 		if !ready.Load() {
-			http.Error(w, "not ready", http.StatusServiceUnavailable)
+			reason := "not ready"
+			if svc.Recovering(r.Context()) {
+				reason = "recovering the window table"
+			}
+			http.Error(w, reason, http.StatusServiceUnavailable)
 			return
 		}
 		fmt.Fprintln(w, "ready")
