@@ -23,37 +23,40 @@ func (w testLog) Write(p []byte) (int, error) {
 // ground truth. At least one kill must land while the killed instance was
 // restoring its window table.
 func TestChaosShort(t *testing.T) {
-	sum, err := Run(t.Context(), Options{
+	sum := runExact(t, Options{
 		Lines: 100_000, Partitions: 12, Instances: 3, Kills: 5, BrokerRestarts: 1, ScaleOut: true,
 		Windows: 200, Window: 2 * time.Second, Grace: 2 * time.Second, Idle: 15 * time.Second,
-		Produce: 40 * time.Second, Settle: 3 * time.Second, Timeout: 2 * time.Minute,
-		Seed: 1, Dir: t.TempDir(), Log: testLog{t},
+		Produce: 40 * time.Second, Settle: 3 * time.Second, Timeout: 2 * time.Minute, Seed: 1,
 	})
-	t.Logf("summary:\n%s", sum)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !sum.Exact() {
-		logTails(t, sum.Dir)
-		t.Fatal("os-check differs from the ground truth")
-	}
 	if sum.Kills < 5 || sum.KillsDuringRestore < 1 || sum.BrokerRestarts != 1 || sum.WindowsExpected < 200 {
 		t.Fatalf("the run was tamer than asked: %d kills (%d while restoring), %d broker restarts, %d windows",
 			sum.Kills, sum.KillsDuringRestore, sum.BrokerRestarts, sum.WindowsExpected)
 	}
-	checkMemory(t, sum)
 }
 
 // TestRollingRestart stops every instance in turn with SIGTERM while input
 // flows and waits for it to come back: nothing may be lost, and since every
 // stop is graceful, nothing may be emitted twice.
 func TestRollingRestart(t *testing.T) {
-	sum, err := Run(t.Context(), Options{
+	sum := runExact(t, Options{
 		Lines: 60_000, Partitions: 12, Instances: 3, Rolling: true,
 		Windows: 100, Window: 2 * time.Second, Grace: 2 * time.Second, Idle: 15 * time.Second,
-		Produce: 40 * time.Second, Settle: 3 * time.Second, Timeout: 2 * time.Minute,
-		Seed: 2, Dir: t.TempDir(), Log: testLog{t},
+		Produce: 40 * time.Second, Settle: 3 * time.Second, Timeout: 2 * time.Minute, Seed: 2,
 	})
+	if sum.RollingRestarts != 3 {
+		t.Fatalf("%d rolling restarts, want 3", sum.RollingRestarts)
+	}
+	if sum.DuplicatesIdentical != 0 {
+		t.Errorf("%d duplicate records after graceful restarts, want none", sum.DuplicatesIdentical)
+	}
+}
+
+// runExact does a chaos run and fails the test unless os-check equals the
+// ground truth and memory stayed bounded.
+func runExact(t *testing.T, o Options) Summary {
+	t.Helper()
+	o.Dir, o.Log = t.TempDir(), testLog{t}
+	sum, err := Run(t.Context(), o)
 	t.Logf("summary:\n%s", sum)
 	if err != nil {
 		t.Fatal(err)
@@ -62,13 +65,8 @@ func TestRollingRestart(t *testing.T) {
 		logTails(t, sum.Dir)
 		t.Fatal("os-check differs from the ground truth")
 	}
-	if sum.RollingRestarts != 3 {
-		t.Fatalf("%d rolling restarts, want 3", sum.RollingRestarts)
-	}
-	if sum.DuplicatesIdentical != 0 {
-		t.Errorf("%d duplicate records after graceful restarts, want none", sum.DuplicatesIdentical)
-	}
 	checkMemory(t, sum)
+	return sum
 }
 
 // checkMemory fails on an instance whose resident memory grew far past what
