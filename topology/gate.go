@@ -88,10 +88,19 @@ func (cg *gatedGroup) Close() error {
 // A failed join (the broker restarting, a connection reset) is retried with
 // backoff: the committed offsets are safe, so trying again is always right.
 func (cg *gatedGroup) Consume(ctx context.Context, topics []string, h sarama.ConsumerGroupHandler) error {
-	stop := context.AfterFunc(ctx, func() {
-		time.AfterFunc(abortAfter, func() { _ = cg.client.Close() })
-	})
-	defer stop()
+	returned := make(chan struct{})
+	defer close(returned)
+	go func() {
+		select {
+		case <-returned:
+		case <-ctx.Done():
+			select {
+			case <-returned:
+			case <-time.After(abortAfter):
+				_ = cg.client.Close()
+			}
+		}
+	}()
 	backoff := 100 * time.Millisecond
 	for {
 		err := cg.ConsumerGroup.Consume(ctx, topics, &gatedHandler{inner: h, gate: cg.gate})
