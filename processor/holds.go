@@ -4,9 +4,10 @@ import "math"
 
 // Committer is what the topology asks before it commits a partition's offset.
 type Committer interface {
-	// Done tells that goka finished the record at next-1: its callback ran and
-	// its emits were acknowledged.
-	Done(partition int32, next int64)
+	// Done tells that goka finished the record at next-1 (its callback ran and
+	// its emits were acknowledged) and returns the partition's floor after
+	// that, as Floor would: one call on the per-record path.
+	Done(partition int32, next int64) (floor int64)
 	// Floor returns the lowest offset of the partition that must not be
 	// committed past yet (math.MaxInt64 for no limit).
 	Floor(partition int32) int64

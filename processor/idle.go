@@ -26,9 +26,7 @@ type IdleFlush struct {
 // A partition that is behind is never idle, however long since its last
 // record: a replay after downtime must not close windows it is about to fill.
 func (p *Parser) IdleFlushes(now time.Time, position func(partition int32, next int64) (owned, caughtUp bool)) []IdleFlush {
-	p.mu.Lock()
-	parts := p.parts
-	p.mu.Unlock()
+	parts := *p.parts.Load()
 	var out []IdleFlush
 	for id, part := range parts {
 		part.mu.Lock()

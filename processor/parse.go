@@ -43,9 +43,8 @@ type Parser struct {
 	cfg     ParserConfig
 	metrics *Metrics
 
-	mu    sync.RWMutex
-	parts []*partition // by input partition
-	token atomic.Int64 // counts down: keys of holds not tied to a record are negative
+	parts atomic.Pointer[[]*partition] // by input partition; replaced whole by Reset
+	token atomic.Int64                 // counts down: keys of holds not tied to a record are negative
 }
 
 type partition struct {
@@ -87,15 +86,11 @@ func (p *Parser) Reset() {
 			seen: -1,
 		}
 	}
-	p.mu.Lock()
-	p.parts = parts
-	p.mu.Unlock()
+	p.parts.Store(&parts)
 }
 
 func (p *Parser) partition(id int32) *partition {
-	p.mu.RLock()
-	defer p.mu.RUnlock()
-	return p.parts[id]
+	return (*p.parts.Load())[id]
 }
 
 // Consume is the goka callback for the input topic.
@@ -170,11 +165,12 @@ func (p *Parser) deadLetter(ctx goka.Context, part *partition, raw []byte, reaso
 }
 
 // Done implements Committer.
-func (p *Parser) Done(id int32, next int64) {
+func (p *Parser) Done(id int32, next int64) int64 {
 	part := p.partition(id)
 	part.mu.Lock()
+	defer part.mu.Unlock()
 	part.holds.release(next - 1)
-	part.mu.Unlock()
+	return min(part.holds.floor(), part.agg.SafeOffset())
 }
 
 // Floor implements Committer: the first record of the oldest open window, or
@@ -188,9 +184,7 @@ func (p *Parser) Floor(id int32) int64 {
 
 // OpenWindows returns the number of windows open across owned partitions.
 func (p *Parser) OpenWindows() int {
-	p.mu.RLock()
-	parts := p.parts
-	p.mu.RUnlock()
+	parts := *p.parts.Load()
 	n := 0
 	for _, part := range parts {
 		part.mu.Lock()

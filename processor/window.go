@@ -88,12 +88,14 @@ func (w *Windower) Consume(ctx goka.Context, msg any) {
 }
 
 // Done implements Committer.
-func (w *Windower) Done(partition int32, next int64) {
+func (w *Windower) Done(partition int32, next int64) int64 {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if h := w.holds[partition]; h != nil {
 		h.release(next - 1)
+		return h.floor()
 	}
+	return math.MaxInt64
 }
 
 // Floor implements Committer.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/IBM/sarama"
@@ -26,11 +27,10 @@ type gate struct {
 	committer processor.Committer
 	log       *slog.Logger
 
-	mu        sync.Mutex
-	session   sarama.ConsumerGroupSession
-	claims    map[int32]sarama.ConsumerGroupClaim
-	requested map[int32]int64 // highest offset goka asked to mark, per partition
-	topic     string
+	mu      sync.Mutex
+	session *gatedSession // the current one; nil between sessions
+	claims  map[int32]sarama.ConsumerGroupClaim
+	topic   string
 }
 
 func newGate(c processor.Committer, log *slog.Logger) *gate {
@@ -131,8 +131,7 @@ type gatedHandler struct {
 }
 
 func (h *gatedHandler) Setup(s sarama.ConsumerGroupSession) error {
-	h.session = &gatedSession{ConsumerGroupSession: s, gate: h.gate}
-	h.gate.begin(s)
+	h.session = h.gate.begin(s)
 	return h.inner.Setup(h.session)
 }
 
@@ -143,33 +142,82 @@ func (h *gatedHandler) ConsumeClaim(s sarama.ConsumerGroupSession, c sarama.Cons
 
 func (h *gatedHandler) Cleanup(s sarama.ConsumerGroupSession) error {
 	err := h.inner.Cleanup(h.session)
-	h.gate.end(s)
+	h.gate.end(h.session)
 	return err
 }
 
+// gatedSession is the session goka sees. Its MarkOffset runs once per
+// record, so it takes no lock of its own: the offsets it tracks per
+// partition are atomics, and it passes a mark on to sarama only when the
+// clamped offset has risen (while a window is open, the floor holds it
+// still for thousands of records).
 type gatedSession struct {
 	sarama.ConsumerGroupSession
-	gate *gate
+	gate  *gate
+	parts []sessionPartition // by partition number
+}
+
+type sessionPartition struct {
+	requested atomic.Int64 // highest offset goka asked to mark
+	marked    atomic.Int64 // highest offset passed on to sarama
 }
 
 func (s *gatedSession) MarkOffset(topic string, partition int32, offset int64, metadata string) {
-	s.gate.mark(s.ConsumerGroupSession, topic, partition, offset, metadata)
+	floor := s.gate.committer.Done(partition, offset)
+	if int(partition) >= len(s.parts) {
+		// Not a partition of this session's claims; sarama ignores it too.
+		s.ConsumerGroupSession.MarkOffset(topic, partition, min(offset, floor), metadata)
+		return
+	}
+	raise(&s.parts[partition].requested, offset)
+	s.markTo(topic, partition, min(offset, floor), metadata)
 }
 
 func (s *gatedSession) MarkMessage(msg *sarama.ConsumerMessage, metadata string) {
 	s.MarkOffset(msg.Topic, msg.Partition, msg.Offset+1, metadata)
 }
 
-func (g *gate) begin(s sarama.ConsumerGroupSession) {
-	g.committer.Reset()
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	g.session = s
-	g.claims = make(map[int32]sarama.ConsumerGroupClaim)
-	g.requested = make(map[int32]int64)
+// markTo passes offset on to sarama if it is higher than any passed before.
+// sarama ignores a mark below its current one, so racing calls cannot move
+// the commit back.
+func (s *gatedSession) markTo(topic string, partition int32, offset int64, metadata string) {
+	if raise(&s.parts[partition].marked, offset) {
+		s.ConsumerGroupSession.MarkOffset(topic, partition, offset, metadata)
+	}
 }
 
-func (g *gate) end(s sarama.ConsumerGroupSession) {
+// raise sets v to x if x is higher and reports whether it did.
+func raise(v *atomic.Int64, x int64) bool {
+	for {
+		cur := v.Load()
+		if x <= cur {
+			return false
+		}
+		if v.CompareAndSwap(cur, x) {
+			return true
+		}
+	}
+}
+
+// begin resets the Committer for a new session and returns the session goka
+// is to see.
+func (g *gate) begin(s sarama.ConsumerGroupSession) *gatedSession {
+	g.committer.Reset()
+	n := int32(0)
+	for _, parts := range s.Claims() {
+		for _, p := range parts {
+			n = max(n, p+1)
+		}
+	}
+	gs := &gatedSession{ConsumerGroupSession: s, gate: g, parts: make([]sessionPartition, n)}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.session = gs
+	g.claims = make(map[int32]sarama.ConsumerGroupClaim)
+	return gs
+}
+
+func (g *gate) end(s *gatedSession) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.session == s {
@@ -187,28 +235,20 @@ func (g *gate) claimed(c sarama.ConsumerGroupClaim) {
 	}
 }
 
-func (g *gate) mark(s sarama.ConsumerGroupSession, topic string, partition int32, next int64, metadata string) {
-	g.committer.Done(partition, next)
-	floor := g.committer.Floor(partition)
-	g.mu.Lock()
-	if g.session == s {
-		g.requested[partition] = max(g.requested[partition], next)
-	}
-	g.mu.Unlock()
-	s.MarkOffset(topic, partition, min(next, floor), metadata)
-}
-
 // remark marks again what goka last asked for on partition, now that the
 // floor may have risen (after an idle flush was acknowledged).
 func (g *gate) remark(partition int32) {
 	g.mu.Lock()
-	s, next, ok := g.session, g.requested[partition], g.session != nil
-	topic := g.topic
+	s, topic := g.session, g.topic
 	g.mu.Unlock()
-	if !ok || next == 0 {
+	if s == nil || int(partition) >= len(s.parts) {
 		return
 	}
-	s.MarkOffset(topic, partition, min(next, g.committer.Floor(partition)), "")
+	next := s.parts[partition].requested.Load()
+	if next == 0 {
+		return
+	}
+	s.markTo(topic, partition, min(next, g.committer.Floor(partition)), "")
 }
 
 // position implements the question processor.Parser.IdleFlushes asks.

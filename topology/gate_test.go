@@ -16,7 +16,10 @@ type floors struct {
 	reset int
 }
 
-func (f *floors) Done(_ int32, next int64) { f.done = append(f.done, next) }
+func (f *floors) Done(p int32, next int64) int64 {
+	f.done = append(f.done, next)
+	return f.Floor(p)
+}
 func (f *floors) Floor(p int32) int64 {
 	if v, ok := f.floor[p]; ok {
 		return v
@@ -29,10 +32,15 @@ func (f *floors) Reset() { f.reset++ }
 type session struct {
 	sarama.ConsumerGroupSession
 	marked map[int32]int64
+	calls  int
 }
 
-func (s *session) MarkOffset(_ string, p int32, offset int64, _ string) { s.marked[p] = offset }
-func (s *session) Context() context.Context                             { return context.Background() }
+func (s *session) MarkOffset(_ string, p int32, offset int64, _ string) {
+	s.marked[p] = offset
+	s.calls++
+}
+func (s *session) Context() context.Context   { return context.Background() }
+func (s *session) Claims() map[string][]int32 { return map[string][]int32{"in": {0, 1, 2, 3}} }
 
 type claim struct {
 	sarama.ConsumerGroupClaim
@@ -50,21 +58,27 @@ func TestGateClampsCommitsToTheFloor(t *testing.T) {
 	f := &floors{floor: map[int32]int64{}}
 	g := newGate(f, slog.Default())
 	s := &session{marked: map[int32]int64{}}
-	g.begin(s)
+	gs := g.begin(s)
 	if f.reset != 1 {
 		t.Fatalf("a new session did not reset the committer")
 	}
 	g.claimed(claim{partition: 0, highWater: 100})
-	gs := &gatedSession{ConsumerGroupSession: s, gate: g}
 
 	gs.MarkOffset("in", 0, 10, "")
 	if s.marked[0] != 10 || len(f.done) != 1 || f.done[0] != 10 {
 		t.Fatalf("without a floor: marked %d, done %v; want 10, [10]", s.marked[0], f.done)
 	}
-	f.floor[0] = 7 // a window opened at offset 7 is still in memory
+	f.floor[0] = 12 // a window opened at offset 12 is still in memory
 	gs.MarkOffset("in", 0, 20, "")
-	if s.marked[0] != 7 {
-		t.Fatalf("marked %d past the floor 7", s.marked[0])
+	if s.marked[0] != 12 {
+		t.Fatalf("marked %d past the floor 12", s.marked[0])
+	}
+	calls := s.calls
+	for next := int64(21); next < 100; next++ {
+		gs.MarkOffset("in", 0, next, "")
+	}
+	if s.calls != calls || s.marked[0] != 12 {
+		t.Fatalf("marks under a floor that held still reached sarama %d times (marked %d)", s.calls-calls, s.marked[0])
 	}
 	f.floor[0] = 15 // the window closed and its report was acknowledged
 	g.remark(0)
@@ -73,17 +87,17 @@ func TestGateClampsCommitsToTheFloor(t *testing.T) {
 	}
 	delete(f.floor, 0)
 	g.remark(0)
-	if s.marked[0] != 20 {
-		t.Fatalf("remark marked %d, want what goka asked for, 20", s.marked[0])
+	if s.marked[0] != 99 {
+		t.Fatalf("remark marked %d, want what goka asked for, 99", s.marked[0])
 	}
-	gs.MarkMessage(&sarama.ConsumerMessage{Topic: "in", Partition: 0, Offset: 29}, "")
-	if s.marked[0] != 30 {
-		t.Fatalf("MarkMessage marked %d, want offset+1 = 30", s.marked[0])
+	gs.MarkMessage(&sarama.ConsumerMessage{Topic: "in", Partition: 0, Offset: 129}, "")
+	if s.marked[0] != 130 {
+		t.Fatalf("MarkMessage marked %d, want offset+1 = 130", s.marked[0])
 	}
 
-	g.end(s)
+	g.end(gs)
 	g.remark(0)
-	if s.marked[0] != 30 {
+	if s.marked[0] != 130 {
 		t.Fatalf("remark after the session ended marked %d", s.marked[0])
 	}
 }

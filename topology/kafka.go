@@ -42,6 +42,12 @@ func saramaConfig(c Config) *sarama.Config {
 	// Reports and finals must not be lost to a leader change.
 	s.Producer.RequiredAcks = sarama.WaitForAll
 	s.Producer.Compression = sarama.CompressionNone
+	// A final record passes two producers (the report, then the window);
+	// goka's 100 ms linger on each would be most of its latency. The
+	// service produces per window, not per event, so batches are small
+	// anyway; 5 ms is Kafka's own default linger.
+	s.Producer.Flush.Frequency = 5 * time.Millisecond
+	TuneConsumer(s)
 	return s
 }
 

@@ -106,6 +106,7 @@ func (s *Service) processor(g *goka.GroupGraph, gt *gate, extra ...goka.Processo
 		goka.WithProducerBuilder(goka.ProducerBuilderWithConfig(saramaConfig(s.cfg))),
 		goka.WithStorageBuilder(storage.MemoryBuilder()),
 		goka.WithLogger(gokaLogger{s.log}),
+		PartitionChannel(),
 	}, extra...)
 	return goka.NewProcessor(s.cfg.Brokers, g, opts...)
 }

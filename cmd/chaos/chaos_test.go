@@ -28,9 +28,9 @@ func TestChaosShort(t *testing.T) {
 		Windows: 200, Window: 2 * time.Second, Grace: 2 * time.Second, Idle: 15 * time.Second,
 		Produce: 40 * time.Second, Settle: 3 * time.Second, Timeout: 2 * time.Minute, Seed: 1,
 	})
-	if sum.Kills < 5 || sum.KillsDuringRestore < 1 || sum.BrokerRestarts != 1 || sum.WindowsExpected < 200 {
+	if sum.Kills < 5 || sum.KillsDuringRestore < 1 || sum.BrokerRestarts != 1 || sum.Expected < 200 {
 		t.Fatalf("the run was tamer than asked: %d kills (%d while restoring), %d broker restarts, %d windows",
-			sum.Kills, sum.KillsDuringRestore, sum.BrokerRestarts, sum.WindowsExpected)
+			sum.Kills, sum.KillsDuringRestore, sum.BrokerRestarts, sum.Expected)
 	}
 }
 

@@ -17,7 +17,9 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/oscheck/oscheck/processor/output"
+	"github.com/oscheck/oscheck/cmd/internal/proc"
+	"github.com/oscheck/oscheck/cmd/internal/traffic"
+	"github.com/oscheck/oscheck/cmd/internal/truth"
 )
 
 // Options shape one chaos run.
@@ -47,36 +49,31 @@ type Options struct {
 
 // Summary is what a run found.
 type Summary struct {
-	InputRecords         int
-	WindowsExpected      int
-	Missing              int
-	WrongCount           int
-	Unexpected           int // windows in os-check that the input does not have
-	DuplicatesIdentical  int // extra copies of a final record, byte for byte the same
-	DuplicatesConflicted int // extra records for a window with another count
-	Late                 int
-	UnknownInput         int // input records the harness did not produce
-	Kills                int
-	KillsBeforeReady     int // kills of an instance that had not become ready (joining, restoring)
-	KillsDuringRestore   int // kills while the instance said it was restoring its window table
-	BrokerRestarts       int
-	RollingRestarts      int
-	Crashes              int // instance exits the harness did not cause (restarted, as an orchestrator would)
-	PeakRSS              map[string]int64
-	Wall                 time.Duration
-	Dir                  string
+	InputRecords int
+	truth.Verdict
+	Late               int
+	UnknownInput       int // input records the harness did not produce
+	Kills              int
+	KillsBeforeReady   int // kills of an instance that had not become ready (joining, restoring)
+	KillsDuringRestore int // kills while the instance said it was restoring its window table
+	BrokerRestarts     int
+	RollingRestarts    int
+	Crashes            int // instance exits the harness did not cause (restarted, as an orchestrator would)
+	PeakRSS            map[string]int64
+	Wall               time.Duration
+	Dir                string
 }
 
 // Exact reports whether os-check equals the ground truth: no window missing,
 // none with a wrong count, nothing unexpected; duplicates only identical.
 func (s Summary) Exact() bool {
-	return s.Missing == 0 && s.WrongCount == 0 && s.Unexpected == 0 && s.DuplicatesConflicted == 0 && s.UnknownInput == 0
+	return s.Verdict.Exact() && s.UnknownInput == 0
 }
 
 func (s Summary) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "input records:          %d\n", s.InputRecords)
-	fmt.Fprintf(&b, "windows expected:       %d\n", s.WindowsExpected)
+	fmt.Fprintf(&b, "windows expected:       %d\n", s.Expected)
 	fmt.Fprintf(&b, "windows missing:        %d\n", s.Missing)
 	fmt.Fprintf(&b, "windows wrong count:    %d\n", s.WrongCount)
 	fmt.Fprintf(&b, "windows unexpected:     %d\n", s.Unexpected)
@@ -108,9 +105,9 @@ func (s Summary) String() string {
 type harness struct {
 	opt       Options
 	rng       *rand.Rand
-	broker    *proc
+	broker    *proc.Proc
 	brokerAt  string
-	instances []*proc
+	instances []*proc.Proc
 	http      []string
 	sum       Summary
 	mu        sync.Mutex // guards sum's counters and instance restarts
@@ -151,9 +148,12 @@ func Run(ctx context.Context, opt Options) (sum Summary, err error) {
 
 	start := time.Date(2019, 8, 14, 0, 0, 0, 0, time.FixedZone("+0800", 8*3600))
 	span := time.Duration(opt.Windows) * opt.Window
-	input := newStream(opt.Lines, opt.Partitions, start, span, opt.Grace, opt.Seed)
-	out := newCollector(h.brokerAt, opt.Window)
-	defer out.close()
+	input := newStream(traffic.Backlog{Lines: opt.Lines, Partitions: opt.Partitions, Start: start, Span: span, Grace: opt.Grace, Seed: opt.Seed})
+	out, err := truth.Collect(h.brokerAt, "os-check", opt.Window)
+	if err != nil {
+		return h.sum, err
+	}
+	defer out.Close()
 
 	var wg sync.WaitGroup
 	var produceErr, chaosErr error
@@ -170,38 +170,43 @@ func Run(ctx context.Context, opt Options) (sum Summary, err error) {
 	if err != nil {
 		return h.sum, err
 	}
-	want, late, unknown := truth(got, input.index, opt.Window, opt.Grace)
+	want, late, unknown := input.truth(got, opt.Window, opt.Grace)
 	for _, p := range got {
 		h.sum.InputRecords += len(p)
 	}
-	h.sum.WindowsExpected, h.sum.Late, h.sum.UnknownInput = len(want), late, unknown
+	h.sum.Late, h.sum.UnknownInput = late, unknown
 	if h.sum.InputRecords != opt.Lines {
 		h.logf("input has %d records, %d produced", h.sum.InputRecords, opt.Lines)
 	}
 
 	h.logf("waiting for %d windows", len(want))
 	deadline := time.Now().Add(opt.Timeout)
-	for out.have(want) < len(want) && time.Now().Before(deadline) && ctx.Err() == nil {
+	for out.Have(want) < len(want) && time.Now().Before(deadline) && ctx.Err() == nil {
 		time.Sleep(250 * time.Millisecond)
 	}
 	time.Sleep(opt.Settle)
-	h.compare(out.snapshot(), want)
+	records, _ := out.Records()
+	h.sum.Verdict = truth.Compare(records, want)
+	for _, p := range h.sum.Problems {
+		h.logf("%s", p)
+	}
 	h.sum.Wall = time.Since(began)
 	return h.sum, nil
 }
 
 func (h *harness) start(ctx context.Context) error {
 	bin := filepath.Join(h.opt.Dir, "bin")
-	oscheck, devbroker, err := build(ctx, bin)
+	bins, err := proc.Build(ctx, bin, "oscheck", "devbroker")
 	if err != nil {
 		return err
 	}
-	port, err := freePort()
+	oscheck, devbroker := bins[0], bins[1]
+	port, err := proc.FreePort()
 	if err != nil {
 		return err
 	}
 	h.brokerAt = "127.0.0.1:" + strconv.Itoa(port)
-	h.broker, err = newProc(h.opt.Dir, "broker", devbroker, "--port", strconv.Itoa(port),
+	h.broker, err = proc.New(h.opt.Dir, "broker", devbroker, "--port", strconv.Itoa(port),
 		"--data-dir", filepath.Join(h.opt.Dir, "kafka"), "--topics", fmt.Sprintf("access_log:%d", h.opt.Partitions))
 	if err != nil {
 		return err
@@ -214,7 +219,7 @@ func (h *harness) start(ctx context.Context) error {
 		n++
 	}
 	for i := range n {
-		hp, err := freePort()
+		hp, err := proc.FreePort()
 		if err != nil {
 			return err
 		}
@@ -229,19 +234,19 @@ func (h *harness) start(ctx context.Context) error {
 		if h.opt.HotStandby {
 			args = append(args, "--hot-standby")
 		}
-		p, err := newProc(h.opt.Dir, fmt.Sprintf("instance-%d", i), args...)
+		p, err := proc.New(h.opt.Dir, fmt.Sprintf("instance-%d", i), args...)
 		if err != nil {
 			return err
 		}
 		h.instances = append(h.instances, p)
 	}
 	for i := range h.opt.Instances {
-		if err := h.instances[i].start(); err != nil {
+		if err := h.instances[i].Start(); err != nil {
 			return err
 		}
 	}
 	for i := range h.opt.Instances {
-		if err := waitFor(ctx, 60*time.Second, h.instances[i].name+" ready", func() bool { return ready(h.http[i]) }); err != nil {
+		if err := proc.WaitFor(ctx, 60*time.Second, h.instances[i].Name+" ready", func() bool { return proc.Ready(h.http[i]) }); err != nil {
 			return err
 		}
 	}
@@ -250,10 +255,10 @@ func (h *harness) start(ctx context.Context) error {
 }
 
 func (h *harness) startBroker(ctx context.Context) error {
-	if err := h.broker.start(); err != nil {
+	if err := h.broker.Start(); err != nil {
 		return err
 	}
-	return waitFor(ctx, 30*time.Second, "broker", func() bool { return listening(h.brokerAt) })
+	return proc.WaitFor(ctx, 30*time.Second, "broker", func() bool { return proc.Listening(h.brokerAt) })
 }
 
 // supervise samples memory and restarts instances that exited by themselves,
@@ -269,18 +274,15 @@ func (h *harness) supervise() (stop func()) {
 				return
 			case <-t.C:
 			}
-			h.broker.sampleRSS()
+			h.broker.SampleRSS()
 			for _, p := range h.instances {
-				p.sampleRSS()
+				p.SampleRSS()
 			}
 			h.mu.Lock()
 			for _, p := range h.instances {
-				p.mu.Lock()
-				crashedOut := p.cmd != nil && !p.expected
-				p.mu.Unlock()
-				if up, _ := p.running(); !up && crashedOut {
-					h.logf("%s exited by itself (%v); restarting", p.name, p.exitErr)
-					_ = p.start()
+				if p.CrashedOut() {
+					h.logf("%s exited by itself (%v); restarting", p.Name, p.ExitErr())
+					_ = p.Start()
 				}
 			}
 			h.mu.Unlock()
@@ -355,10 +357,10 @@ func (h *harness) chaos(ctx context.Context) error {
 		case "broker":
 			err = h.restartBroker(ctx)
 		case "scale-out":
-			h.logf("scale out: starting %s", h.instances[h.opt.Instances].name)
-			err = h.instances[h.opt.Instances].start()
+			h.logf("scale out: starting %s", h.instances[h.opt.Instances].Name)
+			err = h.instances[h.opt.Instances].Start()
 		case "scale-in":
-			h.logf("scale in: SIGTERM %s", h.instances[h.opt.Instances].name)
+			h.logf("scale in: SIGTERM %s", h.instances[h.opt.Instances].Name)
 			err = h.terminate(h.opt.Instances)
 		case "rolling":
 			err = h.rolling(ctx)
@@ -376,7 +378,7 @@ func (h *harness) chaos(ctx context.Context) error {
 func (h *harness) kill(ctx context.Context) error {
 	var up []int
 	for i, p := range h.instances {
-		if ok, _ := p.running(); ok {
+		if ok, _ := p.Running(); ok {
 			up = append(up, i)
 		}
 	}
@@ -390,8 +392,8 @@ func (h *harness) kill(ctx context.Context) error {
 		return err
 	}
 	if h.sum.Kills%2 == 1 {
-		_ = waitFor(ctx, 2*time.Second, "restore", func() bool {
-			_, why := readiness(h.http[i])
+		_ = proc.WaitFor(ctx, 2*time.Second, "restore", func() bool {
+			_, why := proc.Readiness(h.http[i])
 			return strings.Contains(why, "recovering")
 		})
 		h.killOnce(i)
@@ -403,8 +405,8 @@ func (h *harness) kill(ctx context.Context) error {
 }
 
 func (h *harness) killOnce(i int) {
-	wasReady, why := readiness(h.http[i])
-	_ = h.instances[i].signal(syscall.SIGKILL, 10*time.Second)
+	wasReady, why := proc.Readiness(h.http[i])
+	_ = h.instances[i].Signal(syscall.SIGKILL, 10*time.Second)
 	h.mu.Lock()
 	h.sum.Kills++
 	if !wasReady {
@@ -415,13 +417,13 @@ func (h *harness) killOnce(i int) {
 		h.sum.KillsDuringRestore++
 	}
 	h.mu.Unlock()
-	h.logf("kill -9 %s (ready: %v, restoring: %v)", h.instances[i].name, wasReady, restoring)
+	h.logf("kill -9 %s (ready: %v, restoring: %v)", h.instances[i].Name, wasReady, restoring)
 }
 
 func (h *harness) restart(i int) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return h.instances[i].start()
+	return h.instances[i].Start()
 }
 
 // terminate stops instance i with SIGTERM; it must exit 0 in bounded time.
@@ -430,14 +432,12 @@ func (h *harness) restart(i int) error {
 // nothing about oscheck.
 func (h *harness) terminate(i int) error {
 	p := h.instances[i]
-	_ = waitFor(context.Background(), 10*time.Second, p.name+" listening", func() bool { return listening(h.http[i]) })
-	if err := p.signal(syscall.SIGTERM, 60*time.Second); err != nil {
+	_ = proc.WaitFor(context.Background(), 10*time.Second, p.Name+" listening", func() bool { return proc.Listening(h.http[i]) })
+	if err := p.Signal(syscall.SIGTERM, 60*time.Second); err != nil {
 		return err
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.exitErr != nil {
-		return fmt.Errorf("%s exited with %v after SIGTERM", p.name, p.exitErr)
+	if err := p.ExitErr(); err != nil {
+		return fmt.Errorf("%s exited with %v after SIGTERM", p.Name, err)
 	}
 	return nil
 }
@@ -453,11 +453,11 @@ func (h *harness) rolling(ctx context.Context) error {
 		if err := h.restart(i); err != nil {
 			return err
 		}
-		if err := waitFor(ctx, 60*time.Second, h.instances[i].name+" ready", func() bool { return ready(h.http[i]) }); err != nil {
+		if err := proc.WaitFor(ctx, 60*time.Second, h.instances[i].Name+" ready", func() bool { return proc.Ready(h.http[i]) }); err != nil {
 			return err
 		}
 		h.sum.RollingRestarts++
-		h.logf("rolling restart of %s: stopped in %v, ready again after %v", h.instances[i].name,
+		h.logf("rolling restart of %s: stopped in %v, ready again after %v", h.instances[i].Name,
 			stopped.Round(time.Millisecond), time.Since(began).Round(time.Millisecond))
 	}
 	return nil
@@ -465,7 +465,7 @@ func (h *harness) rolling(ctx context.Context) error {
 
 func (h *harness) restartBroker(ctx context.Context) error {
 	h.logf("stopping the broker")
-	if err := h.broker.signal(syscall.SIGTERM, 30*time.Second); err != nil {
+	if err := h.broker.Signal(syscall.SIGTERM, 30*time.Second); err != nil {
 		return err
 	}
 	time.Sleep(time.Second)
@@ -481,115 +481,17 @@ func (h *harness) restartBroker(ctx context.Context) error {
 func (h *harness) shutdown() {
 	h.sum.PeakRSS = make(map[string]int64)
 	for _, p := range h.instances {
-		if up, _ := p.running(); up {
-			_ = p.signal(syscall.SIGTERM, 30*time.Second)
+		if up, _ := p.Running(); up {
+			_ = p.Signal(syscall.SIGTERM, 30*time.Second)
 		}
-		h.sum.PeakRSS[p.name] = p.peakRSS
-		h.sum.Crashes += p.crashes
+		h.sum.PeakRSS[p.Name] = p.PeakRSS()
+		h.sum.Crashes += p.Crashes()
 	}
 	if h.broker != nil {
-		h.sum.PeakRSS["broker"] = h.broker.peakRSS
-		_ = h.broker.signal(syscall.SIGTERM, 30*time.Second)
+		h.sum.PeakRSS["broker"] = h.broker.PeakRSS()
+		_ = h.broker.Signal(syscall.SIGTERM, 30*time.Second)
 	}
 }
-
-func (h *harness) compare(records []outRecord, want map[windowKey]int64) {
-	seen := make(map[windowKey]outRecord)
-	for _, r := range records {
-		prev, dup := seen[r.key]
-		switch {
-		case !dup:
-			seen[r.key] = r
-		case prev.count == r.count:
-			h.sum.DuplicatesIdentical++
-		default:
-			h.sum.DuplicatesConflicted++
-			h.logf("window %v emitted with %d and %d", r.key, prev.count, r.count)
-		}
-	}
-	for k, n := range want {
-		r, ok := seen[k]
-		switch {
-		case !ok:
-			h.sum.Missing++
-			if h.sum.Missing <= 10 {
-				h.logf("missing window %s@%d (want %d)", k.os, k.start, n)
-			}
-		case r.count != n:
-			h.sum.WrongCount++
-			if h.sum.WrongCount <= 10 {
-				h.logf("window %s@%d: got %d, want %d", k.os, k.start, r.count, n)
-			}
-		}
-	}
-	for k := range seen {
-		if _, ok := want[k]; !ok {
-			h.sum.Unexpected++
-		}
-	}
-}
-
-// outRecord is one os-check record.
-type outRecord struct {
-	key   windowKey
-	count int64
-}
-
-// collector reads os-check from the start for the whole run.
-type collector struct {
-	mu      sync.Mutex
-	records []outRecord
-	cancel  context.CancelFunc
-	done    chan struct{}
-}
-
-func newCollector(broker string, window time.Duration) *collector {
-	ctx, cancel := context.WithCancel(context.Background())
-	c := &collector{cancel: cancel, done: make(chan struct{})}
-	go func() {
-		defer close(c.done)
-		cl, err := kgo.NewClient(kgo.SeedBrokers(broker), kgo.ConsumeTopics("os-check"),
-			kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(100*time.Millisecond))
-		if err != nil {
-			return
-		}
-		defer cl.Close()
-		for ctx.Err() == nil {
-			f := cl.PollFetches(ctx)
-			f.EachRecord(func(r *kgo.Record) {
-				w, err := output.KStreams.Decode(r.Key, r.Value, window)
-				if err != nil {
-					return
-				}
-				c.mu.Lock()
-				c.records = append(c.records, outRecord{windowKey{w.OSType, w.Start}, w.Count})
-				c.mu.Unlock()
-			})
-		}
-	}()
-	return c
-}
-
-func (c *collector) snapshot() []outRecord {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return append([]outRecord(nil), c.records...)
-}
-
-// have counts the wanted windows seen so far.
-func (c *collector) have(want map[windowKey]int64) int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	seen := make(map[windowKey]bool)
-	for _, r := range c.records {
-		if _, ok := want[r.key]; ok {
-			seen[r.key] = true
-		}
-	}
-	return len(seen)
-}
-
-func (c *collector) close() { c.cancel(); <-c.done }
 
 // readAll reads every partition of topic: at least atLeast records, and then
 // until a second passes without more.

@@ -38,6 +38,7 @@ func runService(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil || drain <= 0 {
 		return &topology.KeyError{Key: "shutdown-timeout", Reason: fmt.Sprintf("not a positive duration: %q", v.GetString("shutdown-timeout"))}
 	}
+	topology.TuneGC()
 	return serve(ctx, cfg, v.GetString("http-addr"), drain, log, nil)
 }
 

@@ -240,3 +240,54 @@ func TestOSParamName(t *testing.T) {
 		}
 	}
 }
+
+// A Connect schema or shipper metadata seen before is not validated again,
+// which must not let a changed one through or leak into other records.
+func TestRepeatedValuesStillChecked(t *testing.T) {
+	d := NewDecoder("os_type")
+	schema := `{"type":"string","optional":false}`
+	for _, tt := range []struct {
+		record string
+		want   result
+	}{
+		{connect(combined), combinedWant},
+		{connect(combined), combinedWant},
+		{`{"schema":` + schema[:len(schema)-1] + `,"payload":` + jsonQuote(combined) + `}`, failed(ReasonBadJSON)},
+		{`{"schema":` + schema, failed(ReasonBadJSON)},
+		{`{"schema":` + schema + `}`, failed(ReasonNoLine)},
+		{`{"schema":` + schema + `x,"payload":` + jsonQuote(combined) + `}`, failed(ReasonBadJSON)},
+		{`{"schema":` + schema + `,"payload":` + jsonQuote(commonLine) + `}`, commonWant},
+		{`{"schema":[` + schema + `],"payload":` + jsonQuote(combined) + `}`, combinedWant},
+		{`{"a":` + strings.Repeat("[", maxDepth) + strings.Repeat("]", maxDepth) + `,"payload":"x"}`, failed(ReasonBadJSON)},
+		{`{"a":` + strings.Repeat("[", maxDepth-1) + strings.Repeat("]", maxDepth-1) + `,"payload":` + jsonQuote(combined) + `}`, combinedWant},
+		{`{"b":` + strings.Repeat("[", maxDepth-1) + strings.Repeat("]", maxDepth-1) + `}`, failed(ReasonNoLine)},
+	} {
+		if got := decodeOne(t, d, tt.record); got != tt.want {
+			t.Errorf("Decode(%s)\n got  %+v\n want %+v", tt.record, got, tt.want)
+		}
+	}
+}
+
+// The line of a JSON envelope is checked for text while it is unescaped,
+// so that ASCII lines, the usual case, are not read again by firstNonText.
+func TestEnvelopeLinesKnownText(t *testing.T) {
+	d := NewDecoder("os_type")
+	for _, rl := range readRealLines(t) {
+		for kind, record := range envelopes(rl.line) {
+			rec := []byte(record)
+			var text bool
+			var err *Error
+			switch kind {
+			case "plain":
+				continue
+			case "bare":
+				_, text, err = d.quotedLine(rec)
+			default:
+				_, text, err = d.objectLine(rec)
+			}
+			if err != nil || !text {
+				t.Errorf("%s as %s: text = %v, err = %v", rl.source, kind, text, err)
+			}
+		}
+	}
+}

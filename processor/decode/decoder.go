@@ -9,6 +9,7 @@ type Decoder struct {
 	lineBuf  []byte // the line, when a JSON envelope had escapes to undo
 	paramBuf []byte // OSParam, when it had percent-escapes to undo
 	keyBuf   []byte // a JSON key, when it had escapes to undo
+	repeated []byte // see skipRepeated
 }
 
 // NewDecoder returns a Decoder that takes Request.OSParam from the query
@@ -38,12 +39,13 @@ func (d *Decoder) decode(record []byte, req *Request) *Error {
 		return newError(ReasonEmpty, "record is empty")
 	}
 	line := rec
+	text := false // whether line is known to pass firstNonText
 	var err *Error
 	switch rec[0] {
 	case '{':
-		line, err = d.objectLine(rec)
+		line, text, err = d.objectLine(rec)
 	case '"':
-		line, err = d.quotedLine(rec)
+		line, text, err = d.quotedLine(rec)
 	}
 	if err != nil {
 		return err
@@ -52,7 +54,7 @@ func (d *Decoder) decode(record []byte, req *Request) *Error {
 	if len(line) == 0 {
 		return newError(ReasonEmpty, "line is empty")
 	}
-	if firstNonText(line) >= 0 {
+	if !text && firstNonText(line) >= 0 {
 		return newError(ReasonNotText, "invalid UTF-8 or control byte in line")
 	}
 	return d.parseLine(line, req)

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 var reasons = map[string]bool{
@@ -93,4 +95,61 @@ func checkFailure(t *testing.T, record []byte, err error, req Request) {
 	if len(rec) > 0 && rec[0] == '"' && de.Reason == ReasonBadJSON && json.Valid(rec) {
 		t.Errorf("valid JSON string reported as bad_json")
 	}
+}
+
+// scanString must accept the strings encoding/json accepts, decode them as
+// it does, claim text only where firstNonText agrees, and agree with itself
+// when asked only to validate, whatever the alignment of escapes and ends.
+func FuzzScanString(f *testing.F) {
+	for _, s := range []string{
+		`""`, `"\\"`, `"\u00e9\ud83d\ude00"`, `"\ud83d\u0041"`, `"a\nb"`, `"tab\tend"`,
+		`"\"GET /x HTTP/1.1\" 200"`, `"\u0000"`, `"\u007f"`, "\"\x7f\"", "\"\xff\"", `"é"`,
+		`"0123456\"`, `"01234567\"89abcdef0123456\"x"`, `"abc`, `"\q"`, `"\u12"`, "\"a\nb\"",
+		`"short" tail`, strings.Repeat(`\"x`, 20),
+	} {
+		f.Add([]byte(s))
+	}
+	for _, rl := range readRealLines(f) {
+		f.Add([]byte(jsonQuote(rl.line)))
+	}
+	var buf []byte
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) == 0 || data[0] != '"' {
+			data = append([]byte{'"'}, data...)
+		}
+		end, got, err := scanString(data, 0, &buf)
+		vEnd, vGot, vErr := scanString(data, 0, nil)
+		sEnd, sEscaped, sErr := skipString(data, 0)
+		if vEnd != end || vErr != err || vGot.escaped != got.escaped || vGot.text != got.text ||
+			sEnd != end || sErr != err || sEscaped != got.escaped {
+			t.Fatalf("decoding gave %d %+v %q, validating %d %+v %q, skipping %d %v %q",
+				end, got, err, vEnd, vGot, vErr, sEnd, sEscaped, sErr)
+		}
+		if err != "" {
+			if json.Valid(data) {
+				t.Errorf("rejected (%s) a string encoding/json accepts", err)
+			}
+			return
+		}
+		if !json.Valid(data[:end]) {
+			t.Fatalf("accepted %q, which encoding/json rejects", data[:end])
+		}
+		if got.escaped != (bytes.IndexByte(data[1:end-1], '\\') >= 0) {
+			t.Errorf("escaped = %v", got.escaped)
+		}
+		if !got.escaped && !within(got.content, data) {
+			t.Errorf("unescaped content does not alias the record")
+		}
+		if got.text && firstNonText(got.content) >= 0 {
+			t.Errorf("claims text for %q", got.content)
+		}
+		var want string
+		if err := json.Unmarshal(data[:end], &want); err != nil {
+			t.Fatal(err)
+		}
+		// encoding/json replaces invalid UTF-8 where scanString keeps it.
+		if utf8.Valid(data[:end]) && string(got.content) != want {
+			t.Errorf("content %q, encoding/json says %q", got.content, want)
+		}
+	})
 }

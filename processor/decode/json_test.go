@@ -22,7 +22,8 @@ func TestUnescapeMatchesEncodingJSON(t *testing.T) {
 		`"\uDBFF\uDFFF"`,         // largest code point, upper-case hex
 		`"é \\u0041"`,
 	} {
-		end, escaped, err := scanString([]byte(s), 0)
+		var buf []byte
+		end, got, err := scanString([]byte(s), 0, &buf)
 		if err != "" || end != len(s) {
 			t.Errorf("scanString(%s) = %d, %q; want %d, no error", s, end, err, len(s))
 			continue
@@ -31,11 +32,14 @@ func TestUnescapeMatchesEncodingJSON(t *testing.T) {
 		if err := json.Unmarshal([]byte(s), &want); err != nil {
 			t.Fatal(err)
 		}
-		if escaped != strings.Contains(s, `\`) {
-			t.Errorf("scanString(%s) escaped = %v", s, escaped)
+		if got.escaped != strings.Contains(s, `\`) {
+			t.Errorf("scanString(%s) escaped = %v", s, got.escaped)
 		}
-		if got := string(unescape(nil, []byte(s[1:len(s)-1]))); got != want {
-			t.Errorf("unescape(%s) = %q, want %q", s, got, want)
+		if string(got.content) != want {
+			t.Errorf("scanString(%s) content = %q, want %q", s, got.content, want)
+		}
+		if got.text && firstNonText(got.content) >= 0 {
+			t.Errorf("scanString(%s) claims text for %q", s, got.content)
 		}
 	}
 }
@@ -73,8 +77,7 @@ func TestSWARMasks(t *testing.T) {
 		match func(byte) bool
 	}{
 		{"lessMask(0x20)", func(w uint64) uint64 { return lessMask(w, 0x20) }, func(c byte) bool { return c < 0x20 }},
-		{"byteMask('\"')", func(w uint64) uint64 { return byteMask(w, '"') }, func(c byte) bool { return c == '"' }},
-		{"byteMask(backslash)", func(w uint64) uint64 { return byteMask(w, '\\') }, func(c byte) bool { return c == '\\' }},
+		{"stringStopMask", stringStopMask, func(c byte) bool { return c == '"' || c == '\\' || c < 0x20 }},
 		{"atLeast7FMask", atLeast7FMask, func(c byte) bool { return c >= 0x7F }},
 	}
 	rng := rand.New(rand.NewPCG(3, 4))

@@ -26,10 +26,13 @@ func lessMask(w uint64, n byte) uint64 {
 	return (w - ones*uint64(n)) &^ w & highs
 }
 
-// byteMask flags bytes equal to c.
-func byteMask(w uint64, c byte) uint64 {
-	x := w ^ ones*uint64(c)
-	return (x - ones) &^ x & highs
+// stringStopMask flags the bytes a JSON string scan stops at: '"', '\\'
+// and control bytes. XOR-ing 0x02 maps '"' (0x22) to 0x20, control bytes
+// to control bytes and every other ASCII byte to 0x21 or above, so one
+// comparison with 0x21 finds both. Neither XOR changes the high bit, so a
+// single &^ w clears what the subtractions flag in non-ASCII bytes.
+func stringStopMask(w uint64) uint64 {
+	return (((w ^ ones*0x02) - ones*0x21) | ((w ^ ones*'\\') - ones)) &^ w & highs
 }
 
 // atLeast7FMask flags DEL and non-ASCII bytes: adding one turns 0x7F into

@@ -7,6 +7,11 @@ func isSpace(c byte) bool {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r'
 }
 
+// isControl reports whether firstNonText rejects r as a control character.
+func isControl(r rune) bool {
+	return r < 0x20 && r != '\t' || r == 0x7F
+}
+
 func trimSpace(b []byte) []byte {
 	i, j := 0, len(b)
 	for i < j && isSpace(b[i]) {
@@ -42,7 +47,7 @@ func firstNonText(b []byte) int {
 				return i
 			}
 			i += size
-		case c < 0x20 && c != '\t', c == 0x7F:
+		case isControl(rune(c)):
 			return i
 		default:
 			i++

@@ -1,0 +1,110 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"text/tabwriter"
+)
+
+// throughput preloads the input once and runs every contender on it
+// o.runs times, in turn. It reports whether oscheck's output was exactly one
+// right record per window in every run.
+func throughput(ctx context.Context, o options, w io.Writer) (bool, error) {
+	e, err := newEnv(ctx, o, os.Stderr)
+	if err != nil {
+		return false, err
+	}
+	defer e.close()
+	in, err := e.preload(ctx)
+	if err != nil {
+		return false, err
+	}
+	var results []result
+	for run := 1; run <= o.runs; run++ {
+		for _, c := range o.contenders {
+			e.logf("run %d: %s", run, c)
+			var r result
+			if c == "oscheck" {
+				r, err = e.runOscheck(ctx, run, in)
+			} else {
+				r, err = e.runBaseline(ctx, c, run, in)
+			}
+			if err != nil {
+				return false, fmt.Errorf("run %d of %s: %w", run, c, err)
+			}
+			e.logf("run %d: %s: %.0f events/s", run, c, r.perSecond())
+			results = append(results, r)
+		}
+	}
+	e.broker.SampleRSS()
+	return report(w, o, in, results, e.broker.PeakRSS()), nil
+}
+
+func report(w io.Writer, o options, in *input, results []result, brokerRSS int64) (exact bool) {
+	fmt.Fprintf(w, "input: %s, %d partitions; %d (os_type, window) results of %v windows, grace %v, %d late\n",
+		in.about, o.partitions, len(in.want), benchWindow, benchGrace, in.late)
+	fmt.Fprintf(w, "each contender in its own process; the broker (kfake, in memory) in another, peak RSS %.0f MB\n\n", mb(brokerRSS))
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "run\tcontender\tevents/s\tCPU-s per M events\tbroker's\twall\tpeak RSS MB\tRSS at 1/4, 1/2, 3/4, end\toutput records\tone right record per window\t")
+	exact = true
+	for _, r := range results {
+		verdict := "-"
+		switch r.contender {
+		case "oscheck":
+			verdict = "yes"
+			if !r.verdict.OnePerWindow() {
+				verdict, exact = fmt.Sprintf("NO: %d missing, %d wrong, %d duplicates", r.verdict.Missing,
+					r.verdict.WrongCount, r.verdict.DuplicatesIdentical+r.verdict.DuplicatesConflicted), false
+			}
+		case "naive":
+			verdict = fmt.Sprintf("no: %.0f per window, last right in %d/%d", float64(r.output)/float64(len(in.want)), r.lastRight, len(in.want))
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%.0f\t%.2f\t%.2f\t%.2fs\t%.1f\t%.0f %.0f %.0f %.0f\t%d\t%s\t\n", r.run, r.contender, r.perSecond(),
+			r.cpuPerMillion(), perMillion(r.brokerCPU, r.events), r.wall.Seconds(), mb(r.peakRSS), mb(r.rss[0]), mb(r.rss[1]), mb(r.rss[2]), mb(r.rss[3]), r.output, verdict)
+	}
+	tw.Flush()
+
+	medians := map[string]float64{}
+	fmt.Fprintf(w, "\nmedian of %d runs:\n", o.runs)
+	for _, c := range o.contenders {
+		var rates, cpus []float64
+		var peak int64
+		for _, r := range results {
+			if r.contender == c {
+				rates, cpus = append(rates, r.perSecond()), append(cpus, r.cpuPerMillion())
+				peak = max(peak, r.peakRSS)
+			}
+		}
+		medians[c] = median(rates)
+		fmt.Fprintf(w, "  %-8s %10.0f events/s  %5.2f CPU-s per M events  peak RSS %.1f MB\n", c, medians[c], median(cpus), mb(peak))
+	}
+	if m, ok := medians["oscheck"]; ok {
+		if n, ok := medians["naive"]; ok {
+			fmt.Fprintf(w, "  oscheck/naive  %.2f\n", m/n)
+		}
+		if n, ok := medians["noop"]; ok {
+			fmt.Fprintf(w, "  oscheck/noop   %.2f\n", m/n)
+		}
+		if n, ok := medians["noop-tuned"]; ok {
+			fmt.Fprintf(w, "  oscheck/noop-tuned  %.2f\n", m/n)
+		}
+	}
+	return exact
+}
+
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	xs = slices.Clone(xs)
+	slices.Sort(xs)
+	if len(xs)%2 == 1 {
+		return xs[len(xs)/2]
+	}
+	return (xs[len(xs)/2-1] + xs[len(xs)/2]) / 2
+}
+
+func mb(b int64) float64 { return float64(b) / (1 << 20) }

@@ -1,0 +1,42 @@
+package traffic
+
+import (
+	"math/rand/v2"
+	"time"
+)
+
+// Backlog is a finite, reproducible input topic: Lines lines spread
+// round-robin over Partitions, in Kafka Connect envelopes, with event time
+// advancing evenly through Span from Start. One line in ten is up to 90% of
+// Grace older than its neighbours: out of order, as real shippers deliver,
+// but never late.
+type Backlog struct {
+	Lines      int
+	Partitions int32
+	Start      time.Time
+	Span       time.Duration
+	Grace      time.Duration
+	Seed       uint64
+}
+
+// Each calls f with every record in production order: its partition, its
+// value (a new slice f may keep), its event time (Unix ms, the log's second
+// resolution) and the os_type it must be counted under. It stops at the
+// first error f returns.
+func (b Backlog) Each(f func(partition int32, value []byte, t int64, osType string) error) error {
+	gen := NewGenerator(int64(b.Seed))
+	rng := rand.New(rand.NewPCG(b.Seed, 3))
+	var line []byte
+	for i := range b.Lines {
+		at := b.Start.Add(time.Duration(int64(b.Span) * int64(i) / int64(b.Lines)))
+		if rng.IntN(10) == 0 && b.Grace > 0 {
+			at = at.Add(-time.Duration(rng.Int64N(int64(b.Grace) * 9 / 10)))
+		}
+		var os string
+		line, os = gen.Append(line[:0], at)
+		if err := f(int32(i)%b.Partitions, Envelope(nil, line), at.Truncate(time.Second).UnixMilli(), os); err != nil {
+			return err
+		}
+	}
+	return nil
+}
