@@ -54,7 +54,8 @@ type partition struct {
 	cls   *classify.Classifier
 	req   decode.Request
 	holds holds
-	next  int64 // offset after the last record seen, -1 before the first
+	next  int64         // offset after the last record seen, -1 before the first
+	emits []pendingEmit // decided by the record being counted, sent by Consume
 
 	// idle bookkeeping, touched only by the idle flush
 	seen       int64
@@ -94,16 +95,45 @@ func (p *Parser) partition(id int32) *partition {
 }
 
 // Consume is the goka callback for the input topic.
+//
+// It decides under the partition's lock and emits after releasing it: goka
+// acknowledges emits on the producer's goroutine, which takes the same lock
+// (Done), and an emit blocks while the producer's queue is full, so emitting
+// under the lock could deadlock once a burst of reports fills the queue.
 func (p *Parser) Consume(ctx goka.Context, msg any) {
 	raw, _ := msg.([]byte)
-	offset := ctx.Offset()
 	part := p.partition(ctx.Partition())
 	p.metrics.RecordsConsumed.Inc()
 
 	part.mu.Lock()
-	defer part.mu.Unlock()
-	part.next = offset + 1
+	p.count(ctx, part, raw)
+	emits := part.emits
+	part.emits = part.emits[:0]
+	part.mu.Unlock()
 
+	for _, e := range emits {
+		if e.headers != nil {
+			ctx.Emit(e.topic, e.key, e.value, goka.WithCtxEmitHeaders(e.headers))
+		} else {
+			ctx.Emit(e.topic, e.key, e.value)
+		}
+	}
+	clear(emits) // the reports and records they hold
+}
+
+// pendingEmit is an emit decided under the partition's lock.
+type pendingEmit struct {
+	topic   goka.Stream
+	key     string
+	value   any
+	headers goka.Headers
+}
+
+// count decodes, classifies and counts one record, queueing on part.emits
+// what must be sent. It must be called with part.mu held.
+func (p *Parser) count(ctx goka.Context, part *partition, raw []byte) {
+	offset := ctx.Offset()
+	part.next = offset + 1
 	if err := part.dec.Decode(raw, &part.req); err != nil {
 		reason := decode.ReasonNotAccessLog
 		var de *decode.Error
@@ -133,9 +163,9 @@ func (p *Parser) Consume(ctx goka.Context, msg any) {
 		p.metrics.RecordsLate.Inc()
 		if p.cfg.Late != "" {
 			part.holds.add(offset, offset)
-			ctx.Emit(p.cfg.Late, ctx.Key(), raw, goka.WithCtxEmitHeaders(goka.Headers{
+			part.emits = append(part.emits, pendingEmit{p.cfg.Late, ctx.Key(), raw, goka.Headers{
 				"reason": []byte("late"), "os_type": []byte(osType),
-			}))
+			}})
 		}
 	}
 	if part.agg.Due() {
@@ -144,7 +174,7 @@ func (p *Parser) Consume(ctx goka.Context, msg any) {
 			part.holds.add(offset, floor)
 		}
 		for slot, r := range reports {
-			ctx.Emit(p.cfg.Repartition, p.cfg.SlotKeys[slot], r)
+			part.emits = append(part.emits, pendingEmit{topic: p.cfg.Repartition, key: p.cfg.SlotKeys[slot], value: r})
 		}
 		p.metrics.ReportsSent.Add(float64(len(reports)))
 	}
@@ -155,13 +185,13 @@ func (p *Parser) Consume(ctx goka.Context, msg any) {
 // [state.MinEventTime, state.MaxEventTime].
 const ReasonTimeOutOfRange = "time_out_of_range"
 
-// deadLetter sends raw to the dead-letter topic with its reason and holds the
-// commit below the record until the broker has it: a malformed record is
+// deadLetter queues raw for the dead-letter topic with its reason and holds
+// the commit below the record until the broker has it: a malformed record is
 // moved, never lost. It must be called with part.mu held.
 func (p *Parser) deadLetter(ctx goka.Context, part *partition, raw []byte, reason, detail string) {
 	p.metrics.RecordsMalformed.WithLabelValues(reason).Inc()
 	part.holds.add(ctx.Offset(), ctx.Offset())
-	ctx.Emit(p.cfg.DeadLetter, ctx.Key(), raw, goka.WithCtxEmitHeaders(goka.Headers{"reason": []byte(detail)}))
+	part.emits = append(part.emits, pendingEmit{p.cfg.DeadLetter, ctx.Key(), raw, goka.Headers{"reason": []byte(detail)}})
 }
 
 // Done implements Committer.

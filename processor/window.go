@@ -34,11 +34,17 @@ type Windower struct {
 
 	mu    sync.Mutex
 	holds map[int32]*holds
+	// slots holds, per table key, the slot this instance last wrote in the
+	// current session. goka's ctx.Value decodes the stored value on every
+	// call, which for a slot retaining its finals costs far more than
+	// applying a report; within a session, this instance is the only writer
+	// of its partitions' keys, so the slot it wrote is the stored value.
+	slots map[string]*state.Slot
 }
 
 // NewWindower returns a window stage.
 func NewWindower(cfg WindowerConfig, m *Metrics) *Windower {
-	return &Windower{cfg: cfg, metrics: m, holds: make(map[int32]*holds)}
+	return &Windower{cfg: cfg, metrics: m, holds: make(map[int32]*holds), slots: make(map[string]*state.Slot)}
 }
 
 // Consume is the goka callback for the repartition topic.
@@ -47,7 +53,12 @@ func (w *Windower) Consume(ctx goka.Context, msg any) {
 	if !ok {
 		return
 	}
-	slot, _ := ctx.Value().(*state.Slot)
+	w.mu.Lock()
+	slot := w.slots[ctx.Key()]
+	w.mu.Unlock()
+	if slot == nil {
+		slot, _ = ctx.Value().(*state.Slot)
+	}
 	if slot == nil {
 		slot = state.NewSlot()
 	}
@@ -62,6 +73,7 @@ func (w *Windower) Consume(ctx goka.Context, msg any) {
 		w.holds[ctx.Partition()] = h
 	}
 	h.add(offset, offset)
+	w.slots[ctx.Key()] = slot
 	w.mu.Unlock()
 
 	if !replay {
@@ -112,5 +124,6 @@ func (w *Windower) Floor(partition int32) int64 {
 func (w *Windower) Reset() {
 	w.mu.Lock()
 	w.holds = make(map[int32]*holds)
+	w.slots = make(map[string]*state.Slot)
 	w.mu.Unlock()
 }

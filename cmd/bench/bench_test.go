@@ -70,6 +70,26 @@ func TestThroughputSmall(t *testing.T) {
 	}
 }
 
+// A sparse input, a record every two seconds of event time, closes a window
+// with nearly every record, and each close reports to every slot: a flood of
+// reports, which once deadlocked the parse stage (it emitted under a lock
+// the producer's acknowledgements need).
+func TestThroughputSparse(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs several processes")
+	}
+	o := testOptions(t, "--lines", "10000", "--span", "20000s", "--runs", "1", "--contenders", "oscheck", "--timeout", "60s")
+	var out bytes.Buffer
+	exact, err := throughput(context.Background(), o, &out)
+	t.Log("\n" + out.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !exact {
+		t.Fatal("oscheck's output was not exactly one right record per window")
+	}
+}
+
 func TestLatencyShort(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs several processes")

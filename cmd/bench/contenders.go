@@ -42,8 +42,6 @@ func (r result) cpuPerMillion() float64 { return perMillion(r.cpu, r.events) }
 
 func perMillion(d time.Duration, events int) float64 { return d.Seconds() / float64(events) * 1e6 }
 
-const runTimeout = 10 * time.Minute
-
 // runOscheck runs `oscheck run` from an empty consumer group over the
 // preloaded input and times it from its first record read (the metric
 // oscheck_records_consumed_total leaving 0) to the arrival on its output
@@ -75,7 +73,7 @@ func (e *env) runOscheck(ctx context.Context, run int, in *input) (result, error
 	// The last poll that still saw nothing consumed: timing from there can
 	// only overstate oscheck's time.
 	var t0 time.Time
-	err = poll(ctx, 10*time.Millisecond, runTimeout, "oscheck's first record", p, func() bool {
+	err = poll(ctx, 10*time.Millisecond, e.o.timeout, "oscheck's first record", p, func() bool {
 		at := time.Now()
 		n, ok := consumed(httpAddr)
 		if ok && n == 0 {
@@ -91,7 +89,7 @@ func (e *env) runOscheck(ctx context.Context, run int, in *input) (result, error
 		samples()
 		return res, errors.New("oscheck consumed before its metrics could be read")
 	}
-	err = poll(ctx, 5*time.Millisecond, runTimeout, "oscheck's last window", p, func() bool { return out.Have(in.want) == len(in.want) })
+	err = poll(ctx, 5*time.Millisecond, e.o.timeout, "oscheck's last window", p, func() bool { return out.Have(in.want) == len(in.want) })
 	if err != nil {
 		samples()
 		return res, err
@@ -173,7 +171,7 @@ func (e *env) runBaseline(ctx context.Context, contender string, run int, in *in
 	}
 	defer stop()
 	s, bs := sampleProc(p), sampleProc(e.broker)
-	err = poll(ctx, 20*time.Millisecond, runTimeout, kind+"'s result", p, func() bool {
+	err = poll(ctx, 20*time.Millisecond, e.o.timeout, kind+"'s result", p, func() bool {
 		_, err := os.Stat(resultFile)
 		return err == nil
 	})
@@ -211,7 +209,7 @@ func (e *env) judgeNaive(ctx context.Context, topic string, in *input, res *resu
 	}
 	defer cl.Close()
 	last := make(map[truth.Key]int64)
-	ctx, cancel := context.WithTimeout(ctx, runTimeout)
+	ctx, cancel := context.WithTimeout(ctx, e.o.timeout)
 	defer cancel()
 	for int64(res.output) < in.valid {
 		f := cl.PollFetches(ctx)

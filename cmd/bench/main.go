@@ -46,6 +46,7 @@ type options struct {
 	idleTimeout time.Duration // oscheck's: how soon the last windows close once the input is consumed
 	rate        int           // latency mode: lines per second
 	duration    time.Duration // latency mode: how long to produce
+	timeout     time.Duration // a contender that has not finished by then failed
 	dir         string
 }
 
@@ -104,6 +105,7 @@ func parseOptions(args []string) (options, error) {
 	fs.DurationVar(&o.idleTimeout, "idle-timeout", 100*time.Millisecond, "oscheck's idle timeout in throughput mode: the last windows close this long after the input is consumed")
 	fs.IntVar(&o.rate, "rate", 50_000, "latency mode: lines per second")
 	fs.DurationVar(&o.duration, "duration", 60*time.Second, "latency mode: how long to produce")
+	fs.DurationVar(&o.timeout, "timeout", 10*time.Minute, "give up on a contender that has not finished its run by then")
 	fs.StringVar(&o.dir, "dir", "", "work directory for binaries and logs (default: a new temporary one)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
