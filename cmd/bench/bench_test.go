@@ -35,15 +35,10 @@ func testOptions(t *testing.T, args ...string) options {
 	return o
 }
 
-// A small throughput run of every contender: oscheck's output must be one
-// right record per window, and the naive design's many records per window
-// must end on the right counts. No figure is asserted: this is a shared,
-// noisy machine.
-func TestThroughputSmall(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs several processes")
-	}
-	o := testOptions(t, "--lines", "30000", "--runs", "1", "--span", "20s")
+// exactThroughput runs the throughput mode and fails unless oscheck's output
+// was one right record per window; it returns the report.
+func exactThroughput(t *testing.T, o options) *bytes.Buffer {
+	t.Helper()
 	var out bytes.Buffer
 	exact, err := throughput(context.Background(), o, &out)
 	t.Log("\n" + out.String())
@@ -53,6 +48,19 @@ func TestThroughputSmall(t *testing.T) {
 	if !exact {
 		t.Fatal("oscheck's output was not exactly one right record per window")
 	}
+	return &out
+}
+
+// A small throughput run of every contender: oscheck's output must be one
+// right record per window, and the naive design's many records per window
+// must end on the right counts. No figure is asserted: this is a shared,
+// noisy machine.
+func TestThroughputSmall(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs several processes")
+	}
+	o := testOptions(t, "--lines", "30000", "--runs", "1", "--span", "20s")
+	out := exactThroughput(t, o)
 	for _, c := range o.contenders {
 		if !regexp.MustCompile(`(?m)^\s+1\s+` + c + `\s+\d+`).Match(out.Bytes()) {
 			t.Errorf("no result row for %s", c)
@@ -78,16 +86,7 @@ func TestThroughputSparse(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs several processes")
 	}
-	o := testOptions(t, "--lines", "10000", "--span", "20000s", "--runs", "1", "--contenders", "oscheck", "--timeout", "60s")
-	var out bytes.Buffer
-	exact, err := throughput(context.Background(), o, &out)
-	t.Log("\n" + out.String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !exact {
-		t.Fatal("oscheck's output was not exactly one right record per window")
-	}
+	exactThroughput(t, testOptions(t, "--lines", "10000", "--span", "20000s", "--runs", "1", "--contenders", "oscheck", "--timeout", "60s"))
 }
 
 func TestLatencyShort(t *testing.T) {
