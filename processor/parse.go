@@ -21,8 +21,15 @@ type ParserConfig struct {
 	Grace      time.Duration
 	Idle       time.Duration
 	TimeSource TimeSource
-	OSParam    string // query parameter that names the os_type
-	Sources    int32  // input partitions
+	// ReportEvery is the least time between a partition's reports: windows
+	// that close sooner wait for the partition's next record after it, or
+	// for the idle flush. Sparse input (a record every few seconds of event
+	// time) closes a window with nearly every record, and each close reports
+	// to every slot; read back after downtime, that is a flood of reports
+	// and window-table writes. Zero reports at once.
+	ReportEvery time.Duration
+	OSParam     string // query parameter that names the os_type
+	Sources     int32  // input partitions
 	// SlotKeys[i] is the repartition key of slot i; len(SlotKeys) is the
 	// number of slots.
 	SlotKeys    []string
@@ -48,14 +55,15 @@ type Parser struct {
 }
 
 type partition struct {
-	mu    sync.Mutex
-	agg   *state.Aggregator
-	dec   *decode.Decoder
-	cls   *classify.Classifier
-	req   decode.Request
-	holds holds
-	next  int64         // offset after the last record seen, -1 before the first
-	emits []pendingEmit // decided by the record being counted, sent by Consume
+	mu       sync.Mutex
+	agg      *state.Aggregator
+	dec      *decode.Decoder
+	cls      *classify.Classifier
+	req      decode.Request
+	holds    holds
+	next     int64         // offset after the last record seen, -1 before the first
+	emits    []pendingEmit // decided by the record being counted, sent by Consume
+	reported time.Time     // when the last reports were sent
 
 	// idle bookkeeping, touched only by the idle flush
 	seen       int64
@@ -168,7 +176,7 @@ func (p *Parser) count(ctx goka.Context, part *partition, raw []byte) {
 			}})
 		}
 	}
-	if part.agg.Due() {
+	if part.agg.Due() && p.reportDue(part) {
 		reports, floor := part.agg.Flush()
 		if floor != math.MaxInt64 {
 			part.holds.add(offset, floor)
@@ -178,6 +186,21 @@ func (p *Parser) count(ctx goka.Context, part *partition, raw []byte) {
 		}
 		p.metrics.ReportsSent.Add(float64(len(reports)))
 	}
+}
+
+// reportDue reports whether ReportEvery has passed since the partition last
+// reported, and if so starts the next interval. It must be called with
+// part.mu held.
+func (p *Parser) reportDue(part *partition) bool {
+	if p.cfg.ReportEvery <= 0 {
+		return true
+	}
+	now := time.Now()
+	if now.Sub(part.reported) < p.cfg.ReportEvery {
+		return false
+	}
+	part.reported = now
+	return true
 }
 
 // ReasonTimeOutOfRange is the dead-letter reason of a record whose event time

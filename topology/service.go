@@ -57,6 +57,7 @@ func New(cfg Config, reg prometheus.Registerer, log *slog.Logger) (*Service, err
 		Windows:     windows,
 		Grace:       cfg.Grace,
 		Idle:        cfg.IdleTimeout,
+		ReportEvery: reportEvery,
 		TimeSource:  cfg.TimeSource,
 		OSParam:     cfg.OSParam,
 		Sources:     sources,
@@ -160,11 +161,17 @@ func (s *Service) Recovering(ctx context.Context) bool {
 	return false
 }
 
-// runIdle closes the windows of idle partitions on a timer. The tick is a
-// fraction of the idle timeout so a window closes within about a tenth of it
-// after its deadline.
+// reportEvery is the parse stage's least time between a partition's reports
+// (processor.ParserConfig.ReportEvery): short against any window, long
+// against the records a catching-up partition reads meanwhile.
+const reportEvery = 10 * time.Millisecond
+
+// runIdle closes the windows of idle partitions on a timer and sends the
+// reports that reportEvery held back. The tick is a fraction of the idle
+// timeout, so a window closes within about a tenth of it after its
+// deadline, and at most 50 ms, so held-back reports wait no longer.
 func (s *Service) runIdle(ctx context.Context) error {
-	tick := min(max(s.cfg.IdleTimeout/10, 10*time.Millisecond), 250*time.Millisecond)
+	tick := min(max(s.cfg.IdleTimeout/10, reportEvery), 50*time.Millisecond)
 	t := time.NewTicker(tick)
 	defer t.Stop()
 	failed := make(chan error, 1)

@@ -1,0 +1,70 @@
+package processor
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/lovoo/goka"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/oscheck/oscheck/state"
+)
+
+type gokaContext = goka.Context
+
+// ackingContext is a goka.Context whose Emit is acknowledged at once, on the
+// caller's goroutine: the acknowledgement commits the record, which asks the
+// Parser (Done) as goka's producer goroutine does.
+type ackingContext struct {
+	gokaContext // the methods Consume does not call: nil
+	parser      *Parser
+	offset      int64
+	partition   int32
+	emitted     []goka.Stream
+}
+
+func (c *ackingContext) Offset() int64        { return c.offset }
+func (c *ackingContext) Partition() int32     { return c.partition }
+func (c *ackingContext) Key() string          { return "" }
+func (c *ackingContext) Timestamp() time.Time { return time.Time{} }
+func (c *ackingContext) Emit(topic goka.Stream, _ string, _ any, _ ...goka.ContextOption) {
+	c.emitted = append(c.emitted, topic)
+	c.parser.Done(c.partition, c.offset+1)
+}
+
+// An emit must never wait on what its acknowledgement needs: once goka's
+// producer queue is full, an emit blocks until acknowledgements drain it, and
+// acknowledgements take the partition's lock. Emitting under that lock
+// deadlocked the parse stage on a flood of reports. Here the acknowledgement
+// comes inside Emit, so emitting under the lock hangs at once.
+func TestParserEmitsOutsideItsLock(t *testing.T) {
+	p := NewParser(ParserConfig{
+		Windows: state.Windows{Size: 2000}, Sources: 1, SlotKeys: []string{"slot-0"},
+		Repartition: "reports", DeadLetter: "dlq", Late: "late", OSParam: "os_type",
+	}, NewMetrics(prometheus.NewRegistry()))
+	records := []string{
+		`10.0.0.1 - - [14/Aug/2019:00:00:01 +0000] "GET /?os_type=ios HTTP/1.1" 200 1`, // a first claim: a report
+		`10.0.0.1 - - [14/Aug/2019:00:00:05 +0000] "GET /?os_type=ios HTTP/1.1" 200 1`, // closes the first window: a report
+		`not an access log`, // the dead-letter topic
+		`10.0.0.1 - - [14/Aug/2019:00:00:00 +0000] "GET /?os_type=ios HTTP/1.1" 200 1`, // late
+	}
+	done := make(chan []goka.Stream)
+	go func() {
+		var emitted []goka.Stream
+		for i, r := range records {
+			ctx := &ackingContext{parser: p, offset: int64(i)}
+			p.Consume(ctx, []byte(r))
+			emitted = append(emitted, ctx.emitted...)
+		}
+		done <- emitted
+	}()
+	select {
+	case emitted := <-done:
+		if got := fmt.Sprint(emitted); got != "[reports reports dlq late]" {
+			t.Errorf("emitted %s, want [reports reports dlq late]", got)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Consume hung: it emits while holding the lock its acknowledgements need")
+	}
+}
