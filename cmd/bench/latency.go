@@ -48,7 +48,7 @@ func latency(ctx context.Context, o options, w io.Writer) (bool, error) {
 
 	s := sampleProc(p)
 	began := time.Now()
-	want, err := e.steadyLoad(ctx)
+	want, stall, err := e.steadyLoad(ctx)
 	if err != nil {
 		s.close()
 		return false, err
@@ -86,6 +86,7 @@ func latency(ctx context.Context, o options, w io.Writer) (bool, error) {
 		o.rate, o.duration, o.partitions, benchWindow, benchGrace)
 	fmt.Fprintf(w, "window end + grace -> final record visible on os-check, over %d records of windows closed by event time:\n", len(lat))
 	fmt.Fprintf(w, "  p50 %v  p99 %v  max %v  (min %v)\n", round(at(0.5)), round(at(0.99)), round(lat[len(lat)-1]), round(lat[0]))
+	fmt.Fprintf(w, "load generator: longest stall between produce rounds %v (a window cannot close before the load reaches past it)\n", round(stall))
 	fmt.Fprintf(w, "oscheck: %.2f cores, peak RSS %.1f MB\n", cpu.Seconds()/ended.Sub(began).Seconds(), mb(p.PeakRSS()))
 	exact := verdict.OnePerWindow()
 	fmt.Fprintf(w, "os-check: %d records for %d windows; exactly one right record per window: %v\n", len(records), len(want), exact)
@@ -99,11 +100,12 @@ func round(d time.Duration) time.Duration { return d.Round(100 * time.Microsecon
 
 // steadyLoad produces o.rate lines a second for o.duration, each stamped
 // with the time it is produced, round-robin over the partitions, and returns
-// the truth of what it produced.
-func (e *env) steadyLoad(ctx context.Context) (map[truth.Key]int64, error) {
+// the truth of what it produced and the longest time between two rounds of
+// producing, every 5 ms as planned.
+func (e *env) steadyLoad(ctx context.Context) (want map[truth.Key]int64, stall time.Duration, err error) {
 	pr, err := e.producer(time.Millisecond)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	gen := traffic.NewGenerator(int64(e.o.seed))
 	count := truth.NewCounter(benchWindow, benchGrace)
@@ -112,7 +114,9 @@ func (e *env) steadyLoad(ctx context.Context) (map[truth.Key]int64, error) {
 	tick := time.NewTicker(5 * time.Millisecond)
 	defer tick.Stop()
 	sent := 0
+	last := began
 	for now := began; now.Sub(began) < e.o.duration; now = <-tick.C {
+		stall, last = max(stall, now.Sub(last)), now
 		due := int(float64(e.o.rate) * now.Sub(began).Seconds())
 		for ; sent < due; sent++ {
 			at := time.Now()
@@ -122,17 +126,17 @@ func (e *env) steadyLoad(ctx context.Context) (map[truth.Key]int64, error) {
 			count.Add(part, at.Truncate(time.Second).UnixMilli(), os)
 			if err := pr.send(ctx, part, traffic.Envelope(nil, line)); err != nil {
 				pr.close(ctx)
-				return nil, err
+				return nil, 0, err
 			}
 		}
 		if ctx.Err() != nil {
 			pr.close(ctx)
-			return nil, ctx.Err()
+			return nil, 0, ctx.Err()
 		}
 	}
 	if err := pr.close(ctx); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	e.logf("produced %d lines in %v", sent, time.Since(began).Round(time.Millisecond))
-	return count.Counts, nil
+	return count.Counts, stall, nil
 }
