@@ -20,6 +20,7 @@ import (
 // exits the harness did not cause.
 type Proc struct {
 	Name string
+	Env  []string // added to the harness's environment, as KEY=value; set before Start
 	args []string
 	log  *os.File
 
@@ -48,6 +49,7 @@ func (p *Proc) Start() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	cmd := exec.Command(p.args[0], p.args[1:]...)
+	cmd.Env = append(os.Environ(), p.Env...)
 	cmd.Stdout, cmd.Stderr = p.log, p.log
 	fmt.Fprintf(p.log, "=== %s start %d\n", time.Now().Format(time.StampMilli), p.starts+1)
 	if err := cmd.Start(); err != nil {
