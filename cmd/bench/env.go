@@ -17,9 +17,6 @@ import (
 	"github.com/oscheck/oscheck/cmd/internal/proc"
 )
 
-// brokerGOGC is the broker process's GC target.
-const brokerGOGC = "400"
-
 // env is what every contender shares: the binaries and the broker process.
 type env struct {
 	o       options
@@ -31,7 +28,9 @@ type env struct {
 	log     io.Writer
 }
 
-func newEnv(ctx context.Context, o options, log io.Writer) (*env, error) {
+// newEnv builds the binaries and starts the broker with brokerEnv added to
+// its environment.
+func newEnv(ctx context.Context, o options, log io.Writer, brokerEnv ...string) (*env, error) {
 	e := &env{o: o, dir: o.dir, log: log}
 	if e.dir == "" {
 		dir, err := os.MkdirTemp("", "oscheck-bench-")
@@ -58,10 +57,7 @@ func newEnv(ctx context.Context, o options, log io.Writer) (*env, error) {
 	if err != nil {
 		return nil, err
 	}
-	// kfake keeps every record in its Go heap: gigabytes here. At the
-	// default GOGC its collections over that heap stalled fetches for up to
-	// two seconds, which the latency figures would have charged to oscheck.
-	e.broker.Env = []string{"GOGC=" + brokerGOGC}
+	e.broker.Env = brokerEnv
 	if err := e.broker.Start(); err != nil {
 		return nil, err
 	}

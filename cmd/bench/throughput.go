@@ -50,7 +50,7 @@ func throughput(ctx context.Context, o options, w io.Writer) (bool, error) {
 func report(w io.Writer, o options, in *input, results []result, brokerRSS int64) (exact bool) {
 	fmt.Fprintf(w, "input: %s, %d partitions; %d (os_type, window) results of %v windows, grace %v, %d late\n",
 		in.about, o.partitions, len(in.want), benchWindow, benchGrace, in.late)
-	fmt.Fprintf(w, "each contender in its own process; the broker (kfake, in memory, GOGC=%s) in another, peak RSS %.0f MB\n\n", brokerGOGC, mb(brokerRSS))
+	fmt.Fprintf(w, "each contender in its own process; the broker (kfake, in memory) in another, peak RSS %.0f MB\n\n", mb(brokerRSS))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "run\tcontender\tevents/s\tCPU-s per M events\tbroker's\twall\tpeak RSS MB\tRSS at 1/4, 1/2, 3/4, end\toutput records\tone right record per window\t")
 	exact = true
