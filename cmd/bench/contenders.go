@@ -68,7 +68,8 @@ func (e *env) runOscheck(ctx context.Context, run int, in *input) (result, error
 	}
 	defer stop()
 	s, bs := sampleProc(p), sampleProc(e.broker)
-	samples := func() []sample { bs.close(); return s.close() }
+	defer s.close()
+	defer bs.close()
 
 	// The last poll that still saw nothing consumed: timing from there can
 	// only overstate oscheck's time.
@@ -82,30 +83,35 @@ func (e *env) runOscheck(ctx context.Context, run int, in *input) (result, error
 		return ok && n > 0
 	})
 	if err != nil {
-		samples()
 		return res, err
 	}
 	if t0.IsZero() {
-		samples()
 		return res, errors.New("oscheck consumed before its metrics could be read")
 	}
 	err = poll(ctx, 5*time.Millisecond, e.o.timeout, "oscheck's last window", p, func() bool { return out.Have(in.want) == len(in.want) })
 	if err != nil {
-		samples()
 		return res, err
 	}
+	// Done when the last window first arrived; a duplicate after it is no
+	// work still to do.
 	records, arrived := out.Records()
-	var t1 time.Time
+	first := make(map[truth.Key]time.Time)
 	for i, r := range records {
-		if _, ok := in.want[r.Key]; ok && arrived[i].After(t1) {
-			t1 = arrived[i]
+		if _, ok := first[r.Key]; !ok {
+			first[r.Key] = arrived[i]
+		}
+	}
+	var t1 time.Time
+	for k := range in.want {
+		if first[k].After(t1) {
+			t1 = first[k]
 		}
 	}
 	// Read on for duplicates: the clock has stopped.
 	time.Sleep(time.Second)
-	got := samples()
+	got, brokerGot := s.close(), bs.close()
 	records, _ = out.Records()
-	res.wall, res.cpu, res.brokerCPU = t1.Sub(t0), cpuBetween(got, t0, t1), cpuBetween(bs.samples, t0, t1)
+	res.wall, res.cpu, res.brokerCPU = t1.Sub(t0), cpuBetween(got, t0, t1), cpuBetween(brokerGot, t0, t1)
 	res.rss = rssAt(got, t0, t1, 0.25, 0.5, 0.75, 1)
 	res.peakRSS = p.PeakRSS()
 	res.output = len(records)

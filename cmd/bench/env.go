@@ -153,6 +153,7 @@ type sampler struct {
 	samples []sample
 	stop    chan struct{}
 	done    chan struct{}
+	once    sync.Once
 }
 
 func sampleProc(p *proc.Proc) *sampler {
@@ -180,8 +181,9 @@ func sampleProc(p *proc.Proc) *sampler {
 	return s
 }
 
+// close stops sampling, if it has not stopped yet, and returns the samples.
 func (s *sampler) close() []sample {
-	close(s.stop)
+	s.once.Do(func() { close(s.stop) })
 	<-s.done
 	return s.samples
 }
