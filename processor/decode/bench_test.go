@@ -27,6 +27,12 @@ func BenchmarkDecodeConnect(b *testing.B) { benchmarkDecode(b, "connect") }
 func BenchmarkDecodeBare(b *testing.B)    { benchmarkDecode(b, "bare") }
 func BenchmarkDecodeShipper(b *testing.B) { benchmarkDecode(b, "shipper") }
 
+// A full Filebeat output.kafka record: seven metadata objects to validate.
+func BenchmarkDecodeFilebeat(b *testing.B) { benchmarkDecode(b, "filebeat") }
+
+// The real lines' requests as nginx log_format escape=json objects.
+func BenchmarkDecodeNginxJSON(b *testing.B) { benchmarkDecode(b, "nginx-json") }
+
 // The spec's own example: a common-format line whose os_type is near the
 // end of a long query string.
 func BenchmarkDecodeOSParamLine(b *testing.B) {

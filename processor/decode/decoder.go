@@ -5,11 +5,13 @@ import "strings"
 // Decoder decodes records one at a time, reusing its buffers between calls.
 // It is not safe for concurrent use: give each partition goroutine its own.
 type Decoder struct {
-	osParam  []byte // the parameter name, as bytes for bytes.Index
-	lineBuf  []byte // the line, when a JSON envelope had escapes to undo
-	paramBuf []byte // OSParam, when it had percent-escapes to undo
-	keyBuf   []byte // a JSON key, when it had escapes to undo
-	repeated []byte // see skipRepeated
+	osParam   []byte              // the parameter name, as bytes for bytes.Index
+	lineBuf   []byte              // the line, when a JSON envelope had escapes to undo
+	paramBuf  []byte              // OSParam, when it had percent-escapes to undo
+	targetBuf []byte              // an nginx JSON object's args, request_uri or request, when escaped
+	uaBuf     []byte              // an nginx JSON object's User-Agent, when escaped
+	scratch   []byte              // an escaped JSON key or time value, only until it is compared or parsed
+	repeated  [repeatSlots][]byte // see skipRepeated
 }
 
 // NewDecoder returns a Decoder that takes Request.OSParam from the query
@@ -40,15 +42,21 @@ func (d *Decoder) decode(record []byte, req *Request) *Error {
 	}
 	line := rec
 	text := false // whether line is known to pass firstNonText
-	var err *Error
 	switch rec[0] {
 	case '{':
-		line, text, err = d.objectLine(rec)
+		var o object
+		if err := d.scanObject(rec, &o); err != nil {
+			return err
+		}
+		if o.rank == noLine {
+			return d.decodeNginxObject(rec, &o, req)
+		}
+		line, text = o.line, o.text
 	case '"':
-		line, text, err = d.quotedLine(rec)
-	}
-	if err != nil {
-		return err
+		var err *Error
+		if line, text, err = d.quotedLine(rec); err != nil {
+			return err
+		}
 	}
 	line = trimSpace(line)
 	if len(line) == 0 {

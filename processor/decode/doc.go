@@ -7,11 +7,20 @@
 //   - Decode never panics, whatever the bytes. It returns nil or an *Error
 //     whose Reason is one of the Reason constants, so Reason is safe to use
 //     as a Prometheus label value: its cardinality is fixed.
-//   - The envelope is detected per record, without configuration: a plain
-//     text line, a Kafka Connect JsonConverter envelope (schema + payload),
-//     a bare JSON string, or a log shipper's JSON object with the line in a
-//     top-level string field (see lineFields).
-//   - On success, Time is the log line's own timestamp in Unix milliseconds,
+//   - The kind of record is detected per record, without configuration:
+//     a plain text line (what Kafka Connect's StringConverter writes, or a
+//     syslog message with nginx's line after its header); a bare JSON
+//     string (JsonConverter with schemas.enable=false); or a JSON object.
+//     An object that holds a line field as a string is an envelope around
+//     that line: Kafka Connect's JsonConverter (payload), Filebeat,
+//     Logstash and Vector (message, or ECS event.original), Fluent Bit and
+//     Docker (log), rsyslog's JSON templates (msg); see the field constants
+//     for their ranking. Otherwise an object with one of nginx's time
+//     fields (time_iso8601, time_local, msec) is a log_format escape=json
+//     object, read field by field; any other object has no line.
+//   - A JSON record is validated whole before anything is taken from it,
+//     so a truncated or mangled one is reported as bad_json, not half-read.
+//   - On success, Time is the record's own timestamp in Unix milliseconds,
 //     for a calendar-valid date in the years 1970 to 9999.
 //   - Once a Decoder's buffers have grown to fit the records it sees, a
 //     successful Decode allocates nothing; only failures allocate, to build

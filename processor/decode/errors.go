@@ -5,11 +5,11 @@ package decode
 const (
 	ReasonEmpty        = "empty"          // record or its line is empty or whitespace
 	ReasonBadJSON      = "bad_json"       // record starts like JSON but is not valid JSON
-	ReasonNoLine       = "no_line"        // valid JSON, but no string field holding a line
-	ReasonNotText      = "not_text"       // invalid UTF-8, or a control byte other than tab
+	ReasonNoLine       = "no_line"        // JSON object with no line field and no nginx time field
+	ReasonNotText      = "not_text"       // invalid UTF-8, or a control byte other than tab, in a line
 	ReasonNotAccessLog = "not_access_log" // timestamp not followed by a quoted request
-	ReasonNoTimestamp  = "no_timestamp"   // no [...] timestamp field
-	ReasonBadTimestamp = "bad_timestamp"  // [...] field that is not a valid timestamp
+	ReasonNoTimestamp  = "no_timestamp"   // line without a [...] timestamp, or nginx time field without a value
+	ReasonBadTimestamp = "bad_timestamp"  // timestamp that is not valid in its field's format
 )
 
 // Error is a record that cannot be decoded; Reason is a short stable token

@@ -32,6 +32,12 @@ func FuzzDecode(f *testing.F) {
 	for _, tt := range errorTests {
 		f.Add([]byte(tt.record))
 	}
+	for _, tt := range shipperTests {
+		f.Add([]byte(tt.record))
+	}
+	for _, tt := range nginxJSONTests {
+		f.Add([]byte(tt.record))
+	}
 	for _, rl := range readRealLines(f) {
 		for _, record := range envelopes(rl.line) {
 			f.Add([]byte(record))
@@ -55,18 +61,19 @@ func FuzzDecode(f *testing.F) {
 		if req.Time < earliest || req.Time > latest {
 			t.Errorf("Time %d outside [%d, %d]", req.Time, earliest, latest)
 		}
-		if req.OSParam != nil && (len(req.OSParam) == 0 ||
-			!within(req.OSParam, record) && !within(req.OSParam, d.lineBuf) && !within(req.OSParam, d.paramBuf)) {
+		if req.OSParam != nil && (len(req.OSParam) == 0 || !within(req.OSParam, record) &&
+			!within(req.OSParam, d.lineBuf) && !within(req.OSParam, d.targetBuf) && !within(req.OSParam, d.paramBuf)) {
 			t.Errorf("OSParam %q is empty or outside the record and buffers", req.OSParam)
 		}
 		if req.UserAgent != nil && (len(req.UserAgent) == 0 || string(req.UserAgent) == "-" ||
-			!within(req.UserAgent, record) && !within(req.UserAgent, d.lineBuf)) {
-			t.Errorf("UserAgent %q is empty, \"-\" or outside the record and buffer", req.UserAgent)
+			!within(req.UserAgent, record) && !within(req.UserAgent, d.lineBuf) && !within(req.UserAgent, d.uaBuf)) {
+			t.Errorf("UserAgent %q is empty, \"-\" or outside the record and buffers", req.UserAgent)
 		}
 		// Decoding again after another record must give the same answer:
 		// nothing may depend on what the buffers held before.
 		want := decodeOne(t, d, string(record))
 		decodeOne(t, d, connect(combined+`?os_type=%41`))
+		decodeOne(t, d, `{"msec":"1.5","request_uri":"/?os_type=%41\u0041","http_user_agent":"\u0041"}`)
 		if got := decodeOne(t, d, string(record)); got != want {
 			t.Errorf("decoding again gave %+v, first %+v", got, want)
 		}

@@ -7,7 +7,8 @@ import "bytes"
 //	<anything> [dd/Mon/yyyy:HH:MM:SS ±hhmm] "<request>" <status> <bytes> ["<referer>" "<user agent>" ...]
 //
 // Only the fields oscheck needs are located; what precedes the timestamp
-// varies between servers (proxy lists, host:port, IPv6) and is not read.
+// varies between servers (proxy lists, host:port, IPv6) and forwarders (a
+// syslog header) and is not read.
 func (d *Decoder) parseLine(line []byte, req *Request) *Error {
 	open := findTimestamp(line)
 	if open < 0 {

@@ -14,11 +14,23 @@ func (d *Decoder) osParamOf(request []byte) []byte {
 	if e := bytes.IndexByte(target, ' '); e >= 0 {
 		target = target[:e]
 	}
+	return d.targetParam(target)
+}
+
+// targetParam returns the os-type parameter from a request target, such
+// as nginx's $request_uri, or nil.
+func (d *Decoder) targetParam(target []byte) []byte {
 	q := bytes.IndexByte(target, '?')
 	if q < 0 {
 		return nil
 	}
-	query := target[q+1:]
+	return d.queryParam(target[q+1:])
+}
+
+// queryParam returns the form-decoded os-type parameter from a query
+// string, such as nginx's $args, or nil. A '#' ends the query, as it ends
+// a URL's.
+func (d *Decoder) queryParam(query []byte) []byte {
 	if h := bytes.IndexByte(query, '#'); h >= 0 {
 		query = query[:h]
 	}

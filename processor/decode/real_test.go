@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 type realLine struct {
@@ -54,14 +55,43 @@ func nilMarker(s string) string {
 	return s
 }
 
-// envelopes wraps a line in every record envelope the decoder accepts.
+// envelopes returns a line as every kind of record the decoder accepts.
 func envelopes(line string) map[string]string {
 	return map[string]string{
-		"plain":   line + "\n",
-		"connect": connect(line),
-		"bare":    jsonQuote(line),
-		"shipper": `{"@timestamp":"2024-01-01T00:00:00Z","agent":{"type":"filebeat","tags":["a","}"]},"message":` + jsonQuote(line) + `}`,
+		"plain":      line + "\n",
+		"connect":    connect(line),
+		"bare":       jsonQuote(line),
+		"shipper":    `{"@timestamp":"2024-01-01T00:00:00Z","agent":{"type":"filebeat","tags":["a","}"]},"message":` + jsonQuote(line) + `}`,
+		"filebeat":   filebeat(`"message":`+jsonQuote(line)+`,`, `"event":{"dataset":"nginx.access","module":"nginx"}`),
+		"nginx-json": nginxJSON(line),
 	}
+}
+
+// nginxJSON returns the object nginx writes for a line's request with
+//
+//	log_format json escape=json '{"time_iso8601":"$time_iso8601",...}';
+//
+// where a field logged as "-" has no value, which escape=json writes as "".
+// The real lines hold no escapes, which the two formats write differently.
+func nginxJSON(line string) string {
+	m := oracle.FindStringSubmatch(line)
+	if m == nil || strings.Contains(line, `\`) {
+		panic("nginxJSON: not an escape-free combined or common line: " + line)
+	}
+	tm, err := time.Parse("02/Jan/2006:15:04:05 -0700", m[2])
+	if err != nil {
+		panic(err)
+	}
+	value := func(v string) string {
+		if v == "-" {
+			v = ""
+		}
+		return jsonQuote(v)
+	}
+	return `{"time_iso8601":"` + tm.Format("2006-01-02T15:04:05-07:00") + `","remote_addr":` + jsonQuote(m[1]) +
+		`,"remote_user":"","request":` + jsonQuote(m[3]) + `,"status":` + jsonQuote(m[4]) +
+		`,"body_bytes_sent":` + jsonQuote(m[5]) + `,"request_time":"0.012","http_referer":` + value(m[6]) +
+		`,"http_user_agent":` + value(m[7]) + `,"http_x_forwarded_for":""}`
 }
 
 func TestRealLines(t *testing.T) {

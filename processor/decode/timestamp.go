@@ -5,48 +5,61 @@ package decode
 
 const (
 	minYear = 1970 // earlier dates are corrupt data for a live stream
-	maxYear = 9999 // the layout has four year digits
+	maxYear = 9999 // the layouts have four year digits
 )
 
 // parseTimestamp parses nginx's $time_local, "dd/Mon/yyyy:HH:MM:SS ±hhmm",
 // into Unix milliseconds. Month names are matched case-insensitively, as
-// time.Parse does; every field is range-checked, including the day against
-// the month's length, so garbage is rejected rather than normalized.
+// time.Parse does.
 func parseTimestamp(b []byte) (int64, bool) {
 	if len(b) != len("13/Aug/2019:03:46:54 +0800") ||
 		b[2] != '/' || b[6] != '/' || b[11] != ':' || b[14] != ':' || b[17] != ':' || b[20] != ' ' {
 		return 0, false
 	}
-	day := digits2(b[0], b[1])
-	month := monthOf(b[3], b[4], b[5])
 	century, yy := digits2(b[7], b[8]), digits2(b[9], b[10])
-	year := century*100 + yy
-	hour := digits2(b[12], b[13])
-	minute := digits2(b[15], b[16])
-	sec := digits2(b[18], b[19])
-	zh := digits2(b[22], b[23])
-	zm := digits2(b[24], b[25])
-	if day < 1 || month < 1 || century < 0 || yy < 0 || year < minYear || year > maxYear ||
-		hour < 0 || hour > 23 || minute < 0 || minute > 59 || sec < 0 || sec > 59 ||
-		zh < 0 || zh > 23 || zm < 0 || zm > 59 || day > daysIn(month, year) {
+	zone, ok := zoneOffset(b[21], digits2(b[22], b[23]), digits2(b[24], b[25]))
+	if century < 0 || yy < 0 || !ok {
 		return 0, false
 	}
-	zone := int64(zh*3600 + zm*60)
-	switch b[21] {
-	case '+':
-	case '-':
-		zone = -zone
-	default:
+	return unixMillis(century*100+yy, monthOf(b[3], b[4], b[5]), digits2(b[0], b[1]),
+		digits2(b[12], b[13]), digits2(b[15], b[16]), digits2(b[18], b[19]), zone)
+}
+
+// unixMillis returns the Unix milliseconds of a date and time written with
+// a zone zone seconds east of UTC. Every field is range-checked, the day
+// against its month's length too, so garbage is rejected rather than
+// normalized; a field is negative where its digits were not digits.
+func unixMillis(year, month, day, hour, minute, sec, zone int) (int64, bool) {
+	if year < minYear || year > maxYear || month < 1 || month > 12 || day < 1 || day > daysIn(month, year) ||
+		hour < 0 || hour > 23 || minute < 0 || minute > 59 || sec < 0 || sec > 59 {
 		return 0, false
 	}
-	secs := daysFromCivil(year, month, day)*86400 + int64(hour*3600+minute*60+sec) - zone
+	secs := daysFromCivil(year, month, day)*86400 + int64(hour*3600+minute*60+sec-zone)
 	return secs * 1000, true
 }
+
+// zoneOffset returns the seconds east of UTC of a zone written as a sign,
+// hours and minutes, or false when one of them is out of range.
+func zoneOffset(sign byte, hours, minutes int) (int, bool) {
+	if hours < 0 || hours > 23 || minutes < 0 || minutes > 59 {
+		return 0, false
+	}
+	zone := hours*3600 + minutes*60
+	switch sign {
+	case '+':
+		return zone, true
+	case '-':
+		return -zone, true
+	}
+	return 0, false
+}
+
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 
 // digits2 returns the value of two decimal digits, or -1 when either is
 // not a digit.
 func digits2(a, b byte) int {
-	if a < '0' || a > '9' || b < '0' || b > '9' {
+	if !isDigit(a) || !isDigit(b) {
 		return -1
 	}
 	return int(a-'0')*10 + int(b-'0')
