@@ -29,7 +29,9 @@ type ParserConfig struct {
 	// and window-table writes. Zero reports at once.
 	ReportEvery time.Duration
 	OSParam     string // query parameter that names the os_type
-	Sources     int32  // input partitions
+	// Classify configures each partition's classifier (user buckets).
+	Classify []classify.Option
+	Sources  int32 // input partitions
 	// SlotKeys[i] is the repartition key of slot i; len(SlotKeys) is the
 	// number of slots.
 	SlotKeys    []string
@@ -90,7 +92,7 @@ func (p *Parser) Reset() {
 				Slots:   int32(len(p.cfg.SlotKeys)),
 			}),
 			dec:  decode.NewDecoder(p.cfg.OSParam),
-			cls:  classify.New(),
+			cls:  classify.New(p.cfg.Classify...),
 			next: -1,
 			seen: -1,
 		}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/oscheck/oscheck/processor"
+	"github.com/oscheck/oscheck/processor/classify"
 	"github.com/oscheck/oscheck/processor/output"
 )
 
@@ -24,6 +25,10 @@ type Config struct {
 	Emit        processor.EmitMode
 	Format      output.Format
 	OSParam     string
+	// Buckets are the user's own os_type buckets, tried in order before
+	// the built-in ones; BuiltinBuckets false leaves only them (and other).
+	Buckets        []classify.Bucket
+	BuiltinBuckets bool
 	// OffsetReset is where a group without a committed offset starts:
 	// "earliest" (Kafka Streams' default) or "latest".
 	OffsetReset string
@@ -43,6 +48,15 @@ type Config struct {
 	HotStandby bool
 }
 
+// classifyOptions configures the classifier of every input partition.
+func (c Config) classifyOptions() []classify.Option {
+	opts := []classify.Option{classify.WithBuckets(c.Buckets...)}
+	if !c.BuiltinBuckets {
+		opts = append(opts, classify.WithoutBuiltins())
+	}
+	return opts
+}
+
 // DefaultConfig returns the defaults of every key.
 func DefaultConfig() Config {
 	return Config{
@@ -57,6 +71,7 @@ func DefaultConfig() Config {
 		Emit:              processor.EmitFinal,
 		Format:            output.KStreams,
 		OSParam:           "os_type",
+		BuiltinBuckets:    true,
 		OffsetReset:       "earliest",
 		ReplicationFactor: -1,
 		RetainFinals:      64,
@@ -85,6 +100,9 @@ func (c Config) Validate() error {
 		if b == "" {
 			bad("brokers", "empty broker address")
 		}
+	}
+	if err := classify.Validate(c.Buckets); err != nil {
+		bad("buckets", "%v", err)
 	}
 	for _, kv := range [][2]string{{"input", c.Input}, {"output", c.Output}, {"group", c.Group}, {"os-param", c.OSParam}} {
 		if kv[1] == "" {

@@ -60,6 +60,7 @@ func New(cfg Config, reg prometheus.Registerer, log *slog.Logger) (*Service, err
 		ReportEvery: reportEvery,
 		TimeSource:  cfg.TimeSource,
 		OSParam:     cfg.OSParam,
+		Classify:    cfg.classifyOptions(),
 		Sources:     sources,
 		SlotKeys:    keys,
 		Repartition: s.topics.Repartition,

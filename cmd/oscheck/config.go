@@ -39,6 +39,8 @@ func serviceFlags(fs *pflag.FlagSet) {
 	fs.String("emit", string(d.Emit), "final (one record per os and window) or update (each change)")
 	fs.String("format", string(d.Format), "output format: kstreams (Kafka Streams' windowed serdes), json or text")
 	fs.String("os-param", d.OSParam, "query parameter that carries the os_type")
+	fs.String("buckets", "", "your own os_type buckets, tried before the built-in ones: name=Substring|Substring;name=... (a config file may give a list of {name, contains})")
+	fs.Bool("builtin-buckets", d.BuiltinBuckets, "classify User-Agents your buckets do not match into android, ios, windows, macos, linux, chromeos, bot and other; false: into other")
 	fs.String("offset-reset", d.OffsetReset, "where a new group starts: earliest or latest")
 	fs.Int("replication-factor", d.ReplicationFactor, "replication of created topics (-1: broker default)")
 	fs.Int("retain-finals", d.RetainFinals, "final windows each slot remembers for replays and queries")
@@ -52,20 +54,10 @@ func serviceFlags(fs *pflag.FlagSet) {
 
 // settings reads flags, OSCHECK_* variables and the config file into one viper.
 func settings(fs *pflag.FlagSet, args []string) (*viper.Viper, error) {
-	if err := fs.Parse(args); err != nil {
+	v, err := flagsAndEnv(fs, args)
+	if err != nil {
 		return nil, err
 	}
-	if fs.NArg() > 0 {
-		return nil, fmt.Errorf("unexpected arguments %q", fs.Args())
-	}
-	v := viper.New()
-	if err := v.BindPFlags(fs); err != nil {
-		return nil, err
-	}
-	v.SetEnvPrefix("OSCHECK")
-	v.SetEnvKeyReplacer(strings.NewReplacer("-", "_"))
-	v.AutomaticEnv()
-
 	path, explicit := v.GetString("config"), true
 	if path == "" {
 		path, explicit = defaultConfigFile, false
@@ -93,6 +85,24 @@ func settings(fs *pflag.FlagSet, args []string) (*viper.Viper, error) {
 	if err := v.MergeConfigMap(file.AllSettings()); err != nil {
 		return nil, fmt.Errorf("merging %s: %w", path, err)
 	}
+	return v, nil
+}
+
+// flagsAndEnv reads flags and OSCHECK_* variables into one viper.
+func flagsAndEnv(fs *pflag.FlagSet, args []string) (*viper.Viper, error) {
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	v := viper.New()
+	if err := v.BindPFlags(fs); err != nil {
+		return nil, err
+	}
+	v.SetEnvPrefix("OSCHECK")
+	v.SetEnvKeyReplacer(strings.NewReplacer("-", "_"))
+	v.AutomaticEnv()
 	return v, nil
 }
 
@@ -142,6 +152,11 @@ func serviceConfig(v *viper.Viper) (topology.Config, error) {
 		HotStandby:        v.GetBool("hot-standby"),
 		InstanceID:        v.GetString("instance-id"),
 	}
+	buckets, err := bucketsSetting(v)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	c.Buckets, c.BuiltinBuckets = buckets, v.GetBool("builtin-buckets")
 	if len(errs) == 0 {
 		if err := c.Validate(); err != nil {
 			errs = append(errs, err)

@@ -31,6 +31,10 @@ func TestRunRejectsBadConfig(t *testing.T) {
 		{args: []string{"--log-level", "loud"}, key: `"log-level"`},
 		{env: map[string]string{"OSCHECK_WINDOW": "-2s"}, key: `"window"`},
 		{args: []string{"--config", "/nonexistent/oscheck.yaml"}, key: `"config"`},
+		{args: []string{"--buckets", "harmonyos"}, key: `"buckets"`},
+		{args: []string{"--buckets", "harmony os=HarmonyOS"}, key: `"buckets"`},
+		{args: []string{"--buckets", "harmonyos="}, key: `"buckets"`},
+		{args: []string{"--buckets", "a=X;a=Y"}, key: `"buckets"`},
 	}
 	for _, c := range cases {
 		t.Run(strings.Join(c.args, " ")+envString(c.env), func(t *testing.T) {

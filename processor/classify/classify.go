@@ -1,36 +1,59 @@
 package classify
 
-// The os_type buckets a User-Agent can fall into.
+// The built-in os_type buckets a User-Agent can fall into.
 const (
-	Android = "android"
-	IOS     = "ios"
-	Windows = "windows"
-	MacOS   = "macos"
-	Linux   = "linux"
-	Other   = "other"
+	Android  = "android"
+	IOS      = "ios"
+	Windows  = "windows"
+	MacOS    = "macos"
+	Linux    = "linux"
+	ChromeOS = "chromeos"
+	Bot      = "bot"
+	Other    = "other"
 )
 
+// builtinNames are interned by every Classifier, so that a parameter naming
+// a built-in bucket returns its constant.
+var builtinNames = [...]string{Android, IOS, Windows, MacOS, Linux, ChromeOS, Bot, Other}
+
 // Classifier holds the table of os parameter values seen so far, so that
-// each is returned as the same string without allocating. It is not safe
-// for concurrent use: give each partition goroutine its own.
+// each is returned as the same string without allocating; the rule table
+// it classifies User-Agents by, which it shares with every Classifier built
+// from the same options; and the buckets of the User-Agents it saw last.
+// It is not safe for concurrent use: give each partition goroutine its own.
 type Classifier struct {
 	interned map[string]string
+	rules    *table
+	recent   *recent
 }
 
-// New returns a Classifier with an empty table of parameter values.
-func New() *Classifier {
-	c := &Classifier{interned: make(map[string]string, maxInterned)}
-	for _, s := range []string{Android, IOS, Windows, MacOS, Linux, Other} {
+// New returns a Classifier with an empty table of parameter values and the
+// rules the options give: by default the built-in rules alone.
+//
+// New panics if a WithBuckets option holds buckets that Validate rejects:
+// configuration is checked by Validate when it is read, so a bad bucket here
+// is a programming error, and a classifier that silently skipped it would
+// count requests under the wrong os_type.
+func New(opts ...Option) *Classifier {
+	var cfg config
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if err := Validate(cfg.buckets); err != nil {
+		panic("classify: " + err.Error())
+	}
+	c := &Classifier{interned: make(map[string]string, maxInterned), rules: tableFor(cfg), recent: newRecent()}
+	for _, s := range builtinNames {
 		c.interned[s] = s
 	}
 	return c
 }
 
 // OSType returns the os_type of a request: the os param when present and
-// sane, else the UA bucket.
+// sane, else the User-Agent's bucket.
 func (c *Classifier) OSType(osParam, userAgent []byte) string {
 	if isSaneParam(osParam) {
 		return c.intern(osParam)
 	}
-	return uaBucket(userAgent)
+	return c.recent.bucket(c.rules, userAgent)
 }

@@ -82,7 +82,7 @@ func TestLinesCarryTheirGroundTruth(t *testing.T) {
 	if share := float64(appLines) / n; share < 0.37 || share > 0.43 {
 		t.Errorf("os_type-parameter lines = %.3f of all, want about 0.40", share)
 	}
-	for _, bucket := range []string{"android", "ios", "harmonyos", "windows", "macos", "linux", "other"} {
+	for _, bucket := range []string{"android", "ios", "harmonyos", "windows", "macos", "linux", "chromeos", "bot", "other"} {
 		if counts[bucket] == 0 {
 			t.Errorf("bucket %q never generated; counts = %v", bucket, counts)
 		}

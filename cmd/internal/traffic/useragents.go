@@ -6,19 +6,22 @@ type userAgent struct {
 }
 
 // uaTable holds User-Agents chosen so that these substring rules, applied in
-// order, give an unambiguous answer that is also the true platform:
+// order, give an unambiguous answer that is also the true platform (and what
+// ua-parser says, as package classify does):
 //
+//	bot     if the UA contains "Googlebot", "bingbot" or "Baiduspider"
 //	ios     if the UA contains "iPhone", "iPad", "iPod", "CFNetwork" or "like Mac OS X"
 //	android if it contains "Android"
 //	windows if it contains "Windows"
 //	macos   if it contains "Macintosh" or "Mac OS X"
+//	chromeos if it contains "CrOS"
 //	linux   if it contains "Linux" or "X11"
 //	other   otherwise
 //
 // Real traffic contains UAs where the rules and the truth differ (iPadOS
-// Safari claims to be a Macintosh, Googlebot's smartphone UA says Android,
-// a macOS app's CFNetwork looks like iOS); they are left out so that the
-// ground truth stays a property of the rules rather than a guess.
+// Safari claims to be a Macintosh, a macOS app's CFNetwork looks like iOS);
+// they are left out so that the ground truth stays a property of the rules
+// rather than a guess.
 //
 // Weights give a mobile-heavy mix like a consumer app's web traffic.
 var uaTable = newWeighted(
@@ -50,16 +53,18 @@ var uaTable = newWeighted(
 	choice[userAgent]{3, userAgent{"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36", "macos"}},
 	choice[userAgent]{1, userAgent{"Mozilla/5.0 (Macintosh; Intel Mac OS X 10.15; rv:125.0) Gecko/20100101 Firefox/125.0", "macos"}},
 
-	// Linux desktop.
+	// Linux desktop, and Chrome OS, which says X11 and Linux too.
 	choice[userAgent]{2, userAgent{"Mozilla/5.0 (X11; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0", "linux"}},
+	choice[userAgent]{1, userAgent{"Mozilla/5.0 (X11; CrOS x86_64 14541.0.0) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36", "chromeos"}},
 	choice[userAgent]{1, userAgent{"Mozilla/5.0 (X11; Ubuntu; Linux x86_64; rv:124.0) Gecko/20100101 Firefox/124.0", "linux"}},
 	choice[userAgent]{1, userAgent{"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36", "linux"}},
 
-	// Crawlers and tools, which the first classifier counts as "other".
-	// nginx logs a missing User-Agent as "-".
-	choice[userAgent]{3, userAgent{"Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)", "other"}},
-	choice[userAgent]{2, userAgent{"Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)", "other"}},
-	choice[userAgent]{2, userAgent{"Mozilla/5.0 (compatible; Baiduspider/2.0; +http://www.baidu.com/search/spider.html)", "other"}},
+	// Crawlers, Googlebot's smartphone crawler saying Android among them,
+	// then tools. nginx logs a missing User-Agent as "-".
+	choice[userAgent]{3, userAgent{"Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)", "bot"}},
+	choice[userAgent]{1, userAgent{"Mozilla/5.0 (Linux; Android 6.0.1; Nexus 5X Build/MMB29P) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.6367.201 Mobile Safari/537.36 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)", "bot"}},
+	choice[userAgent]{2, userAgent{"Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)", "bot"}},
+	choice[userAgent]{2, userAgent{"Mozilla/5.0 (compatible; Baiduspider/2.0; +http://www.baidu.com/search/spider.html)", "bot"}},
 	choice[userAgent]{1, userAgent{"curl/8.5.0", "other"}},
 	choice[userAgent]{1, userAgent{"-", "other"}},
 )

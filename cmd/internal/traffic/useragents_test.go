@@ -5,7 +5,7 @@ import (
 	"testing"
 )
 
-// classifyUA is the test's own statement of the first classifier's rules,
+// classifyUA is the test's own statement of the table's rules,
 // independent of the table's labels.
 func classifyUA(ua string) string {
 	has := func(subs ...string) bool {
@@ -17,6 +17,8 @@ func classifyUA(ua string) string {
 		return false
 	}
 	switch {
+	case has("Googlebot", "bingbot", "Baiduspider"):
+		return "bot"
 	case has("iPhone", "iPad", "iPod", "CFNetwork", "like Mac OS X"):
 		return "ios"
 	case has("Android"):
@@ -25,6 +27,8 @@ func classifyUA(ua string) string {
 		return "windows"
 	case has("Macintosh", "Mac OS X"):
 		return "macos"
+	case has("CrOS"):
+		return "chromeos"
 	case has("Linux", "X11"):
 		return "linux"
 	}
@@ -43,13 +47,13 @@ func TestUATableMatchesRules(t *testing.T) {
 		}
 		seen[ua.osType]++
 	}
-	for _, bucket := range []string{"android", "ios", "windows", "macos", "linux", "other"} {
+	for _, bucket := range []string{"android", "ios", "windows", "macos", "linux", "chromeos", "bot", "other"} {
 		if seen[bucket] == 0 {
 			t.Errorf("no UA in bucket %q", bucket)
 		}
 	}
-	if len(seen) != 6 {
-		t.Errorf("buckets = %v, want exactly the six rule buckets", seen)
+	if len(seen) != 8 {
+		t.Errorf("buckets = %v, want exactly the eight rule buckets", seen)
 	}
 }
 
@@ -59,9 +63,11 @@ func TestClassifyUARules(t *testing.T) {
 		{"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko)", "macos"},
 		{"Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X)", "ios"},
 		{"Mozilla/5.0 (Linux; Android 10; K)", "android"},
-		{"Mozilla/5.0 (Linux; Android 6.0.1; Nexus 5X Build/MMB29P) (compatible; Googlebot/2.1)", "android"},
+		{"Mozilla/5.0 (Linux; Android 6.0.1; Nexus 5X Build/MMB29P) (compatible; Googlebot/2.1)", "bot"},
+		{"Mozilla/5.0 (X11; CrOS x86_64 14541.0.0)", "chromeos"},
 		{"Mozilla/5.0 (X11; Linux x86_64)", "linux"},
-		{"Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)", "other"},
+		{"Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)", "bot"},
+		{"curl/8.5.0", "other"},
 	}
 	for _, tt := range tests {
 		if got := classifyUA(tt.ua); got != tt.want {
