@@ -31,7 +31,24 @@ type gate struct {
 	session *gatedSession // the current one; nil between sessions
 	claims  map[int32]sarama.ConsumerGroupClaim
 	topic   string
+	client  sarama.Client             // the consumer group's, for caughtUpTo
+	probes  map[int32]*partitionProbe // by partition; see position
 }
+
+// partitionProbe remembers, per partition, what position last saw, so that
+// the broker is asked only about a partition that has stopped moving, and
+// asked again about the same spot at most once per probeEvery.
+type partitionProbe struct {
+	lastNext  int64 // next at the previous call
+	next, hwm int64 // what the last probe asked about
+	at        time.Time
+	caughtUp  bool
+}
+
+// probeEvery is how often a partition stuck at the same offset below its
+// high-water mark is probed again while neither moves: a transaction still
+// open at the last probe may have ended since.
+const probeEvery = time.Second
 
 func newGate(c processor.Committer, log *slog.Logger) *gate {
 	return &gate{committer: c, log: log}
@@ -50,6 +67,9 @@ func (g *gate) builder(cfg *sarama.Config) func(brokers []string, group, clientI
 			client.Close()
 			return nil, fmt.Errorf("consumer group %s: %w", group, err)
 		}
+		g.mu.Lock()
+		g.client = client
+		g.mu.Unlock()
 		return &gatedGroup{ConsumerGroup: cg, client: client, gate: g}, nil
 	}
 }
@@ -251,10 +271,24 @@ func (g *gate) remark(partition int32) {
 	s.markTo(topic, partition, min(next, g.committer.Floor(partition)), "")
 }
 
-// position implements the question processor.Parser.IdleFlushes asks.
+// position implements the question processor.Parser.IdleFlushes asks. A
+// next offset at the claim's high-water mark is caught up. One below it is
+// caught up only if what is left is transaction markers or aborted records,
+// which only the broker can tell (caughtUpTo); it is asked only once the
+// partition has stopped moving, so a partition that is consuming costs
+// nothing. The service's idle loop is its only caller, so the probe state
+// is touched by one goroutine.
 func (g *gate) position(partition int32, next int64) (owned, caughtUp bool) {
 	g.mu.Lock()
-	c := g.claims[partition]
+	c, client := g.claims[partition], g.client
+	if g.probes == nil {
+		g.probes = make(map[int32]*partitionProbe)
+	}
+	p := g.probes[partition]
+	if p == nil {
+		p = &partitionProbe{lastNext: -2}
+		g.probes[partition] = p
+	}
 	g.mu.Unlock()
 	if c == nil {
 		return false, false
@@ -263,5 +297,22 @@ func (g *gate) position(partition int32, next int64) (owned, caughtUp bool) {
 	if pos < 0 {
 		pos = max(c.InitialOffset(), 0)
 	}
-	return true, pos >= c.HighWaterMarkOffset()
+	hwm := c.HighWaterMarkOffset()
+	stopped := p.lastNext == next
+	p.lastNext = next
+	if pos >= hwm {
+		return true, true
+	}
+	if !stopped || client == nil {
+		return true, false
+	}
+	if p.next == pos && p.hwm == hwm && (p.caughtUp || time.Since(p.at) < probeEvery) {
+		return true, p.caughtUp
+	}
+	up, err := caughtUpTo(client, c.Topic(), partition, pos)
+	if err != nil {
+		g.log.Debug("probing whether a partition is caught up", "partition", partition, "error", err)
+	}
+	p.next, p.hwm, p.at, p.caughtUp = pos, hwm, time.Now(), up
+	return true, up
 }

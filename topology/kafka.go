@@ -22,6 +22,10 @@ func saramaConfig(c Config) *sarama.Config {
 	s.Metadata.AllowAutoTopicCreation = false
 	s.Consumer.Group.InstanceId = c.InstanceID
 	s.Consumer.Offsets.Initial = sarama.OffsetOldest
+	// Transactional producers upstream (oscheck ship, Kafka Connect's
+	// exactly-once sources) abort batches they retry; counting those would
+	// count lines twice.
+	s.Consumer.IsolationLevel = sarama.ReadCommitted
 	if c.OffsetReset == "latest" {
 		s.Consumer.Offsets.Initial = sarama.OffsetNewest
 	}

@@ -5,15 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"sync"
 	"time"
 
 	"github.com/spf13/pflag"
 	"github.com/twmb/franz-go/pkg/kfake"
-	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/oscheck/oscheck/cmd/internal/traffic"
 	"github.com/oscheck/oscheck/processor/output"
 	"github.com/oscheck/oscheck/topology"
 )
@@ -91,36 +88,10 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 // setup would, with event time now; one line in ten is up to 400 ms old, out
 // of order within the grace period.
 func produceSynthetic(ctx context.Context, brokers []string, topic string, rate int) error {
-	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.DefaultProduceTopic(topic),
-		kgo.ProducerLinger(5*time.Millisecond))
+	sink, err := newKafkaSink(brokers, topic, true)
 	if err != nil {
-		return fmt.Errorf("demo producer: %w", err)
+		return err
 	}
-	defer cl.Close()
-	gen := traffic.NewGenerator(time.Now().UnixNano())
-	rng := rand.New(rand.NewPCG(1, 2))
-	const tick = 20 * time.Millisecond
-	t := time.NewTicker(tick)
-	defer t.Stop()
-	perTick := max(rate*int(tick)/int(time.Second), 1)
-	var line []byte
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case now := <-t.C:
-			for range perTick {
-				at := now
-				if rng.IntN(10) == 0 {
-					at = at.Add(-time.Duration(rng.IntN(400)) * time.Millisecond)
-				}
-				line, _ = gen.Append(line[:0], at)
-				cl.Produce(ctx, &kgo.Record{Value: traffic.Envelope(nil, line)}, func(_ *kgo.Record, err error) {
-					if err != nil && ctx.Err() == nil {
-						fmt.Println("demo producer:", err)
-					}
-				})
-			}
-		}
-	}
+	_, err = generate(ctx, genSpec{rate: rate, disorder: 400 * time.Millisecond, seed: time.Now().UnixNano()}, sink.write)
+	return errors.Join(err, sink.close())
 }

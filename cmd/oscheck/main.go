@@ -4,6 +4,8 @@
 //	oscheck run    the service (a goka processor group; scale by starting more)
 //	oscheck demo   an embedded broker, synthetic nginx traffic and the service, printing final windows
 //	oscheck read   prints an os-check topic readably
+//	oscheck ship   follows an nginx access log into the input topic, exactly once
+//	oscheck gen    writes realistic nginx lines to Kafka or a file, at a rate or flat out
 package main
 
 import (
@@ -24,6 +26,8 @@ commands:
   run    run the service against a Kafka cluster (see oscheck run --help)
   demo   run an embedded broker, synthetic nginx traffic and the service
   read   print an os-check topic readably
+  ship   follow an nginx access log into Kafka, exactly once, across rotations and restarts
+  gen    write realistic nginx access-log lines to Kafka or to a file
 `
 
 func main() {
@@ -50,6 +54,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runDemo(ctx, args[1:], stdout, stderr)
 	case "read":
 		return runRead(ctx, args[1:], stdout, stderr)
+	case "ship":
+		return runShip(ctx, args[1:], stderr)
+	case "gen":
+		return runGen(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

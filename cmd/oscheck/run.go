@@ -63,7 +63,15 @@ func serve(ctx context.Context, cfg topology.Config, httpAddr string, drain time
 	}
 	var isReady atomic.Bool
 	if httpAddr != "" {
-		stop, err := serveHTTP(httpAddr, reg, &isReady, svc, log)
+		stop, err := serveHTTP(httpAddr, reg, func(ctx context.Context) string {
+			switch {
+			case isReady.Load():
+				return ""
+			case svc.Recovering(ctx):
+				return "recovering the window table"
+			}
+			return "not ready"
+		}, log)
 		if err != nil {
 			return err
 		}
@@ -96,7 +104,9 @@ func serve(ctx context.Context, cfg topology.Config, httpAddr string, drain time
 	return err
 }
 
-func serveHTTP(addr string, reg *prometheus.Registry, ready *atomic.Bool, svc *topology.Service, log *slog.Logger) (stop func(), err error) {
+// serveHTTP serves /metrics from reg, /healthz, and /readyz, which answers
+// 503 with the reason notReady gives until it returns "".
+func serveHTTP(addr string, reg *prometheus.Registry, notReady func(context.Context) string, log *slog.Logger) (stop func(), err error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, &topology.KeyError{Key: "http-addr", Reason: err.Error()}
@@ -105,11 +115,7 @@ func serveHTTP(addr string, reg *prometheus.Registry, ready *atomic.Bool, svc *t
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.HandleFunc("/readyz", func(w http.ResponseWriter, r *http.Request) {
-		if !ready.Load() {
-			reason := "not ready"
-			if svc.Recovering(r.Context()) {
-				reason = "recovering the window table"
-			}
+		if reason := notReady(r.Context()); reason != "" {
 			http.Error(w, reason, http.StatusServiceUnavailable)
 			return
 		}

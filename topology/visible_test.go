@@ -1,0 +1,113 @@
+package topology
+
+import (
+	"context"
+	"testing"
+
+	"github.com/IBM/sarama"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// txnLog writes to a one-partition topic on a real broker, in and out of
+// transactions, and returns the offset each write ended at.
+type txnLog struct {
+	t      *testing.T
+	client *kgo.Client
+	plain  *kgo.Client
+}
+
+func (l *txnLog) txn(commit bool, values ...string) {
+	l.t.Helper()
+	ctx := context.Background()
+	if err := l.client.BeginTransaction(); err != nil {
+		l.t.Fatal(err)
+	}
+	for _, v := range values {
+		if err := l.client.ProduceSync(ctx, &kgo.Record{Value: []byte(v)}).FirstErr(); err != nil {
+			l.t.Fatal(err)
+		}
+	}
+	if err := l.client.EndTransaction(ctx, kgo.TransactionEndTry(commit)); err != nil {
+		l.t.Fatal(err)
+	}
+}
+
+func (l *txnLog) write(values ...string) {
+	l.t.Helper()
+	for _, v := range values {
+		if err := l.plain.ProduceSync(context.Background(), &kgo.Record{Value: []byte(v)}).FirstErr(); err != nil {
+			l.t.Fatal(err)
+		}
+	}
+}
+
+func TestCaughtUpToSkipsMarkersAndAbortedRecords(t *testing.T) {
+	const topic = "in"
+	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, topic))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cluster.Close()
+	txn, err := kgo.NewClient(kgo.SeedBrokers(cluster.ListenAddrs()...), kgo.DefaultProduceTopic(topic),
+		kgo.TransactionalID("ship"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer txn.Close()
+	plain, err := kgo.NewClient(kgo.SeedBrokers(cluster.ListenAddrs()...), kgo.DefaultProduceTopic(topic))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer plain.Close()
+	cfg := sarama.NewConfig()
+	cfg.Version = sarama.V2_8_0_0
+	client, err := sarama.NewClient(cluster.ListenAddrs(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	l := &txnLog{t: t, client: txn, plain: plain}
+
+	check := func(next int64, want bool) {
+		t.Helper()
+		if err := client.RefreshMetadata(topic); err != nil {
+			t.Fatal(err)
+		}
+		got, err := caughtUpTo(client, topic, 0, next)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != want {
+			t.Errorf("caughtUpTo(next=%d) = %v, want %v", next, got, want)
+		}
+	}
+
+	l.txn(true, "a", "b") // a@0 b@1 commit@2
+	check(1, false)       // b is still to read
+	check(2, true)        // only the commit marker is left
+	l.txn(false, "c")     // c@3 abort@4
+	check(2, true)        // an aborted record and its marker
+	l.write("d")          // d@5
+	check(2, false)
+	check(6, true)
+	l.txn(false, "e", "f") // e@6 f@7 abort@8
+	l.txn(true, "g")       // g@9 commit@10
+	check(6, false)        // g committed after the aborted e and f
+	check(10, true)
+
+	// A transaction still open may commit: its records are not readable
+	// yet, but the partition is not caught up.
+	if err := txn.BeginTransaction(); err != nil {
+		t.Fatal(err)
+	}
+	if err := txn.ProduceSync(context.Background(), &kgo.Record{Value: []byte("h")}).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	check(11, false)
+	if err := txn.EndTransaction(context.Background(), kgo.TryCommit); err != nil {
+		t.Fatal(err)
+	}
+	check(11, false) // h@11 is now readable
+	check(12, true)
+}
