@@ -39,16 +39,24 @@ type gate struct {
 // the broker is asked only about a partition that has stopped moving, and
 // asked again about the same spot at most once per probeEvery.
 type partitionProbe struct {
-	lastNext  int64 // next at the previous call
-	next, hwm int64 // what the last probe asked about
+	lastNext  int64     // next at the previous call
+	movedAt   time.Time // when next last changed
+	next, hwm int64     // what the last probe asked about
 	at        time.Time
 	caughtUp  bool
 }
 
-// probeEvery is how often a partition stuck at the same offset below its
-// high-water mark is probed again while neither moves: a transaction still
-// open at the last probe may have ended since.
-const probeEvery = time.Second
+const (
+	// probeAfter is how long a partition must have stood still below its
+	// high-water mark before the broker is asked about it. A partition
+	// that is behind also stands still now and then, while its goroutine
+	// waits for a core or for its emits; probing it then costs a fetch.
+	probeAfter = 500 * time.Millisecond
+	// probeEvery is how often a partition stuck at the same offset is
+	// probed again while its high-water mark does not move either: a
+	// transaction still open at the last probe may have ended since.
+	probeEvery = time.Second
+)
 
 func newGate(c processor.Committer, log *slog.Logger) *gate {
 	return &gate{committer: c, log: log}
@@ -298,21 +306,24 @@ func (g *gate) position(partition int32, next int64) (owned, caughtUp bool) {
 		pos = max(c.InitialOffset(), 0)
 	}
 	hwm := c.HighWaterMarkOffset()
-	stopped := p.lastNext == next
-	p.lastNext = next
+	now := time.Now()
+	if p.lastNext != next {
+		p.lastNext, p.movedAt = next, now
+	}
+	stopped := now.Sub(p.movedAt) >= probeAfter
 	if pos >= hwm {
 		return true, true
 	}
 	if !stopped || client == nil {
 		return true, false
 	}
-	if p.next == pos && p.hwm == hwm && (p.caughtUp || time.Since(p.at) < probeEvery) {
+	if p.next == pos && p.hwm == hwm && (p.caughtUp || now.Sub(p.at) < probeEvery) {
 		return true, p.caughtUp
 	}
 	up, err := caughtUpTo(client, c.Topic(), partition, pos)
 	if err != nil {
 		g.log.Debug("probing whether a partition is caught up", "partition", partition, "error", err)
 	}
-	p.next, p.hwm, p.at, p.caughtUp = pos, hwm, time.Now(), up
+	p.next, p.hwm, p.at, p.caughtUp = pos, hwm, now, up
 	return true, up
 }

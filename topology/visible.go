@@ -7,11 +7,15 @@ import (
 	"github.com/IBM/sarama"
 )
 
-// probeFetchBytes bounds a probe's response. A probe looks for the first
-// data record at or after an offset; when the response is cut short before
-// the high-water mark without one, the partition counts as behind, which is
-// the safe answer.
-const probeFetchBytes = 1 << 20
+// A probe reads the partition in fetches of up to probeFetchBytes, at most
+// probeFetches of them, and stops at the first data record. Markers are a
+// few dozen bytes each, so the first fetch decides nearly always; a partition
+// whose leftovers outgrow the probe (a large aborted transaction) counts as
+// behind, the safe answer, and is probed again later.
+const (
+	probeFetchBytes = 64 << 10
+	probeFetches    = 16
+)
 
 // controlAbort is the type of a control record that ends an aborted
 // transaction (Kafka's ControlRecordType ABORT; COMMIT is 1).
@@ -25,69 +29,87 @@ const controlAbort = 0
 // transactional producers (Kafka Connect with exactly-once sources, Kafka
 // Streams with exactly-once, oscheck ship), and the records of aborted
 // transactions. sarama consumes them silently and does not say how far it
-// has read, so the broker is asked: one read-committed fetch from next, which
-// returns no more than the last stable offset. The partition is caught up
-// when that offset is the high-water mark (no transaction is open: its
-// records may yet commit) and the fetch holds no committed data record from
-// next on.
+// has read, so the broker is asked, with read-committed fetches from next,
+// which return no more than the last stable offset. The partition is caught
+// up when that offset is the high-water mark (no transaction is open: its
+// records may yet commit) and no committed data record lies between next and
+// the high-water mark.
 func caughtUpTo(client sarama.Client, topic string, partition int32, next int64) (bool, error) {
 	broker, err := client.Leader(topic, partition)
 	if err != nil {
 		return false, fmt.Errorf("leader of %s/%d: %w", topic, partition, err)
 	}
-	req := &sarama.FetchRequest{Version: 4, MaxBytes: probeFetchBytes, Isolation: sarama.ReadCommitted}
-	req.AddBlock(topic, partition, next, probeFetchBytes, -1)
-	resp, err := broker.Fetch(req)
-	if err != nil {
-		return false, fmt.Errorf("probe fetch of %s/%d at %d: %w", topic, partition, next, err)
+	r := residue{next: next, reached: next, aborting: make(map[int64]bool)}
+	for range probeFetches {
+		req := &sarama.FetchRequest{Version: 4, MaxBytes: probeFetchBytes, Isolation: sarama.ReadCommitted}
+		req.AddBlock(topic, partition, r.reached, probeFetchBytes, -1)
+		resp, err := broker.Fetch(req)
+		if err != nil {
+			return false, fmt.Errorf("probe fetch of %s/%d at %d: %w", topic, partition, r.reached, err)
+		}
+		block := resp.GetBlock(topic, partition)
+		if block == nil {
+			return false, fmt.Errorf("probe fetch of %s/%d: no partition in the response", topic, partition)
+		}
+		if block.Err != sarama.ErrNoError {
+			return false, fmt.Errorf("probe fetch of %s/%d at %d: %w", topic, partition, r.reached, block.Err)
+		}
+		if block.LastStableOffset < block.HighWaterMarkOffset {
+			return false, nil
+		}
+		from := r.reached
+		if r.read(block) {
+			return false, nil
+		}
+		if r.reached >= block.HighWaterMarkOffset {
+			return true, nil
+		}
+		if r.reached == from {
+			return false, nil // a batch larger than a fetch: not worth reading on
+		}
 	}
-	block := resp.GetBlock(topic, partition)
-	if block == nil {
-		return false, fmt.Errorf("probe fetch of %s/%d: no partition in the response", topic, partition)
-	}
-	if block.Err != sarama.ErrNoError {
-		return false, fmt.Errorf("probe fetch of %s/%d at %d: %w", topic, partition, next, block.Err)
-	}
-	if block.LastStableOffset < block.HighWaterMarkOffset {
-		return false, nil
-	}
-	return noDataBefore(block, next, block.HighWaterMarkOffset), nil
+	return false, nil
 }
 
-// noDataBefore reports whether block's records, read with read-committed
-// semantics, reach end without a committed data record at or after next.
-// Aborted transactions are tracked the way a consumer does: a producer's
-// transactional batches are aborted from the first offset the response lists
+// residue reads what a consumer would skip after next, fetch by fetch,
+// tracking aborted transactions as a consumer does: a producer's
+// transactional batches are aborted from the first offset a response lists
 // for it up to its abort marker.
-func noDataBefore(block *sarama.FetchResponseBlock, next, end int64) bool {
+type residue struct {
+	next     int64
+	reached  int64 // just past the last batch read
+	aborting map[int64]bool
+}
+
+// read goes through one response's batches and reports whether one holds a
+// committed data record at or after next.
+func (r *residue) read(block *sarama.FetchResponseBlock) (data bool) {
 	aborts := block.AbortedTransactions
-	aborting := make(map[int64]bool)
-	reached := next
 	for _, rs := range block.RecordsSet {
 		b := rs.RecordBatch
 		if b == nil {
-			return false // a legacy message set: never transactional, so data
+			return true // a legacy message set: never transactional, so data
 		}
 		for len(aborts) > 0 && aborts[0].FirstOffset <= b.LastOffset() {
-			aborting[aborts[0].ProducerID] = true
+			r.aborting[aborts[0].ProducerID] = true
 			aborts = aborts[1:]
 		}
 		switch {
 		case b.Control:
 			if len(b.Records) > 0 && controlType(b.Records[0].Key) == controlAbort {
-				delete(aborting, b.ProducerID)
+				delete(r.aborting, b.ProducerID)
 			}
-		case b.IsTransactional && aborting[b.ProducerID]:
+		case b.IsTransactional && r.aborting[b.ProducerID]:
 		default:
-			for _, r := range b.Records {
-				if b.FirstOffset+r.OffsetDelta >= next {
-					return false
+			for _, rec := range b.Records {
+				if b.FirstOffset+rec.OffsetDelta >= r.next {
+					return true
 				}
 			}
 		}
-		reached = max(reached, b.LastOffset()+1)
+		r.reached = max(r.reached, b.LastOffset()+1)
 	}
-	return reached >= end
+	return false
 }
 
 // controlType reads a control record's key: a version, then the type, both

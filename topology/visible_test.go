@@ -2,6 +2,7 @@ package topology
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/IBM/sarama"
@@ -110,4 +111,14 @@ func TestCaughtUpToSkipsMarkersAndAbortedRecords(t *testing.T) {
 	}
 	check(11, false) // h@11 is now readable
 	check(12, true)
+
+	// An aborted transaction larger than one probe fetch is read through.
+	big := make([]string, 40)
+	for i := range big {
+		big[i] = strings.Repeat("x", 8<<10)
+	}
+	l.txn(false, big...) // 13..52, abort@53
+	check(13, true)
+	l.write("i") // i@54
+	check(13, false)
 }

@@ -24,6 +24,9 @@ func TestDecodeDoesNotAllocate(t *testing.T) {
 	for _, tt := range nginxJSONTests {
 		records[tt.name] = tt.record
 	}
+	for _, tt := range nginxEnvelopes {
+		records["nested "+tt.name] = tt.record
+	}
 	d := NewDecoder("os_type")
 	for name, record := range records {
 		rec := []byte(record)

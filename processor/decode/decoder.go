@@ -7,6 +7,7 @@ import "strings"
 type Decoder struct {
 	osParam   []byte              // the parameter name, as bytes for bytes.Index
 	lineBuf   []byte              // the line, when a JSON envelope had escapes to undo
+	outerBuf  []byte              // lineBuf's old backing array, while the line it holds is decoded as a record
 	paramBuf  []byte              // OSParam, when it had percent-escapes to undo
 	targetBuf []byte              // an nginx JSON object's args, request_uri or request, when escaped
 	uaBuf     []byte              // an nginx JSON object's User-Agent, when escaped
@@ -36,6 +37,18 @@ func (d *Decoder) Decode(record []byte, req *Request) error {
 }
 
 func (d *Decoder) decode(record []byte, req *Request) *Error {
+	return d.decodeRecord(record, req, false)
+}
+
+// nestedDetail starts the Detail of an error in a line that is itself a
+// JSON object: the record around it is fine.
+const nestedDetail = "in the line, a JSON object: "
+
+// decodeRecord decodes rec; nested says rec is the line of an envelope. A
+// line that is itself a JSON object is decoded as a record, once: that is
+// nginx's escape=json log written to a container's stdout and collected by
+// Fluent Bit, Filebeat or Vector, {"log":"{\"time_iso8601\":...}\n"}.
+func (d *Decoder) decodeRecord(record []byte, req *Request, nested bool) *Error {
 	rec := trimSpace(record)
 	if len(rec) == 0 {
 		return newError(ReasonEmpty, "record is empty")
@@ -61,6 +74,15 @@ func (d *Decoder) decode(record []byte, req *Request) *Error {
 	line = trimSpace(line)
 	if len(line) == 0 {
 		return newError(ReasonEmpty, "line is empty")
+	}
+	if line[0] == '{' && !nested {
+		// line may live in lineBuf, which decoding it as a record would
+		// overwrite: give that its other buffer.
+		d.lineBuf, d.outerBuf = d.outerBuf, d.lineBuf
+		if err := d.decodeRecord(line, req, true); err != nil {
+			return newError(err.Reason, nestedDetail+err.Detail)
+		}
+		return nil
 	}
 	if !text && firstNonText(line) >= 0 {
 		return newError(ReasonNotText, "invalid UTF-8 or control byte in line")

@@ -70,6 +70,43 @@ func TestNginxJSON(t *testing.T) {
 	}
 }
 
+// nginxEnvelopes are nginx JSON objects as they reach Kafka when nginx logs
+// to a container's stdout and a shipper collects that.
+var nginxEnvelopes = []struct {
+	name   string
+	record string
+	want   result
+}{
+	{"Fluent Bit docker", `{"log":` + jsonQuote(nginxObject(nginxISO, nginxUA)+"\n") + `,"stream":"stdout","time":"2019-08-12T19:46:54.412Z"}`, nginxWant},
+	{"Filebeat message", filebeat(`"message":`+jsonQuote(nginxObject(nginxISO, nginxUA))+`,`, `"event":{"module":"nginx"}`), nginxWant},
+	{"Connect payload", connect(nginxObject(`"msec":"1565639214.000"`, nginxUA)), nginxWant},
+	{"Connect bare string", jsonQuote(nginxObject(nginxISO, nginxUA)), nginxWant},
+	{"escapes at both levels", `{"log":` + jsonQuote(nginxObject(nginxISO, `"http_user_agent":"A\"B \u00e9"`)) + `}`, ok(nginxTSWant, "ios", "A\"B é")},
+	// One level only: an envelope inside the line is read for its line.
+	{"envelope inside the line", `{"log":` + jsonQuote(`{"message":`+jsonQuote(combined)+`}`) + `}`, combinedWant},
+}
+
+func TestNginxJSONInsideEnvelopes(t *testing.T) {
+	d := NewDecoder("os_type")
+	for _, tt := range nginxEnvelopes {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := decodeOne(t, d, tt.record); got != tt.want {
+				t.Errorf("Decode(%s)\n got  %+v\n want %+v", tt.record, got, tt.want)
+			}
+		})
+	}
+	failures := []struct{ name, record, reason string }{
+		{"line is broken JSON", `{"log":` + jsonQuote(`{"time_iso8601":"2019-`) + `}`, ReasonBadJSON},
+		{"line is JSON without nginx fields", `{"log":` + jsonQuote(`{"level":"info"}`) + `}`, ReasonNoLine},
+		{"nested twice", `{"log":` + jsonQuote(`{"log":`+jsonQuote(nginxObject(nginxISO, nginxUA))+`}`) + `}`, ReasonNoTimestamp},
+	}
+	for _, tt := range failures {
+		if got := decodeOne(t, d, tt.record); got != failed(tt.reason) {
+			t.Errorf("%s: got %+v, want reason %s", tt.name, got, tt.reason)
+		}
+	}
+}
+
 // Unescaped values alias the record; escaped ones are decoded into the
 // Decoder's buffers, which must not clobber each other.
 func TestNginxJSONBuffers(t *testing.T) {
