@@ -133,7 +133,12 @@ func FuzzScanString(f *testing.F) {
 		end, got, err := scanString(data, 0, &buf)
 		vEnd, vGot, vErr := scanString(data, 0, nil)
 		sEnd, sEscaped, sErr := skipString(data, 0)
-		if vEnd != end || vErr != err || vGot.escaped != got.escaped || vGot.text != got.text ||
+		// text may be false for text: a word read near the end can flag
+		// bytes after the closing quote, and decoding a surrogate pair
+		// ends the string on a different word than validating it does
+		// (testdata/fuzz/FuzzScanString/8f84b204cbb61d0e). So the two
+		// need not agree on text; a claim of text is checked below.
+		if vEnd != end || vErr != err || vGot.escaped != got.escaped ||
 			sEnd != end || sErr != err || sEscaped != got.escaped {
 			t.Fatalf("decoding gave %d %+v %q, validating %d %+v %q, skipping %d %v %q",
 				end, got, err, vEnd, vGot, vErr, sEnd, sEscaped, sErr)
@@ -153,8 +158,8 @@ func FuzzScanString(f *testing.F) {
 		if !got.escaped && !within(got.content, data) {
 			t.Errorf("unescaped content does not alias the record")
 		}
-		if got.text && firstNonText(got.content) >= 0 {
-			t.Errorf("claims text for %q", got.content)
+		if (got.text || vGot.text) && firstNonText(got.content) >= 0 {
+			t.Errorf("claims text for %q (decoding: %v, validating: %v)", got.content, got.text, vGot.text)
 		}
 		var want string
 		if err := json.Unmarshal(data[:end], &want); err != nil {
