@@ -88,6 +88,18 @@ func settings(fs *pflag.FlagSet, args []string) (*viper.Viper, error) {
 	return v, nil
 }
 
+// brokerList splits the value of a "brokers" key: addresses separated by
+// commas, blanks around them ignored.
+func brokerList(s string) []string {
+	var brokers []string
+	for _, b := range strings.Split(s, ",") {
+		if b = strings.TrimSpace(b); b != "" {
+			brokers = append(brokers, b)
+		}
+	}
+	return brokers
+}
+
 // flagsAndEnv reads flags and OSCHECK_* variables into one viper.
 func flagsAndEnv(fs *pflag.FlagSet, args []string) (*viper.Viper, error) {
 	if err := fs.Parse(args); err != nil {
@@ -126,12 +138,7 @@ func serviceConfig(v *viper.Viper) (topology.Config, error) {
 		}
 		return n
 	}
-	var brokers []string
-	for _, b := range strings.Split(v.GetString("brokers"), ",") {
-		if b = strings.TrimSpace(b); b != "" {
-			brokers = append(brokers, b)
-		}
-	}
+	brokers := brokerList(v.GetString("brokers"))
 	c := topology.Config{
 		Brokers:           brokers,
 		Input:             v.GetString("input"),

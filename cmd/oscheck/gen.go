@@ -10,7 +10,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -57,7 +56,7 @@ func runGen(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if *file != "" {
 		sink, err = newFileSink(*file)
 	} else {
-		sink, err = newKafkaSink(strings.Split(*brokers, ","), *topic, *envelope == "connect")
+		sink, err = newKafkaSink(brokerList(*brokers), *topic, *envelope == "connect")
 	}
 	if err != nil {
 		return err

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -28,7 +27,7 @@ func runRead(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return fmt.Errorf("config key \"format\": %w", err)
 	}
-	return readWindows(ctx, strings.Split(*brokers, ","), *topic, f, *window, func(w output.Window) {
+	return readWindows(ctx, brokerList(*brokers), *topic, f, *window, func(w output.Window) {
 		fmt.Fprintln(stdout, w)
 	}, func(err error) {
 		fmt.Fprintln(stderr, "oscheck read:", err)

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -91,12 +90,7 @@ func shipConfig(v *viper.Viper) (ship.Config, time.Duration, error) {
 		return cfg, 0, &topology.KeyError{Key: "file", Reason: err.Error()}
 	}
 	cfg.File = abs
-	for _, b := range strings.Split(v.GetString("brokers"), ",") {
-		if b = strings.TrimSpace(b); b != "" {
-			cfg.Brokers = append(cfg.Brokers, b)
-		}
-	}
-	if len(cfg.Brokers) == 0 {
+	if cfg.Brokers = brokerList(v.GetString("brokers")); len(cfg.Brokers) == 0 {
 		return cfg, 0, &topology.KeyError{Key: "brokers", Reason: "no broker given"}
 	}
 	if cfg.Topic = v.GetString("topic"); cfg.Topic == "" {
