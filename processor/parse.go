@@ -168,6 +168,7 @@ func (p *Parser) count(ctx goka.Context, part *partition, raw []byte) {
 			fmt.Sprintf("%s: event time %d ms is outside the years 1970 to 9999", ReasonTimeOutOfRange, t))
 		return
 	}
+	p.metrics.RecordsDecoded.Inc()
 	osType := part.cls.OSType(part.req.OSParam, part.req.UserAgent)
 	if !part.agg.Add(offset, t, osType) {
 		p.metrics.RecordsLate.Inc()

@@ -40,11 +40,12 @@ type Windower struct {
 	// applying a report; within a session, this instance is the only writer
 	// of its partitions' keys, so the slot it wrote is the stored value.
 	slots map[string]*state.Slot
+	open  map[string]int // per table key, len(slot.Open) after the last report
 }
 
 // NewWindower returns a window stage.
 func NewWindower(cfg WindowerConfig, m *Metrics) *Windower {
-	return &Windower{cfg: cfg, metrics: m, holds: make(map[int32]*holds), slots: make(map[string]*state.Slot)}
+	return &Windower{cfg: cfg, metrics: m, holds: make(map[int32]*holds), slots: make(map[string]*state.Slot), open: make(map[string]int)}
 }
 
 // Consume is the goka callback for the repartition topic.
@@ -74,6 +75,7 @@ func (w *Windower) Consume(ctx goka.Context, msg any) {
 	}
 	h.add(offset, offset)
 	w.slots[ctx.Key()] = slot
+	w.open[ctx.Key()] = len(slot.Open)
 	w.mu.Unlock()
 
 	if !replay {
@@ -92,9 +94,10 @@ func (w *Windower) Consume(ctx goka.Context, msg any) {
 			w.metrics.WindowsEmitted.WithLabelValues(os).Inc()
 		}
 	}
-	for _, f := range out.Finals {
-		if !replay {
+	if !replay {
+		for _, f := range out.Finals {
 			w.metrics.EmitLatency.Observe(now.Sub(time.UnixMilli(f.Start + w.cfg.Windows.Size)).Seconds())
+			w.metrics.final(f.Start, f.Counts)
 		}
 	}
 }
@@ -125,5 +128,18 @@ func (w *Windower) Reset() {
 	w.mu.Lock()
 	w.holds = make(map[int32]*holds)
 	w.slots = make(map[string]*state.Slot)
+	w.open = make(map[string]int)
 	w.mu.Unlock()
+}
+
+// OpenWindows returns the number of windows with counts that are not final
+// yet in the slots this instance wrote in the current session.
+func (w *Windower) OpenWindows() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	n := 0
+	for _, k := range w.open {
+		n += k
+	}
+	return n
 }

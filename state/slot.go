@@ -105,15 +105,7 @@ func (s *Slot) Apply(r *Report, offset int64, c SlotConfig) Output {
 }
 
 func (s *Slot) complete(start, size int64) bool {
-	if s.Sources == 0 {
-		return false
-	}
-	for src := int32(0); src < s.Sources; src++ {
-		if !s.Claims[src].Covers(start, start+size) {
-			return false
-		}
-	}
-	return true
+	return s.Sources > 0 && s.reported(start, size) == s.Sources
 }
 
 func (s *Slot) replay(offset int64) Output {

@@ -33,6 +33,8 @@ type gate struct {
 	topic   string
 	client  sarama.Client             // the consumer group's, for caughtUpTo
 	probes  map[int32]*partitionProbe // by partition; see position
+
+	sessions atomic.Int64 // consumer-group sessions begun: one per rebalance
 }
 
 // partitionProbe remembers, per partition, what position last saw, so that
@@ -238,6 +240,7 @@ func (g *gate) begin(s sarama.ConsumerGroupSession) *gatedSession {
 		}
 	}
 	gs := &gatedSession{ConsumerGroupSession: s, gate: g, parts: make([]sessionPartition, n)}
+	g.sessions.Add(1)
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.session = gs
@@ -326,4 +329,29 @@ func (g *gate) position(partition int32, next int64) (owned, caughtUp bool) {
 	}
 	p.next, p.hwm, p.at, p.caughtUp = pos, hwm, now, up
 	return true, up
+}
+
+// partitionLag is how far a stage is behind on one partition it owns.
+type partitionLag struct {
+	topic     string
+	partition int32
+	lag       int64 // high-water mark minus the offset after the last record processed
+}
+
+// lags returns the lag of every partition claimed in the current session.
+// Before a partition's first record is processed its position is where the
+// claim started. Transaction markers count: an idle partition written
+// transactionally shows a lag of one, as in Kafka's own tools.
+func (g *gate) lags() []partitionLag {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	out := make([]partitionLag, 0, len(g.claims))
+	for p, c := range g.claims {
+		pos := max(c.InitialOffset(), 0)
+		if g.session != nil && int(p) < len(g.session.parts) {
+			pos = max(pos, g.session.parts[p].requested.Load())
+		}
+		out = append(out, partitionLag{c.Topic(), p, max(c.HighWaterMarkOffset()-pos, 0)})
+	}
+	return out
 }

@@ -29,7 +29,13 @@ type Service struct {
 	parse    *goka.Processor
 	window   *goka.Processor
 	idle     *goka.Emitter
-	gate     *gate
+	gate     *gate // the parse stage's
+	// windowGate is the window stage's gate.
+	windowGate *gate
+	probe      *brokerProbe
+	view       *goka.View
+	slotKeys   []string
+	windows    state.Windows
 }
 
 // New validates cfg, checks the input topic, creates the topics the service
@@ -53,6 +59,7 @@ func New(cfg Config, reg prometheus.Registerer, log *slog.Logger) (*Service, err
 		return nil, err
 	}
 	windows := state.Windows{Size: cfg.Window.Milliseconds()}
+	s.slotKeys, s.windows = keys, windows
 	s.parser = processor.NewParser(processor.ParserConfig{
 		Windows:     windows,
 		Grace:       cfg.Grace,
@@ -83,9 +90,15 @@ func New(cfg Config, reg prometheus.Registerer, log *slog.Logger) (*Service, err
 	if cfg.HotStandby {
 		standby = append(standby, goka.WithHotStandby())
 	}
-	if s.window, err = s.processor(windowGraph(s.topics, s.windower), newGate(s.windower, log), standby...); err != nil {
+	s.windowGate = newGate(s.windower, log)
+	if s.window, err = s.processor(windowGraph(s.topics, s.windower), s.windowGate, standby...); err != nil {
 		return nil, fmt.Errorf("window stage: %w", err)
 	}
+	if s.view, err = s.newView(); err != nil {
+		return nil, err
+	}
+	s.probe = newBrokerProbe(cfg)
+	reg.MustRegister(newCollector(s))
 	s.idle, err = goka.NewEmitter(cfg.Brokers, s.topics.Repartition, state.ReportCodec{},
 		goka.WithEmitterClientID(cfg.ClientID+"-idle"),
 		goka.WithEmitterProducerBuilder(goka.ProducerBuilderWithConfig(saramaConfig(cfg))),
@@ -119,7 +132,7 @@ func (s *Service) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	var wg sync.WaitGroup
-	errs := make([]error, 3)
+	errs := make([]error, 5)
 	run := func(i int, name string, f func(context.Context) error) {
 		wg.Add(1)
 		go func() {
@@ -136,6 +149,8 @@ func (s *Service) Run(ctx context.Context) error {
 	run(0, "parse stage", s.parse.Run)
 	run(1, "window stage", s.window.Run)
 	run(2, "idle flush", s.runIdle)
+	run(3, "window table view", s.view.Run)
+	run(4, "broker probe", s.probe.run)
 	wg.Wait()
 	if err := s.idle.Finish(); err != nil {
 		errs = append(errs, fmt.Errorf("idle emitter: %w", err))

@@ -17,6 +17,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/oscheck/oscheck/cmd/internal/traffic"
+	"github.com/oscheck/oscheck/topology"
 )
 
 func runGen(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -26,6 +27,10 @@ func runGen(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	count := fs.Int64("count", 0, "stop after this many lines (0: no limit)")
 	duration := fs.Duration("duration", 0, "stop after this long (0: no limit)")
 	file := fs.String("file", "", "append lines to this file, as nginx writes its access log (instead of Kafka)")
+	target := fs.String("url", "", "instead of Kafka, send each line's request (method, path and query, User-Agent) to this web server, "+
+		"http://host[:port][/prefix], for its own access log; only answered requests are counted, whatever their status. "+
+		"A refused connection is retried for 10s (a server still starting); other failures are logged and counted, "+
+		"more than 1% of requests failing stops gen, and any failure makes it exit non-zero")
 	brokers := fs.String("brokers", "localhost:9092", "Kafka bootstrap brokers, comma-separated")
 	topic := fs.String("topic", "access_log", "topic to produce to")
 	envelope := fs.String("envelope", "plain", "record value: plain (the line) or connect (Kafka Connect's JsonConverter envelope)")
@@ -43,6 +48,13 @@ func runGen(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if *envelope != "plain" && *envelope != "connect" {
 		return fmt.Errorf("config key \"envelope\": unknown envelope %q (want plain or connect)", *envelope)
 	}
+	dest, err := genDestination(*file, *target, fs.Changed("brokers"))
+	if err != nil {
+		return err
+	}
+	if dest == "url" && *disorder > 0 {
+		return &topology.KeyError{Key: "disorder", Reason: "the server, not gen, timestamps the requests --url sends"}
+	}
 	if *seed == 0 {
 		*seed = time.Now().UnixNano()
 	}
@@ -51,9 +63,12 @@ func runGen(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		ctx, cancel = context.WithTimeout(ctx, *duration)
 		defer cancel()
 	}
+	spec := genSpec{rate: *rate, count: *count, disorder: *disorder, seed: *seed}
+	if dest == "url" {
+		return genRequests(ctx, spec, *target, stdout, stderr)
+	}
 	var sink lineSink
-	var err error
-	if *file != "" {
+	if dest == "file" {
 		sink, err = newFileSink(*file)
 	} else {
 		sink, err = newKafkaSink(brokerList(*brokers), *topic, *envelope == "connect")
@@ -62,18 +77,52 @@ func runGen(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	start := time.Now()
-	perOS, genErr := generate(ctx, genSpec{rate: *rate, count: *count, disorder: *disorder, seed: *seed}, sink.write)
+	perOS, genErr := generate(ctx, spec, sink.write)
 	err = errors.Join(genErr, sink.close())
 	elapsed := time.Since(start)
-	var total int64
-	for _, n := range perOS {
-		total += n
-	}
-	fmt.Fprintf(stdout, "wrote %d lines in %v (%.0f lines/s)\n", total, elapsed.Round(time.Millisecond), float64(total)/elapsed.Seconds())
-	for _, os := range slices.Sorted(maps.Keys(perOS)) {
-		fmt.Fprintf(stdout, "%-10s %d\n", os, perOS[os])
-	}
+	n := total(perOS)
+	fmt.Fprintf(stdout, "wrote %d lines in %v (%.0f lines/s)\n", n, elapsed.Round(time.Millisecond), float64(n)/elapsed.Seconds())
+	printPerOS(stdout, perOS)
 	return err
+}
+
+// genDestination returns where gen sends its lines: "file" or "url" when
+// that key is given, else "brokers", Kafka. Naming two is an error: each
+// line goes to one place, so that the counts gen prints are the counts
+// there.
+func genDestination(file, target string, brokersSet bool) (string, error) {
+	var given []string
+	if brokersSet {
+		given = append(given, "brokers")
+	}
+	if file != "" {
+		given = append(given, "file")
+	}
+	if target != "" {
+		given = append(given, "url")
+	}
+	switch len(given) {
+	case 0:
+		return "brokers", nil
+	case 1:
+		return given[0], nil
+	}
+	return "", &topology.KeyError{Key: given[0], Reason: fmt.Sprintf("conflicts with %q: gen writes to one of file, brokers and url", given[1])}
+}
+
+func total(perOS map[string]int64) int64 {
+	var n int64
+	for _, c := range perOS {
+		n += c
+	}
+	return n
+}
+
+// printPerOS prints a count per os_type, a line each, sorted.
+func printPerOS(w io.Writer, perOS map[string]int64) {
+	for _, os := range slices.Sorted(maps.Keys(perOS)) {
+		fmt.Fprintf(w, "%-10s %d\n", os, perOS[os])
+	}
 }
 
 // genSpec says how many lines generate writes, how fast and how ordered.
@@ -92,6 +141,12 @@ const genTick = 10 * time.Millisecond
 // lines it wrote per os_type they must be counted under. The line passed to
 // emit is valid only during the call.
 func generate(ctx context.Context, spec genSpec, emit func(line []byte) error) (map[string]int64, error) {
+	return generateRequests(ctx, spec, func(line []byte, _ traffic.Request) error { return emit(line) })
+}
+
+// generateRequests is generate for sinks that need the request each line
+// records; req.Target is valid only during the call, as the line is.
+func generateRequests(ctx context.Context, spec genSpec, emit func(line []byte, req traffic.Request) error) (map[string]int64, error) {
 	gen := traffic.NewGenerator(spec.seed)
 	rng := rand.New(rand.NewPCG(uint64(spec.seed), 2))
 	perOS := make(map[string]int64)
@@ -101,12 +156,12 @@ func generate(ctx context.Context, spec genSpec, emit func(line []byte) error) (
 		if spec.disorder > 0 && rng.IntN(10) == 0 {
 			now = now.Add(-time.Duration(rng.Int64N(int64(spec.disorder))))
 		}
-		var os string
-		line, os = gen.Append(line[:0], now)
-		if err := emit(line); err != nil {
+		var req traffic.Request
+		line, req = gen.AppendRequest(line[:0], now)
+		if err := emit(line, req); err != nil {
 			return err
 		}
-		perOS[os]++
+		perOS[req.OSType]++
 		written++
 		return nil
 	}
@@ -127,8 +182,10 @@ func generate(ctx context.Context, spec genSpec, emit func(line []byte) error) (
 		case <-ctx.Done():
 			return perOS, nil
 		case now := <-t.C:
+			// A sink that blocks (a slow server) can leave generate far
+			// behind its rate; catching up must still end with ctx.
 			due := int64(now.Sub(start).Seconds() * float64(spec.rate))
-			for written < due && !done() {
+			for written < due && !done() && ctx.Err() == nil {
 				if err := one(now); err != nil {
 					return perOS, err
 				}

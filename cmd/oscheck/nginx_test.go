@@ -154,6 +154,14 @@ http {
 	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	return startNginxConf(t, nginx, dir, confPath, addr)
+}
+
+// startNginxConf runs nginx in the foreground with the configuration at
+// confPath and dir as its prefix, until the test ends, and waits until it
+// listens on addr.
+func startNginxConf(t *testing.T, nginx, dir, confPath, addr string) *exec.Cmd {
+	t.Helper()
 	cmd := exec.Command(nginx, "-p", dir, "-e", filepath.Join(dir, "error.log"), "-c", confPath)
 	cmd.Stdout, cmd.Stderr = testWriter{t}, testWriter{t}
 	if err := cmd.Start(); err != nil {

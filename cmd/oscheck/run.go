@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -61,17 +60,8 @@ func serve(ctx context.Context, cfg topology.Config, httpAddr string, drain time
 	if err != nil {
 		return err
 	}
-	var isReady atomic.Bool
 	if httpAddr != "" {
-		stop, err := serveHTTP(httpAddr, reg, func(ctx context.Context) string {
-			switch {
-			case isReady.Load():
-				return ""
-			case svc.Recovering(ctx):
-				return "recovering the window table"
-			}
-			return "not ready"
-		}, log)
+		stop, err := serveHTTP(httpAddr, reg, svc.NotReady, log, func(mux *http.ServeMux) { mountQueries(mux, svc, log) })
 		if err != nil {
 			return err
 		}
@@ -81,7 +71,6 @@ func serve(ctx context.Context, cfg topology.Config, httpAddr string, drain time
 	defer cancel()
 	go func() {
 		if svc.Ready(runCtx) == nil && runCtx.Err() == nil {
-			isReady.Store(true)
 			log.Info("ready")
 			if ready != nil {
 				close(ready)
@@ -104,9 +93,11 @@ func serve(ctx context.Context, cfg topology.Config, httpAddr string, drain time
 	return err
 }
 
-// serveHTTP serves /metrics from reg, /healthz, and /readyz, which answers
-// 503 with the reason notReady gives until it returns "".
-func serveHTTP(addr string, reg *prometheus.Registry, notReady func(context.Context) string, log *slog.Logger) (stop func(), err error) {
+// serveHTTP serves /metrics from reg, /healthz, /readyz, which answers 503
+// with the reason notReady gives while it is not "", and what mount, if not
+// nil, adds.
+func serveHTTP(addr string, reg *prometheus.Registry, notReady func(context.Context) string, log *slog.Logger,
+	mount func(*http.ServeMux)) (stop func(), err error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, &topology.KeyError{Key: "http-addr", Reason: err.Error()}
@@ -121,6 +112,9 @@ func serveHTTP(addr string, reg *prometheus.Registry, notReady func(context.Cont
 		}
 		fmt.Fprintln(w, "ready")
 	})
+	if mount != nil {
+		mount(mux)
+	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

@@ -62,7 +62,7 @@ func runShip(ctx context.Context, args []string, stderr io.Writer) error {
 	cfg.Committed = progress.add
 	cfg.Log = log
 	if addr := v.GetString("http-addr"); addr != "" {
-		stop, err := serveHTTP(addr, reg, func(context.Context) string { return "" }, log)
+		stop, err := serveHTTP(addr, reg, func(context.Context) string { return "" }, log, nil)
 		if err != nil {
 			return err
 		}

@@ -53,3 +53,7 @@ func (c *Classifier) intern(b []byte) string {
 	c.interned[s] = s
 	return s
 }
+
+// IsOSType reports whether s could be an os_type: 1 to 32 bytes of
+// [A-Za-z0-9._-], as every sane os parameter and bucket name is.
+func IsOSType(s string) bool { return isSaneParam([]byte(s)) }

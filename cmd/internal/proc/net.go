@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -63,14 +64,27 @@ func Readiness(addr string) (bool, string) {
 	return resp.StatusCode == http.StatusOK, strings.TrimSpace(string(body))
 }
 
+// BuildEnv and BuildFlags are how every oscheck binary is built: by Build for
+// the tests and harnesses, and by the Dockerfile for the image (a test checks
+// that its go build line says the same). CGO off makes the binary static, so
+// it runs in an image with no C library.
+var (
+	BuildEnv   = []string{"CGO_ENABLED=0"}
+	BuildFlags = []string{"-trimpath", "-ldflags=-s -w"}
+)
+
 // Build compiles the project's commands (names under cmd/, such as
-// "oscheck") into dir and returns their paths in the same order.
+// "oscheck") into dir with BuildEnv and BuildFlags, and returns their paths
+// in the same order.
 func Build(ctx context.Context, dir string, commands ...string) ([]string, error) {
 	bins := make([]string, len(commands))
 	for i, c := range commands {
 		bins[i] = filepath.Join(dir, c)
 		pkg := "github.com/oscheck/oscheck/cmd/" + c
-		out, err := exec.CommandContext(ctx, "go", "build", "-o", bins[i], pkg).CombinedOutput()
+		args := append(append([]string{"build"}, BuildFlags...), "-o", bins[i], pkg)
+		cmd := exec.CommandContext(ctx, "go", args...)
+		cmd.Env = append(os.Environ(), BuildEnv...)
+		out, err := cmd.CombinedOutput()
 		if err != nil {
 			return nil, fmt.Errorf("go build %s: %w\n%s", pkg, err, out)
 		}

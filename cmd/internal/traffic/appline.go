@@ -39,7 +39,7 @@ var otherScreens = [...]screen{{1080, 2400}, {1080, 2340}, {1440, 3200}, {720, 1
 // log format, no User-Agent, and the OS named by an os_type parameter, e.g.
 //
 //	10.10.13.41 - - [13/Aug/2019:03:46:54 +0800] "GET /v1/open/product_list?user_key=****&user_phone=****&screen_height=1125&screen_width=2436&from_page=1&user_type=2&os_type=ios HTTP/1.0" 200 1321
-func (g *Generator) appendAppLine(dst []byte, t time.Time) ([]byte, string) {
+func (g *Generator) appendAppLine(dst []byte, t time.Time) ([]byte, Request) {
 	osType := paramOSTypes.pick(g.r)
 	p := apiPaths.pick(g.r)
 	// The reference clients put os_type last; some send it first, so a
@@ -50,6 +50,7 @@ func (g *Generator) appendAppLine(dst []byte, t time.Time) ([]byte, string) {
 	dst = append(dst, " - - "...)
 	dst = appendTimestamp(dst, t)
 	dst = append(dst, ` "GET `...)
+	target := len(dst)
 	dst = append(dst, p.path...)
 	dst = append(dst, '?')
 	if osFirst {
@@ -78,7 +79,8 @@ func (g *Generator) appendAppLine(dst []byte, t time.Time) ([]byte, string) {
 		dst = append(dst, "&os_type="...)
 		dst = append(dst, osType...)
 	}
+	targetEnd := len(dst)
 	dst = append(dst, ` HTTP/1.0" `...)
 	dst = g.appendStatusAndBytes(dst)
-	return dst, osType
+	return dst, Request{Method: "GET", Target: dst[target:targetEnd:targetEnd], OSType: osType}
 }

@@ -52,7 +52,7 @@ var referers = newWeighted(
 // only OS signal is the User-Agent, e.g.
 //
 //	58.37.120.4 - - [13/Aug/2019:03:46:54 +0800] "GET / HTTP/1.1" 200 5120 "-" "Mozilla/5.0 (iPhone; ...)"
-func (g *Generator) appendBrowserLine(dst []byte, t time.Time) ([]byte, string) {
+func (g *Generator) appendBrowserLine(dst []byte, t time.Time) ([]byte, Request) {
 	ua := uaTable.pick(g.r)
 	p := webPaths.pick(g.r)
 
@@ -60,12 +60,15 @@ func (g *Generator) appendBrowserLine(dst []byte, t time.Time) ([]byte, string) 
 	dst = append(dst, " - - "...)
 	dst = appendTimestamp(dst, t)
 	dst = append(dst, ` "`...)
-	dst = append(dst, methods.pick(g.r)...)
+	method := methods.pick(g.r)
+	dst = append(dst, method...)
 	dst = append(dst, ' ')
+	target := len(dst)
 	dst = append(dst, p.path...)
 	if p.withID {
 		dst = strconv.AppendUint(dst, uint64(1+g.r.Uint32N(99999)), 10)
 	}
+	targetEnd := len(dst)
 	dst = append(dst, ' ')
 	dst = append(dst, protocols.pick(g.r)...)
 	dst = append(dst, `" `...)
@@ -75,5 +78,9 @@ func (g *Generator) appendBrowserLine(dst []byte, t time.Time) ([]byte, string) 
 	dst = append(dst, `" "`...)
 	dst = append(dst, ua.ua...)
 	dst = append(dst, '"')
-	return dst, ua.osType
+	req := Request{Method: method, Target: dst[target:targetEnd:targetEnd], UserAgent: ua.ua, OSType: ua.osType}
+	if ua.ua == "-" {
+		req.UserAgent = "" // what nginx logs for a request without one
+	}
+	return dst, req
 }

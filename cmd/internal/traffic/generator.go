@@ -30,6 +30,30 @@ func NewGenerator(seed int64) *Generator {
 // a request at time t to dst, and returns the extended slice together with
 // the os_type the request must be counted under.
 func (g *Generator) Append(dst []byte, t time.Time) (line []byte, osType string) {
+	line, req := g.AppendRequest(dst, t)
+	return line, req.OSType
+}
+
+// Request is the HTTP request a generated line records: what a client sends
+// so that a web server logs a line like it, and the os_type to count it
+// under. The server, not the line, decides the address, time, protocol,
+// status and size it logs.
+type Request struct {
+	Method string // GET, POST or HEAD
+	// Target is the path and query as the line shows them. It aliases the
+	// line, so it is valid only as long as the line is.
+	Target []byte
+	// UserAgent is "" when the client sends none, as the reference app's
+	// clients, whose lines are in the common format, and the clients the
+	// combined format logs with "-".
+	UserAgent string
+	OSType    string
+}
+
+// AppendRequest is Append that also returns the request the line records,
+// for load generators that send it to a real server. For the same seed and
+// times, Append and AppendRequest produce the same lines.
+func (g *Generator) AppendRequest(dst []byte, t time.Time) ([]byte, Request) {
 	if g.r.Uint32N(100) < appLineShare {
 		return g.appendAppLine(dst, t)
 	}

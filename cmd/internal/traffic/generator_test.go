@@ -17,17 +17,17 @@ var (
 )
 
 type parsedLine struct {
-	target, ts, ua string
-	hasUA          bool
+	method, target, ts, ua string
+	hasUA                  bool
 }
 
 func parseLine(t *testing.T, line string) parsedLine {
 	t.Helper()
 	if m := combinedRE.FindStringSubmatch(line); m != nil {
-		return parsedLine{target: m[4], ts: m[2], ua: m[9], hasUA: true}
+		return parsedLine{method: m[3], target: m[4], ts: m[2], ua: m[9], hasUA: true}
 	}
 	if m := commonRE.FindStringSubmatch(line); m != nil {
-		return parsedLine{target: m[4], ts: m[2]}
+		return parsedLine{method: m[3], target: m[4], ts: m[2]}
 	}
 	t.Fatalf("line is neither common nor combined nginx format: %q", line)
 	return parsedLine{}
@@ -89,6 +89,33 @@ func TestLinesCarryTheirGroundTruth(t *testing.T) {
 	}
 	if counts["android"] < counts["windows"] || counts["ios"] < counts["windows"] {
 		t.Errorf("mix is not mobile-heavy: %v", counts)
+	}
+}
+
+// A server sent AppendRequest's request must log the request the line
+// shows, and the lines must be Append's, so that a run to a server and a run
+// to a file with the same seed are the same traffic.
+func TestAppendRequestIsTheLinesRequest(t *testing.T) {
+	a, b := NewGenerator(8), NewGenerator(8)
+	var line, reqLine []byte
+	for i := range 5000 {
+		at := time.Unix(1565639214+int64(i), 0)
+		var osType string
+		line, osType = a.Append(line[:0], at)
+		var req Request
+		reqLine, req = b.AppendRequest(reqLine[:0], at)
+		if !bytes.Equal(line, reqLine) || osType != req.OSType {
+			t.Fatalf("line %d: Append gave %q (%s), AppendRequest %q (%s)", i, line, osType, reqLine, req.OSType)
+		}
+		p := parseLine(t, string(line))
+		ua := p.ua
+		if ua == "-" {
+			ua = "" // nginx's mark for no User-Agent
+		}
+		if req.Method != p.method || string(req.Target) != p.target || req.UserAgent != ua {
+			t.Fatalf("request %s %q with User-Agent %q, but the line says %s %q with %q: %s",
+				req.Method, req.Target, req.UserAgent, p.method, p.target, ua, line)
+		}
 	}
 }
 
