@@ -16,10 +16,9 @@ type Metrics struct {
 	ReportsSent      prometheus.Counter
 	RecordsCounted   *prometheus.CounterVec
 	WindowsEmitted   *prometheus.CounterVec
-	LatestWindow     *prometheus.GaugeVec
 	EmitLatency      prometheus.Histogram
 
-	latest latestWindows
+	labels osLabels
 }
 
 // NewMetrics creates the metrics and registers them with reg.
@@ -53,10 +52,6 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "oscheck_windows_emitted_total",
 			Help: "Window count records written to the output topic, by os_type.",
 		}, []string{"os_type"}),
-		LatestWindow: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "oscheck_latest_window_records",
-			Help: "Records in the latest final window this instance completed, by os_type.",
-		}, []string{"os_type"}),
 		EmitLatency: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "oscheck_window_emit_latency_seconds",
 			Help:    "Wall-clock time from a window's end to the emit of its final count.",
@@ -64,30 +59,50 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}),
 	}
 	reg.MustRegister(m.RecordsConsumed, m.RecordsDecoded, m.RecordsMalformed, m.RecordsLate, m.ReportsSent,
-		m.RecordsCounted, m.WindowsEmitted, m.LatestWindow, m.EmitLatency)
+		m.RecordsCounted, m.WindowsEmitted, m.EmitLatency)
 	return m
 }
 
 // final records a window that became final with its counts per os_type.
-// Finals of different slots complete out of order, so the latest-window
-// gauge moves only to a window at least as new as the one it shows.
-func (m *Metrics) final(start int64, counts map[string]int64) {
-	m.latest.mu.Lock()
-	defer m.latest.mu.Unlock()
-	if m.latest.start == nil {
-		m.latest.start = make(map[string]int64)
-	}
+func (m *Metrics) final(counts map[string]int64) {
 	for os, n := range counts {
-		m.RecordsCounted.WithLabelValues(os).Add(float64(n))
-		if last, ok := m.latest.start[os]; !ok || start >= last {
-			m.latest.start[os] = start
-			m.LatestWindow.WithLabelValues(os).Set(float64(n))
-		}
+		m.RecordsCounted.WithLabelValues(m.OSLabel(os)).Add(float64(n))
 	}
 }
 
-// latestWindows is the window start each os_type's gauge shows.
-type latestWindows struct {
-	mu    sync.Mutex
-	start map[string]int64
+// MaxOSLabels bounds the os_type label values of the metrics: an os_type may
+// come from a request parameter, so a scanner can send any number of them,
+// and every value would be a series of its own, kept for ever. The first
+// MaxOSLabels values seen are labels; the rest count under OverflowOSLabel.
+// The output topic and the query API keep every value.
+const MaxOSLabels = 64
+
+// OverflowOSLabel is the os_type label of values past MaxOSLabels. No
+// os_type can be it: parentheses are not in any (classify.IsOSType).
+const OverflowOSLabel = "(overflow)"
+
+// OSLabel returns the os_type label to count os under.
+func (m *Metrics) OSLabel(os string) string {
+	return m.labels.label(os)
+}
+
+type osLabels struct {
+	mu   sync.Mutex
+	seen map[string]bool
+}
+
+func (l *osLabels) label(os string) string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.seen[os] {
+		return os
+	}
+	if len(l.seen) >= MaxOSLabels {
+		return OverflowOSLabel
+	}
+	if l.seen == nil {
+		l.seen = make(map[string]bool)
+	}
+	l.seen[os] = true
+	return os
 }

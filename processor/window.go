@@ -91,13 +91,13 @@ func (w *Windower) Consume(ctx goka.Context, msg any) {
 		for _, os := range slices.Sorted(maps.Keys(f.Counts)) {
 			key, value := w.cfg.Format.Encode(output.Window{OSType: os, Start: f.Start, End: end, Count: f.Counts[os]})
 			ctx.Emit(w.cfg.Output, string(key), value)
-			w.metrics.WindowsEmitted.WithLabelValues(os).Inc()
+			w.metrics.WindowsEmitted.WithLabelValues(w.metrics.OSLabel(os)).Inc()
 		}
 	}
 	if !replay {
 		for _, f := range out.Finals {
 			w.metrics.EmitLatency.Observe(now.Sub(time.UnixMilli(f.Start + w.cfg.Windows.Size)).Seconds())
-			w.metrics.final(f.Start, f.Counts)
+			w.metrics.final(f.Counts)
 		}
 	}
 }

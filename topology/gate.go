@@ -35,6 +35,10 @@ type gate struct {
 	probes  map[int32]*partitionProbe // by partition; see position
 
 	sessions atomic.Int64 // consumer-group sessions begun: one per rebalance
+	owned    atomic.Int64 // partitions assigned in the current session
+	// starts holds, per claimed partition, the offset its claim started at,
+	// with sarama's "oldest" and "newest" resolved to real offsets.
+	starts map[int32]int64
 }
 
 // partitionProbe remembers, per partition, what position last saw, so that
@@ -241,6 +245,11 @@ func (g *gate) begin(s sarama.ConsumerGroupSession) *gatedSession {
 	}
 	gs := &gatedSession{ConsumerGroupSession: s, gate: g, parts: make([]sessionPartition, n)}
 	g.sessions.Add(1)
+	owned := 0
+	for _, parts := range s.Claims() {
+		owned += len(parts)
+	}
+	g.owned.Store(int64(owned))
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.session = gs
@@ -254,15 +263,33 @@ func (g *gate) end(s *gatedSession) {
 	if g.session == s {
 		g.session = nil
 		g.claims = nil
+		g.starts = nil
+		g.owned.Store(0)
 	}
 }
 
 func (g *gate) claimed(c sarama.ConsumerGroupClaim) {
+	start := c.InitialOffset()
+	g.mu.Lock()
+	client := g.client
+	g.mu.Unlock()
+	if start < 0 && client != nil {
+		// A group without a committed offset starts at "oldest" or "newest";
+		// counted from offset 0, a partition whose log starts later or that
+		// gets no record would look behind for ever.
+		if off, err := client.GetOffset(c.Topic(), c.Partition(), start); err == nil {
+			start = off
+		}
+	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.topic = c.Topic()
 	if g.claims != nil {
 		g.claims[c.Partition()] = c
+		if g.starts == nil {
+			g.starts = make(map[int32]int64)
+		}
+		g.starts[c.Partition()] = max(start, 0)
 	}
 }
 
@@ -291,7 +318,7 @@ func (g *gate) remark(partition int32) {
 // is touched by one goroutine.
 func (g *gate) position(partition int32, next int64) (owned, caughtUp bool) {
 	g.mu.Lock()
-	c, client := g.claims[partition], g.client
+	c, client, start := g.claims[partition], g.client, g.starts[partition]
 	if g.probes == nil {
 		g.probes = make(map[int32]*partitionProbe)
 	}
@@ -306,7 +333,7 @@ func (g *gate) position(partition int32, next int64) (owned, caughtUp bool) {
 	}
 	pos := next
 	if pos < 0 {
-		pos = max(c.InitialOffset(), 0)
+		pos = start
 	}
 	hwm := c.HighWaterMarkOffset()
 	now := time.Now()
@@ -347,7 +374,7 @@ func (g *gate) lags() []partitionLag {
 	defer g.mu.Unlock()
 	out := make([]partitionLag, 0, len(g.claims))
 	for p, c := range g.claims {
-		pos := max(c.InitialOffset(), 0)
+		pos := g.starts[p]
 		if g.session != nil && int(p) < len(g.session.parts) {
 			pos = max(pos, g.session.parts[p].requested.Load())
 		}

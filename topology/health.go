@@ -19,8 +19,9 @@ type brokerProbe struct {
 	cfg     *sarama.Config
 	brokers []string
 
-	mu  sync.Mutex
-	err error // of the last probe; errNotProbed before the first
+	mu     sync.Mutex
+	err    error     // of the last probe; errNotProbed before the first
+	lastOK time.Time // of the last probe that succeeded
 }
 
 var errNotProbed = errors.New("not asked yet")
@@ -28,6 +29,10 @@ var errNotProbed = errors.New("not asked yet")
 const (
 	probeInterval = 5 * time.Second
 	probeTimeout  = 2 * time.Second
+	// unreachableAfter is how long the probes must have failed before the
+	// instance reports itself not ready: one lost probe is a blip, and in
+	// an outage every instance turns unready at once.
+	unreachableAfter = 3 * probeInterval
 )
 
 func newBrokerProbe(c Config) *brokerProbe {
@@ -44,6 +49,9 @@ func (b *brokerProbe) run(ctx context.Context) error {
 		err := b.probe()
 		b.mu.Lock()
 		b.err = err
+		if err == nil {
+			b.lastOK = time.Now()
+		}
 		b.mu.Unlock()
 		select {
 		case <-ctx.Done():
@@ -79,11 +87,30 @@ func (b *brokerProbe) last() error {
 	return b.err
 }
 
+// unreachable returns why the brokers count as unreachable, or "": no probe
+// has succeeded, or none for unreachableAfter.
+func (b *brokerProbe) unreachable() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	switch {
+	case b.err == errNotProbed:
+		return "brokers: not probed yet"
+	case b.err == nil:
+		return ""
+	case b.lastOK.IsZero():
+		return fmt.Sprintf("brokers unreachable: %v", b.err)
+	case time.Since(b.lastOK) >= unreachableAfter:
+		return fmt.Sprintf("brokers unreachable since %s: %v", b.lastOK.Format(time.RFC3339), b.err)
+	}
+	return ""
+}
+
 // NotReady returns why the instance should not take traffic yet, or "" when
 // it is ready: both stages have joined their groups and run with their
 // partitions assigned (possibly none, when there are more instances than
-// partitions), the window table is recovered, and the brokers answer. It
-// changes back while a rebalance or a restore is under way.
+// partitions), the window table is recovered, and the brokers answer (or
+// have failed to for less than unreachableAfter). It changes back while a
+// rebalance or a restore is under way.
 func (s *Service) NotReady(ctx context.Context) string {
 	// A restore runs while goka is still setting up the session, so it is
 	// asked about first: it is the more telling reason.
@@ -95,8 +122,5 @@ func (s *Service) NotReady(ctx context.Context) string {
 			return fmt.Sprintf("%s stage: %s, waiting for its partitions", st.name, processorStates[state])
 		}
 	}
-	if err := s.probe.last(); err != nil {
-		return fmt.Sprintf("brokers unreachable: %v", err)
-	}
-	return ""
+	return s.probe.unreachable()
 }

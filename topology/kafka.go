@@ -137,13 +137,13 @@ func slotKeys(topic goka.Stream, n int32) ([]string, error) {
 	return keys, nil
 }
 
-// gokaLogger sends goka's and sarama's chatter to slog at debug level; what
-// matters to an operator the service logs itself.
 // GokaLogger returns a goka.Logger that writes to log at debug level: goka
 // logs its routine steps (partitions starting, recovering, stopping) through
 // it, with the errors that matter returned to the service as well.
 func GokaLogger(log *slog.Logger) goka.Logger { return gokaLogger{log} }
 
+// gokaLogger sends goka's and sarama's chatter to slog at debug level; what
+// matters to an operator the service logs itself.
 type gokaLogger struct{ log *slog.Logger }
 
 func (l gokaLogger) Print(v ...any)   { l.log.Debug(fmt.Sprint(v...), "source", "goka") }

@@ -38,6 +38,7 @@ var processorStates = map[goka.State]string{
 type collector struct {
 	s                                                 *Service
 	lag, rebalances, owned, open, procState, brokerUp *prometheus.Desc
+	latestRecords, latestStart                        *prometheus.Desc
 }
 
 func newCollector(s *Service) *collector {
@@ -52,17 +53,22 @@ func newCollector(s *Service) *collector {
 		owned: prometheus.NewDesc("oscheck_owned_partitions",
 			"Partitions assigned to a stage in its current consumer-group session.", stageLabel, nil),
 		open: prometheus.NewDesc("oscheck_open_windows",
-			"Windows not final yet: in memory per input partition (parse), or in the window table partitions owned (window).",
+			"Windows not final yet: in memory per owned input partition (parse), or in the slots the window stage has written since its last rebalance (window).",
 			stageLabel, nil),
 		procState: prometheus.NewDesc("oscheck_processor_state",
 			"1 for the goka processor state a stage is in, 0 for the others.", []string{"stage", "state"}, nil),
 		brokerUp: prometheus.NewDesc("oscheck_broker_up",
 			"Whether a bootstrap broker answered the last probe (every 5 s).", nil, nil),
+		latestRecords: prometheus.NewDesc("oscheck_latest_window_records",
+			"Records per os_type in the newest final window of the window table (the same on every instance).",
+			[]string{"os_type"}, nil),
+		latestStart: prometheus.NewDesc("oscheck_latest_window_start_timestamp_seconds",
+			"Start of the newest final window of the window table.", nil, nil),
 	}
 }
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.lag, c.rebalances, c.owned, c.open, c.procState, c.brokerUp} {
+	for _, d := range []*prometheus.Desc{c.lag, c.rebalances, c.owned, c.open, c.procState, c.brokerUp, c.latestRecords, c.latestStart} {
 		ch <- d
 	}
 }
@@ -74,7 +80,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(c.lag, prometheus.GaugeValue, float64(l.lag),
 				st.name, l.topic, strconv.Itoa(int(l.partition)))
 		}
-		ch <- prometheus.MustNewConstMetric(c.owned, prometheus.GaugeValue, float64(len(lags)), st.name)
+		ch <- prometheus.MustNewConstMetric(c.owned, prometheus.GaugeValue, float64(st.gate.owned.Load()), st.name)
 		ch <- prometheus.MustNewConstMetric(c.rebalances, prometheus.CounterValue, float64(st.gate.sessions.Load()), st.name)
 		ch <- prometheus.MustNewConstMetric(c.open, prometheus.GaugeValue, float64(st.open()), st.name)
 		current := st.proc.StateReader().State()
@@ -91,4 +97,15 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		up = 1
 	}
 	ch <- prometheus.MustNewConstMetric(c.brokerUp, prometheus.GaugeValue, up)
+
+	if f, ok := c.s.latestFinal(); ok {
+		byLabel := make(map[string]int64, len(f.Counts))
+		for os, n := range f.Counts {
+			byLabel[c.s.metrics.OSLabel(os)] += n
+		}
+		for label, n := range byLabel {
+			ch <- prometheus.MustNewConstMetric(c.latestRecords, prometheus.GaugeValue, float64(n), label)
+		}
+		ch <- prometheus.MustNewConstMetric(c.latestStart, prometheus.GaugeValue, float64(f.Start)/1000)
+	}
 }

@@ -1,8 +1,10 @@
 package topology
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/lovoo/goka"
 	"github.com/lovoo/goka/storage"
@@ -24,11 +26,52 @@ func (s *Service) newView() (*goka.View, error) {
 		goka.WithViewConsumerSaramaBuilder(goka.SaramaConsumerBuilderWithConfig(saramaConfig(s.cfg))),
 		goka.WithViewTopicManagerBuilder(s.tmb),
 		goka.WithViewLogger(gokaLogger{s.log}),
-		goka.WithViewAutoReconnect())
+		goka.WithViewAutoReconnect(),
+		// goka's default waits 10 s more after each lost connection, up to
+		// 2 minutes, while the view answers from what it has.
+		goka.WithViewBackoffBuilder(func() (goka.Backoff, error) {
+			return goka.NewSimpleBackoff(time.Second, 10*time.Second), nil
+		}))
 	if err != nil {
 		return nil, fmt.Errorf("view of %s: %w", goka.GroupTable(s.topics.WindowGroup), err)
 	}
 	return v, nil
+}
+
+// runView runs the view until ctx is done. Readers hold viewMu, and the
+// view stops only after they are shut out: goka's view drops its partitions
+// while stopping, under a Get.
+func (s *Service) runView(ctx context.Context) error {
+	viewCtx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		<-ctx.Done()
+		s.viewMu.Lock()
+		s.viewClosed = true
+		s.viewMu.Unlock()
+		cancel()
+	}()
+	return s.view.Run(viewCtx)
+}
+
+// slots calls f with the slot of every slot key the table holds, with the
+// view open and recovered.
+func (s *Service) slots(f func(*state.Slot)) error {
+	s.viewMu.RLock()
+	defer s.viewMu.RUnlock()
+	if s.viewClosed || !s.view.Recovered() {
+		return ErrNotRecovered
+	}
+	for _, key := range s.slotKeys {
+		v, err := s.view.Get(key)
+		if err != nil {
+			return fmt.Errorf("reading slot %q: %w", key, err)
+		}
+		if slot, ok := v.(*state.Slot); ok {
+			f(slot)
+		}
+	}
+	return nil
 }
 
 // Windows returns the counts of the last windows (by start) the window table
@@ -37,25 +80,36 @@ func (s *Service) newView() (*goka.View, error) {
 // partitions have reported but not all. Windows no partition has closed yet
 // exist only in the parse stage's memory and are not in the answer.
 func (s *Service) Windows(osType string, last int) ([]state.WindowCount, error) {
-	if !s.view.Recovered() {
-		return nil, ErrNotRecovered
-	}
 	var counts []state.WindowCount
-	for _, key := range s.slotKeys {
-		v, err := s.view.Get(key)
-		if err != nil {
-			return nil, fmt.Errorf("reading slot %q: %w", key, err)
-		}
-		if slot, ok := v.(*state.Slot); ok {
-			counts = append(counts, slot.Query(osType, s.windows)...)
-		}
+	err := s.slots(func(slot *state.Slot) { counts = append(counts, slot.Query(osType, s.windows)...) })
+	if err != nil {
+		return nil, err
 	}
 	return state.Latest(counts, last), nil
 }
 
-// View is the instance's view of the window table, for goka's monitor and
-// query pages.
-func (s *Service) View() *goka.View { return s.view }
+// latestFinal returns the newest final window of the whole table.
+func (s *Service) latestFinal() (f state.Final, ok bool) {
+	_ = s.slots(func(slot *state.Slot) {
+		for _, g := range slot.Finals {
+			if !ok || g.Start > f.Start {
+				f, ok = g, true
+			}
+		}
+	})
+	return f, ok
+}
+
+// TableGet reads a key of the window table from the view, for goka's query
+// page.
+func (s *Service) TableGet(key string) (any, error) {
+	s.viewMu.RLock()
+	defer s.viewMu.RUnlock()
+	if s.viewClosed || !s.view.Recovered() {
+		return nil, ErrNotRecovered
+	}
+	return s.view.Get(key)
+}
 
 // Processors are the parse and window stages' goka processors, for goka's
 // monitor page.

@@ -34,6 +34,8 @@ type Service struct {
 	windowGate *gate
 	probe      *brokerProbe
 	view       *goka.View
+	viewMu     sync.RWMutex
+	viewClosed bool // the view is stopping or stopped: no more Gets
 	slotKeys   []string
 	windows    state.Windows
 }
@@ -149,7 +151,7 @@ func (s *Service) Run(ctx context.Context) error {
 	run(0, "parse stage", s.parse.Run)
 	run(1, "window stage", s.window.Run)
 	run(2, "idle flush", s.runIdle)
-	run(3, "window table view", s.view.Run)
+	run(3, "window table view", s.runView)
 	run(4, "broker probe", s.probe.run)
 	wg.Wait()
 	if err := s.idle.Finish(); err != nil {

@@ -26,7 +26,9 @@ func genRequests(ctx context.Context, spec genSpec, rawURL string, stdout, stder
 		return err
 	}
 	start := time.Now()
-	_, err = generateRequests(ctx, spec, sink.send)
+	_, err = generateRequests(ctx, spec, func(line []byte, req traffic.Request) error {
+		return sink.send(ctx, req)
+	})
 	answered, failed := sink.close()
 	elapsed := time.Since(start)
 	n := total(answered)
@@ -119,12 +121,16 @@ func baseURL(s string) (string, error) {
 }
 
 // send hands req to a worker. It blocks while every worker is busy, which
-// holds generate to the rate the server takes.
-func (s *urlSink) send(_ []byte, req traffic.Request) error {
+// holds generate to the rate the server takes, until ctx is done: then req
+// is dropped, neither sent nor counted.
+func (s *urlSink) send(ctx context.Context, req traffic.Request) error {
 	if s.gaveUp() {
 		return errGaveUp
 	}
-	s.queue <- urlRequest{method: req.Method, target: string(req.Target), userAgent: req.UserAgent, osType: req.OSType}
+	select {
+	case s.queue <- urlRequest{method: req.Method, target: string(req.Target), userAgent: req.UserAgent, osType: req.OSType}:
+	case <-ctx.Done():
+	}
 	return nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"math"
 	"net/http"
 	"net/url"
 	"os"
@@ -15,6 +16,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -50,6 +52,18 @@ func TestPrometheus(t *testing.T) {
 	prom.await(t, `sum(oscheck_records_late_total)`, "", map[string]float64{"": float64(s.late)})
 	prom.await(t, `sum(oscheck_records_malformed_total)`, "", map[string]float64{"": float64(len(s.malformed))})
 	prom.await(t, `sum(oscheck_owned_partitions)`, "", map[string]float64{"": 2 * partitions})
+	newest := int64(math.MinInt64)
+	for k := range s.counts {
+		newest = max(newest, k.start)
+	}
+	latest := make(map[string]float64)
+	for k, n := range s.counts {
+		if k.start == newest {
+			latest[k.os] = float64(n)
+		}
+	}
+	prom.await(t, `oscheck_latest_window_records`, "os_type", latest)
+	prom.await(t, `oscheck_latest_window_start_timestamp_seconds`, "", map[string]float64{"": float64(newest) / 1000})
 
 	t.Run("promtool", func(t *testing.T) {
 		body := get(t, "http://"+addr+"/metrics", http.StatusOK)
@@ -101,9 +115,10 @@ func TestPrometheus(t *testing.T) {
 
 	t.Run("goka pages", func(t *testing.T) {
 		for _, page := range []string{"/admin/", "/admin/monitor/", "/admin/monitor/processor/0", "/admin/monitor/processor/1",
-			"/admin/monitor/view/0", "/admin/query/", "/admin/query/window-table/"} {
+			"/admin/query/", "/admin/query/window-table/"} {
 			get(t, "http://"+addr+page, http.StatusOK)
 		}
+		get(t, "http://"+addr+"/admin/monitor/processor/2", http.StatusNotFound) // goka's monitor would panic
 		var stats struct{ Group map[string]any }
 		getJSON(t, "http://"+addr+"/admin/monitor/data/processor/0", &stats)
 		if len(stats.Group) != partitions {
@@ -157,26 +172,29 @@ func TestReadyz(t *testing.T) {
 
 	// Refuse new connections' first request: only the broker probe opens
 	// connections while the service runs.
+	var refuse atomic.Bool
+	refuse.Store(true)
 	c.ControlKey(kmsg.ApiVersions.Int16(), func(kmsg.Request) (kmsg.Response, error, bool) {
 		c.KeepControl()
-		return nil, fmt.Errorf("refused by the test"), true
+		if refuse.Load() {
+			return nil, fmt.Errorf("refused by the test"), true
+		}
+		return nil, nil, false
 	})
-	awaitStatus(t, addr, http.StatusServiceUnavailable, "brokers unreachable")
+	awaitStatus(t, addr, http.StatusServiceUnavailable, "brokers unreachable since")
 	if up := sum(scrape(t, addr, "oscheck_broker_up")); up != 0 {
 		t.Errorf("oscheck_broker_up = %v while the broker refuses", up)
 	}
-	c.ControlKey(kmsg.ApiVersions.Int16(), func(kmsg.Request) (kmsg.Response, error, bool) {
-		c.DropControl() // both this and the refusing function
-		return nil, nil, false
-	})
+	refuse.Store(false)
+	awaitStatus(t, addr, http.StatusOK, "")
 }
 
 // awaitStatus polls /readyz until it answers status with a body containing
-// want, for up to 20 s.
+// want, for up to 30 s.
 func awaitStatus(t *testing.T, addr string, status int, want string) {
 	t.Helper()
 	var last string
-	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		resp, err := http.Get("http://" + addr + "/readyz")
 		if err != nil {
 			last = err.Error()
@@ -189,7 +207,7 @@ func awaitStatus(t *testing.T, addr string, status int, want string) {
 			return
 		}
 	}
-	t.Fatalf("/readyz did not answer %d %q within 20 s; last: %s", status, want, last)
+	t.Fatalf("/readyz did not answer %d %q within 30 s; last: %s", status, want, last)
 }
 
 func get(t *testing.T, u string, status int) []byte {

@@ -43,14 +43,13 @@ func mountQueries(mx *http.ServeMux, svc *topology.Service, log *slog.Logger) {
 	for _, p := range svc.Processors() {
 		mon.AttachProcessor(p)
 	}
-	mon.AttachView(svc.View())
 	qry := query.NewServer("/admin/query", router, query.WithLogger(logger))
-	if err := qry.AttachSource("window-table", svc.View().Get); err != nil {
+	if err := qry.AttachSource("window-table", svc.TableGet); err != nil {
 		log.Error("goka query page", "error", err)
 	}
 	idx.AddComponent(mon, "Monitor")
 	idx.AddComponent(qry, "Query")
-	mx.Handle("/admin/", router)
+	mx.Handle("/admin/", notFoundOnPanic(router))
 	mx.Handle("/admin", http.RedirectHandler("/admin/", http.StatusMovedPermanently))
 }
 
@@ -87,4 +86,18 @@ func serveWindows(w http.ResponseWriter, r *http.Request, svc *topology.Service)
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(windowsAnswer{OSType: osType, Last: last, Windows: counts})
+}
+
+// notFoundOnPanic answers 404 where h panics: goka's monitor indexes its
+// processors with an off-by-one bound check, so /admin/monitor/processor/2
+// would panic, and net/http would log a stack trace for every such request.
+func notFoundOnPanic(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if recover() != nil {
+				http.NotFound(w, r)
+			}
+		}()
+		h.ServeHTTP(w, r)
+	})
 }
