@@ -41,11 +41,14 @@ type Windower struct {
 	// of its partitions' keys, so the slot it wrote is the stored value.
 	slots map[string]*state.Slot
 	open  map[string]int // per table key, len(slot.Open) after the last report
+	// delivered, per partition, outlives sessions: see delivered.
+	delivered map[int32]*delivered
 }
 
 // NewWindower returns a window stage.
 func NewWindower(cfg WindowerConfig, m *Metrics) *Windower {
-	return &Windower{cfg: cfg, metrics: m, holds: make(map[int32]*holds), slots: make(map[string]*state.Slot), open: make(map[string]int)}
+	return &Windower{cfg: cfg, metrics: m, holds: make(map[int32]*holds), slots: make(map[string]*state.Slot),
+		open: make(map[string]int), delivered: make(map[int32]*delivered)}
 }
 
 // Consume is the goka callback for the repartition topic.
@@ -74,6 +77,15 @@ func (w *Windower) Consume(ctx goka.Context, msg any) {
 		w.holds[ctx.Partition()] = h
 	}
 	h.add(offset, offset)
+	d := w.delivered[ctx.Partition()]
+	if d == nil {
+		d = newDelivered()
+		w.delivered[ctx.Partition()] = d
+	}
+	// A replayed report this process finished before has its finals in
+	// the output already.
+	emitted := replay && d.covers(offset)
+	d.seen(offset)
 	w.slots[ctx.Key()] = slot
 	w.open[ctx.Key()] = len(slot.Open)
 	w.mu.Unlock()
@@ -84,6 +96,9 @@ func (w *Windower) Consume(ctx goka.Context, msg any) {
 	emit := out.Finals
 	if w.cfg.Emit == EmitUpdate {
 		emit = out.Updates
+	}
+	if emitted {
+		emit = nil
 	}
 	now := time.Now()
 	for _, f := range emit {
@@ -108,7 +123,9 @@ func (w *Windower) Done(partition int32, next int64) int64 {
 	defer w.mu.Unlock()
 	if h := w.holds[partition]; h != nil {
 		h.release(next - 1)
-		return h.floor()
+		floor := h.floor()
+		w.delivered[partition].acked(floor)
+		return floor
 	}
 	return math.MaxInt64
 }
@@ -129,6 +146,9 @@ func (w *Windower) Reset() {
 	w.holds = make(map[int32]*holds)
 	w.slots = make(map[string]*state.Slot)
 	w.open = make(map[string]int)
+	for _, d := range w.delivered {
+		d.session()
+	}
 	w.mu.Unlock()
 }
 

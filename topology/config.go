@@ -3,6 +3,8 @@ package topology
 import (
 	"errors"
 	"fmt"
+	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/oscheck/oscheck/processor"
@@ -46,6 +48,9 @@ type Config struct {
 	// HotStandby keeps a replica of every partition of the window table, so
 	// a partition that moves here serves without first restoring it.
 	HotStandby bool
+	// Security is how every client authenticates to and encrypts its
+	// connections with the brokers.
+	Security Security
 }
 
 // classifyOptions configures the classifier of every input partition.
@@ -77,6 +82,26 @@ func DefaultConfig() Config {
 		RetainFinals:      64,
 		ClientID:          "oscheck",
 	}
+}
+
+// LogValue is every setting, by its key, for the start-up log; the
+// password shows as [redacted].
+func (c Config) LogValue() slog.Value {
+	buckets := make([]string, len(c.Buckets))
+	for i, b := range c.Buckets {
+		buckets[i] = fmt.Sprintf("%s=%s", b.Name, strings.Join(b.Contains, "|"))
+	}
+	return slog.GroupValue(
+		slog.Any("brokers", c.Brokers), slog.String("input", c.Input), slog.String("output", c.Output),
+		slog.String("group", c.Group), slog.String("late-topic", c.LateTopic), slog.Duration("window", c.Window),
+		slog.Duration("grace", c.Grace), slog.Duration("idle-timeout", c.IdleTimeout),
+		slog.String("time-source", string(c.TimeSource)), slog.String("emit", string(c.Emit)),
+		slog.String("format", string(c.Format)), slog.String("os-param", c.OSParam),
+		slog.String("buckets", strings.Join(buckets, ";")), slog.Bool("builtin-buckets", c.BuiltinBuckets),
+		slog.String("offset-reset", c.OffsetReset), slog.Int("replication-factor", c.ReplicationFactor),
+		slog.Int("retain-finals", c.RetainFinals), slog.String("client-id", c.ClientID),
+		slog.String("instance-id", c.InstanceID), slog.Bool("hot-standby", c.HotStandby),
+		slog.Any("security", c.Security))
 }
 
 // KeyError is an invalid configuration value, named by its key.
@@ -141,6 +166,9 @@ func (c Config) Validate() error {
 	}
 	if c.Output == c.Input && c.Input != "" {
 		bad("output", "must differ from input")
+	}
+	if err := c.Security.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

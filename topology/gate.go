@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -26,6 +27,10 @@ import (
 type gate struct {
 	committer processor.Committer
 	log       *slog.Logger
+	// access, if not nil, asks the brokers whether the service may still
+	// use its topics: a session that failed on an authorization error
+	// (goka's error chain keeps only the text) is retried only if it may.
+	access func() error
 
 	mu      sync.Mutex
 	session *gatedSession // the current one; nil between sessions
@@ -119,8 +124,10 @@ func (cg *gatedGroup) Close() error {
 // five seconds after each session before joining the next, which turns every
 // rebalance into a five-second stall and, while other members rejoin, into
 // another rebalance; sarama's own advice is to call Consume in a tight loop.
-// A failed join (the broker restarting, a connection reset) is retried with
-// backoff: the committed offsets are safe, so trying again is always right.
+// A failed session (the broker restarting, a connection reset, emits that ran
+// out of retries) is retried with backoff: the committed offsets are safe,
+// so trying again is always right. A failure no retry can cure (the ACLs
+// deny a topic or the group) ends Consume, and so the stage, with it.
 func (cg *gatedGroup) Consume(ctx context.Context, topics []string, h sarama.ConsumerGroupHandler) error {
 	returned := make(chan struct{})
 	defer close(returned)
@@ -141,8 +148,13 @@ func (cg *gatedGroup) Consume(ctx context.Context, topics []string, h sarama.Con
 		if ctx.Err() != nil {
 			return nil // stopping: an aborted join's error is expected
 		}
-		if errors.Is(err, sarama.ErrClosedConsumerGroup) {
+		if errors.Is(err, sarama.ErrClosedConsumerGroup) || Permanent(err) {
 			return err
+		}
+		if err != nil && cg.gate.access != nil && strings.Contains(strings.ToLower(err.Error()), "authoriz") {
+			if denied := cg.gate.access(); Permanent(denied) {
+				return denied
+			}
 		}
 		if err == nil {
 			backoff = 100 * time.Millisecond

@@ -35,10 +35,9 @@ const (
 	unreachableAfter = 3 * probeInterval
 )
 
-func newBrokerProbe(c Config) *brokerProbe {
-	cfg := saramaConfig(c)
+func newBrokerProbe(cfg *sarama.Config, brokers []string) *brokerProbe {
 	cfg.Net.DialTimeout, cfg.Net.ReadTimeout, cfg.Net.WriteTimeout = probeTimeout, probeTimeout, probeTimeout
-	return &brokerProbe{cfg: cfg, brokers: c.Brokers, err: errNotProbed}
+	return &brokerProbe{cfg: cfg, brokers: brokers, err: errNotProbed}
 }
 
 // run probes until ctx is done.

@@ -11,9 +11,10 @@ import (
 	"github.com/lovoo/goka"
 )
 
-// saramaConfig returns a new client configuration for one processor, view or
-// emitter of the service.
-func saramaConfig(c Config) *sarama.Config {
+// saramaConfig returns a new client configuration for one processor, view,
+// emitter, admin client or probe of the service, secured as configured.
+func (svc *Service) saramaConfig() *sarama.Config {
+	c := svc.cfg
 	s := goka.DefaultConfig()
 	s.ClientID = c.ClientID
 	s.Version = sarama.V2_8_0_0
@@ -52,6 +53,21 @@ func saramaConfig(c Config) *sarama.Config {
 	// anyway; 5 ms is Kafka's own default linger.
 	s.Producer.Flush.Frequency = 5 * time.Millisecond
 	TuneConsumer(s)
+	c.Security.apply(s, svc.tls)
+	return s
+}
+
+// producerConfig is saramaConfig for a producer: idempotent, so that a
+// batch the broker appended but whose answer a dropped connection lost is
+// not appended again when sarama retries it (Kafka's enable.idempotence,
+// on by default in Kafka's own clients since 3.0). Idempotence needs at
+// most one request in flight per connection, which only the producer's own
+// client gets: on the consumer group's, heartbeats would wait longer
+// behind fetches and commits.
+func (svc *Service) producerConfig() *sarama.Config {
+	s := svc.saramaConfig()
+	s.Producer.Idempotent = true
+	s.Net.MaxOpenRequests = 1
 	return s
 }
 
@@ -61,7 +77,7 @@ func saramaConfig(c Config) *sarama.Config {
 // is success. Topics get the broker's default retention, except the window
 // table, which is compacted as goka expects.
 func (s *Service) ensureTopics() (int32, error) {
-	client, err := sarama.NewClient(s.cfg.Brokers, saramaConfig(s.cfg))
+	client, err := sarama.NewClient(s.cfg.Brokers, s.saramaConfig())
 	if err != nil {
 		return 0, fmt.Errorf("connecting to brokers %v (config key \"brokers\"): %w", s.cfg.Brokers, err)
 	}
@@ -106,6 +122,10 @@ func (s *Service) ensureTopics() (int32, error) {
 			ReplicationFactor: int16(s.cfg.ReplicationFactor),
 			ConfigEntries:     conf,
 		}, false)
+		if errors.Is(err, sarama.ErrTopicAuthorizationFailed) || errors.Is(err, sarama.ErrClusterAuthorizationFailed) {
+			return 0, fmt.Errorf("creating topic %q: %s may not create topics (Kafka ACLs): create it in advance or grant Create: %w",
+				topic, s.principal(), err)
+		}
 		if err != nil && !errors.Is(err, sarama.ErrTopicAlreadyExists) {
 			return 0, fmt.Errorf("creating topic %q: %w", topic, err)
 		}

@@ -23,7 +23,7 @@ func (s *Service) newView() (*goka.View, error) {
 	v, err := goka.NewView(s.cfg.Brokers, goka.GroupTable(s.topics.WindowGroup), state.SlotCodec{},
 		goka.WithViewClientID(s.cfg.ClientID+"-view"),
 		goka.WithViewStorageBuilder(storage.MemoryBuilder()),
-		goka.WithViewConsumerSaramaBuilder(goka.SaramaConsumerBuilderWithConfig(saramaConfig(s.cfg))),
+		goka.WithViewConsumerSaramaBuilder(goka.SaramaConsumerBuilderWithConfig(s.saramaConfig())),
 		goka.WithViewTopicManagerBuilder(s.tmb),
 		goka.WithViewLogger(gokaLogger{s.log}),
 		goka.WithViewAutoReconnect(),

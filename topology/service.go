@@ -2,6 +2,7 @@ package topology
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -23,6 +24,7 @@ type Service struct {
 	log     *slog.Logger
 	metrics *processor.Metrics
 	tmb     goka.TopicManagerBuilder
+	tls     *tls.Config // read from cfg.Security's files once, at New
 
 	parser   *processor.Parser
 	windower *processor.Windower
@@ -46,14 +48,26 @@ func New(cfg Config, reg prometheus.Registerer, log *slog.Logger) (*Service, err
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	s := &Service{cfg: cfg, topics: TopicsFor(cfg), log: log, metrics: processor.NewMetrics(reg)}
+	s := &Service{cfg: cfg, topics: TopicsFor(cfg), log: log}
+	var err error
+	if s.tls, err = cfg.Security.TLSConfig(); err != nil {
+		return nil, err
+	}
+	s.metrics = processor.NewMetrics(reg)
 	tmc := goka.NewTopicManagerConfig()
 	tmc.Table.Replication = cfg.ReplicationFactor
 	tmc.Stream.Replication = cfg.ReplicationFactor
-	s.tmb = goka.TopicManagerBuilderWithConfig(saramaConfig(cfg), tmc)
+	s.tmb = goka.TopicManagerBuilderWithConfig(s.saramaConfig(), tmc)
 
+	if err := s.checkCluster(); err != nil {
+		return nil, err
+	}
 	sources, err := s.ensureTopics()
 	if err != nil {
+		return nil, err
+	}
+	// Again, for the rights on the topics that did not exist before.
+	if err := s.checkCluster(); err != nil {
 		return nil, err
 	}
 	keys, err := slotKeys(s.topics.Repartition, sources)
@@ -85,6 +99,7 @@ func New(cfg Config, reg prometheus.Registerer, log *slog.Logger) (*Service, err
 	}, s.metrics)
 
 	s.gate = newGate(s.parser, log)
+	s.gate.access = s.checkCluster
 	if s.parse, err = s.processor(parseGraph(s.topics, s.parser), s.gate); err != nil {
 		return nil, fmt.Errorf("parse stage: %w", err)
 	}
@@ -93,17 +108,18 @@ func New(cfg Config, reg prometheus.Registerer, log *slog.Logger) (*Service, err
 		standby = append(standby, goka.WithHotStandby())
 	}
 	s.windowGate = newGate(s.windower, log)
+	s.windowGate.access = s.checkCluster
 	if s.window, err = s.processor(windowGraph(s.topics, s.windower), s.windowGate, standby...); err != nil {
 		return nil, fmt.Errorf("window stage: %w", err)
 	}
 	if s.view, err = s.newView(); err != nil {
 		return nil, err
 	}
-	s.probe = newBrokerProbe(cfg)
+	s.probe = newBrokerProbe(s.saramaConfig(), cfg.Brokers)
 	reg.MustRegister(newCollector(s))
 	s.idle, err = goka.NewEmitter(cfg.Brokers, s.topics.Repartition, state.ReportCodec{},
 		goka.WithEmitterClientID(cfg.ClientID+"-idle"),
-		goka.WithEmitterProducerBuilder(goka.ProducerBuilderWithConfig(saramaConfig(cfg))),
+		goka.WithEmitterProducerBuilder(goka.ProducerBuilderWithConfig(s.producerConfig())),
 		goka.WithEmitterTopicManagerBuilder(s.tmb),
 		goka.WithEmitterLogger(gokaLogger{log}))
 	if err != nil {
@@ -118,9 +134,9 @@ func (s *Service) processor(g *goka.GroupGraph, gt *gate, extra ...goka.Processo
 	opts := append([]goka.ProcessorOption{
 		goka.WithClientID(s.cfg.ClientID),
 		goka.WithTopicManagerBuilder(s.tmb),
-		goka.WithConsumerGroupBuilder(gt.builder(saramaConfig(s.cfg))),
-		goka.WithConsumerSaramaBuilder(goka.SaramaConsumerBuilderWithConfig(saramaConfig(s.cfg))),
-		goka.WithProducerBuilder(goka.ProducerBuilderWithConfig(saramaConfig(s.cfg))),
+		goka.WithConsumerGroupBuilder(gt.builder(s.saramaConfig())),
+		goka.WithConsumerSaramaBuilder(goka.SaramaConsumerBuilderWithConfig(s.saramaConfig())),
+		goka.WithProducerBuilder(goka.ProducerBuilderWithConfig(s.producerConfig())),
 		goka.WithStorageBuilder(storage.MemoryBuilder()),
 		goka.WithLogger(gokaLogger{s.log}),
 		PartitionChannel(),
@@ -131,6 +147,7 @@ func (s *Service) processor(g *goka.GroupGraph, gt *gate, extra ...goka.Processo
 // Run consumes until ctx is done or a stage fails. On return, both groups
 // have left and committed what was safe to commit.
 func (s *Service) Run(ctx context.Context) error {
+	stopping := ctx
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	var wg sync.WaitGroup
@@ -139,7 +156,15 @@ func (s *Service) Run(ctx context.Context) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := f(ctx); err != nil && !errors.Is(err, context.Canceled) {
+			err := f(ctx)
+			switch {
+			case err == nil || errors.Is(err, context.Canceled):
+			case stopping.Err() != nil:
+				// Leaving the group or the last commit failed while
+				// stopping, say with the broker unreachable: nothing is
+				// lost, the next owner reads again from the last commit.
+				s.log.Warn("stopping", "stage", name, "error", err)
+			default:
 				errs[i] = fmt.Errorf("%s: %w", name, err)
 				cancel(errs[i])
 			}

@@ -50,6 +50,7 @@ func serviceFlags(fs *pflag.FlagSet) {
 	fs.String("shutdown-timeout", "30s", "on SIGTERM, exit non-zero if draining takes longer than this")
 	fs.String("http-addr", ":9464", "address of /metrics, /healthz and /readyz (empty: off)")
 	fs.String("log-level", "info", "debug, info, warn or error")
+	securityFlags(fs)
 }
 
 // settings reads flags, OSCHECK_* variables and the config file into one viper.
@@ -164,6 +165,9 @@ func serviceConfig(v *viper.Viper) (topology.Config, error) {
 		errs = append(errs, err)
 	}
 	c.Buckets, c.BuiltinBuckets = buckets, v.GetBool("builtin-buckets")
+	if c.Security, err = securitySettings(v); err != nil {
+		errs = append(errs, err)
+	}
 	if len(errs) == 0 {
 		if err := c.Validate(); err != nil {
 			errs = append(errs, err)

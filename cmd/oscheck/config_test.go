@@ -35,6 +35,20 @@ func TestRunRejectsBadConfig(t *testing.T) {
 		{args: []string{"--buckets", "harmony os=HarmonyOS"}, key: `"buckets"`},
 		{args: []string{"--buckets", "harmonyos="}, key: `"buckets"`},
 		{args: []string{"--buckets", "a=X;a=Y"}, key: `"buckets"`},
+		{args: []string{"--sasl-mechanism", "GSSAPI", "--sasl-username", "u", "--sasl-password", "p"}, key: `"sasl-mechanism"`},
+		{args: []string{"--sasl-mechanism", "PLAIN", "--sasl-password", "p"}, key: `"sasl-username"`},
+		{args: []string{"--sasl-mechanism", "SCRAM-SHA-256", "--sasl-username", "u"}, key: `"sasl-password"`},
+		{args: []string{"--sasl-username", "u"}, key: `"sasl-username"`},
+		{args: []string{"--sasl-mechanism", "PLAIN", "--sasl-username", "u", "--sasl-password-file", "/nonexistent/password"}, key: `"sasl-password-file"`},
+		{args: []string{"--sasl-password", "p", "--sasl-password-file", "/etc/hostname"}, key: `"sasl-password-file"`},
+		{args: []string{"--tls-ca-file", "/etc/hostname"}, key: `"tls-ca-file"`},
+		{args: []string{"--tls", "--tls-ca-file", "/nonexistent/ca.pem"}, key: `"tls-ca-file"`},
+		{args: []string{"--tls", "--tls-ca-file", "/etc/hostname"}, key: `"tls-ca-file"`},
+		{args: []string{"--tls", "--tls-cert-file", "/nonexistent/client.pem", "--tls-key-file", "/nonexistent/client.key"}, key: `"tls-cert-file"`},
+		{args: []string{"--tls", "--tls-cert-file", "/etc/hostname"}, key: `"tls-key-file"`},
+		{args: []string{"--tls", "--tls-key-file", "/etc/hostname"}, key: `"tls-cert-file"`},
+		{args: []string{"--tls-insecure-skip-verify"}, key: `"tls-insecure-skip-verify"`},
+		{env: map[string]string{"OSCHECK_SASL_MECHANISM": "PLAIN", "OSCHECK_SASL_USERNAME": "u"}, key: `"sasl-password"`},
 	}
 	for _, c := range cases {
 		t.Run(strings.Join(c.args, " ")+envString(c.env), func(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/pflag"
 	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/oscheck/oscheck/processor/output"
 	"github.com/oscheck/oscheck/topology"
@@ -72,10 +73,10 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			}
 		}()
 	}
-	goRun(0, func() error { return serve(ctx, cfg, *httpAddr, 30*time.Second, log, nil) })
+	goRun(0, func() error { return serve(ctx, cfg, *httpAddr, 30*time.Second, log) })
 	goRun(1, func() error { return produceSynthetic(ctx, cfg.Brokers, cfg.Input, *rate) })
 	goRun(2, func() error {
-		return readWindows(ctx, cfg.Brokers, cfg.Output, cfg.Format, cfg.Window,
+		return readWindows(ctx, []kgo.Opt{kgo.SeedBrokers(cfg.Brokers...)}, cfg.Output, cfg.Format, cfg.Window,
 			func(w output.Window) { fmt.Fprintln(stdout, w) },
 			func(err error) { fmt.Fprintln(stderr, "demo reader:", err) })
 	})
@@ -88,7 +89,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 // setup would, with event time now; one line in ten is up to 400 ms old, out
 // of order within the grace period.
 func produceSynthetic(ctx context.Context, brokers []string, topic string, rate int) error {
-	sink, err := newKafkaSink(brokers, topic, true)
+	sink, err := newKafkaSink([]kgo.Opt{kgo.SeedBrokers(brokers...)}, topic, true)
 	if err != nil {
 		return err
 	}

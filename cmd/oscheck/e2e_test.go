@@ -69,6 +69,37 @@ func makeStream(n int, partitions int32, start time.Time, span, window, grace ti
 	return s
 }
 
+// checkFinals waits up to timeout for one kstreams-formatted os-check record
+// per window of want, then a little longer for any duplicate, and checks
+// that the records are exactly want: no window missing, extra, repeated or
+// off by one.
+func checkFinals(t *testing.T, out *consumer, want map[windowKey]int64, timeout time.Duration) {
+	t.Helper()
+	out.waitFor(len(want), timeout)
+	time.Sleep(2 * time.Second) // anything more would be a duplicate
+	seen := make(map[windowKey]int64)
+	for _, r := range out.snapshot() {
+		if len(r.Key) < 8 || len(r.Value) != 8 {
+			t.Fatalf("record is not kstreams-formatted: key %x value %x", r.Key, r.Value)
+		}
+		k := windowKey{string(r.Key[:len(r.Key)-8]), int64(binary.BigEndian.Uint64(r.Key[len(r.Key)-8:]))}
+		if _, dup := seen[k]; dup {
+			t.Errorf("window %v emitted more than once", k)
+		}
+		seen[k] = int64(binary.BigEndian.Uint64(r.Value))
+	}
+	for _, k := range slices.SortedFunc(maps.Keys(want), func(a, b windowKey) int { return int(a.start - b.start) }) {
+		if seen[k] != want[k] {
+			t.Errorf("window %v: got %d, want %d", k, seen[k], want[k])
+		}
+	}
+	for k := range seen {
+		if _, ok := want[k]; !ok {
+			t.Errorf("unexpected window %v = %d", k, seen[k])
+		}
+	}
+}
+
 func floorTo(t, size int64) int64 {
 	q := t / size
 	if t%size != 0 && t < 0 {
@@ -104,31 +135,7 @@ func TestRunEndToEnd(t *testing.T) {
 	service(t, "--brokers", brokers[0], "--window", window.String(), "--grace", grace.String(),
 		"--idle-timeout", "1s", "--http-addr", http, "--format", "kstreams", "--late-topic", "os-check-late")
 
-	got := out.waitFor(len(s.counts), 90*time.Second)
-	time.Sleep(2 * time.Second) // anything more would be a duplicate
-	got = out.snapshot()
-
-	seen := make(map[windowKey]int64)
-	for _, r := range got {
-		if len(r.Key) < 8 || len(r.Value) != 8 {
-			t.Fatalf("record is not kstreams-formatted: key %x value %x", r.Key, r.Value)
-		}
-		k := windowKey{string(r.Key[:len(r.Key)-8]), int64(binary.BigEndian.Uint64(r.Key[len(r.Key)-8:]))}
-		if _, dup := seen[k]; dup {
-			t.Errorf("window %v emitted more than once", k)
-		}
-		seen[k] = int64(binary.BigEndian.Uint64(r.Value))
-	}
-	for _, k := range slices.SortedFunc(maps.Keys(s.counts), func(a, b windowKey) int { return int(a.start - b.start) }) {
-		if seen[k] != s.counts[k] {
-			t.Errorf("window %v: got %d, want %d", k, seen[k], s.counts[k])
-		}
-	}
-	for k := range seen {
-		if _, ok := s.counts[k]; !ok {
-			t.Errorf("unexpected window %v = %d", k, seen[k])
-		}
-	}
+	checkFinals(t, out, s.counts, 90*time.Second)
 	t.Logf("%d records, %d windows over %d window starts, %d late, %d malformed", len(s.records), len(s.counts), windows, s.late, len(s.malformed))
 
 	if late := sum(scrape(t, http, "oscheck_records_late_total")); int(late) != s.late {

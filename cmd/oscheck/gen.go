@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"maps"
 	"math/rand/v2"
 	"os"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+	"github.com/spf13/viper"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/oscheck/oscheck/cmd/internal/traffic"
@@ -36,11 +38,10 @@ func runGen(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	envelope := fs.String("envelope", "plain", "record value: plain (the line) or connect (Kafka Connect's JsonConverter envelope)")
 	disorder := fs.Duration("disorder", 0, "make one line in ten up to this much older than now")
 	seed := fs.Int64("seed", 0, "random seed (0: from the clock)")
-	if err := fs.Parse(args); err != nil {
+	securityFlags(fs)
+	v, err := flagsAndEnv(fs, args)
+	if err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	if *rate < 0 || *count < 0 || *duration < 0 || *disorder < 0 {
 		return errors.New("rate, count, duration and disorder must not be negative")
@@ -71,7 +72,10 @@ func runGen(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if dest == "file" {
 		sink, err = newFileSink(*file)
 	} else {
-		sink, err = newKafkaSink(brokerList(*brokers), *topic, *envelope == "connect")
+		var conn []kgo.Opt
+		if conn, err = genKafkaClient(v, *brokers, stderr); err == nil {
+			sink, err = newKafkaSink(conn, *topic, *envelope == "connect")
+		}
 	}
 	if err != nil {
 		return err
@@ -245,9 +249,18 @@ type kafkaSink struct {
 	err      error
 }
 
-func newKafkaSink(brokers []string, topic string, envelope bool) (*kafkaSink, error) {
-	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.DefaultProduceTopic(topic),
-		kgo.ProducerLinger(5*time.Millisecond))
+// genKafkaClient returns the client options for gen's brokers.
+func genKafkaClient(v *viper.Viper, brokers string, stderr io.Writer) ([]kgo.Opt, error) {
+	sec, err := validSecurity(v, slog.New(slog.NewTextHandler(stderr, nil)))
+	if err != nil {
+		return nil, err
+	}
+	return kafkaClient(brokerList(brokers), sec)
+}
+
+func newKafkaSink(conn []kgo.Opt, topic string, envelope bool) (*kafkaSink, error) {
+	cl, err := kgo.NewClient(append(conn, kgo.DefaultProduceTopic(topic),
+		kgo.ProducerLinger(5*time.Millisecond))...)
 	if err != nil {
 		return nil, fmt.Errorf("producer for %s: %w", topic, err)
 	}

@@ -16,13 +16,15 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/oscheck/oscheck/cmd/internal/secrettest"
 )
 
 // startBroker starts an in-process Kafka-protocol broker with the given
-// topic, closed when the test ends.
-func startBroker(t *testing.T, partitions int32, topic string) []string {
+// topic and options, closed when the test ends.
+func startBroker(t *testing.T, partitions int32, topic string, extra ...kfake.Opt) []string {
 	t.Helper()
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(partitions, topic))
+	c, err := kfake.NewCluster(append([]kfake.Opt{kfake.NumBrokers(1), kfake.SeedTopics(partitions, topic)}, extra...)...)
 	if err != nil {
 		t.Fatalf("kfake: %v", err)
 	}
@@ -30,11 +32,12 @@ func startBroker(t *testing.T, partitions int32, topic string) []string {
 	return c.ListenAddrs()
 }
 
-// produce writes records to their partitions and waits for all acks.
-func produce(t *testing.T, brokers []string, recs []*kgo.Record) {
+// produce writes records to their partitions and waits for all acks; extra
+// options are for a secured broker.
+func produce(t *testing.T, brokers []string, recs []*kgo.Record, extra ...kgo.Opt) {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.RecordPartitioner(kgo.ManualPartitioner()),
-		kgo.ProducerBatchMaxBytes(1<<20))
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(brokers...), kgo.RecordPartitioner(kgo.ManualPartitioner()),
+		kgo.ProducerBatchMaxBytes(1 << 20)}, extra...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,10 +56,10 @@ type consumer struct {
 	done    chan struct{}
 }
 
-func consume(t *testing.T, brokers []string, topic string) *consumer {
+func consume(t *testing.T, brokers []string, topic string, extra ...kgo.Opt) *consumer {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ConsumeTopics(topic),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(50*time.Millisecond))
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(brokers...), kgo.ConsumeTopics(topic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(50 * time.Millisecond)}, extra...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,15 +105,17 @@ func (c *consumer) snapshot() []*kgo.Record {
 	return append([]*kgo.Record(nil), c.records...)
 }
 
-// service runs `oscheck run` with args until the test ends; it fails the test
-// if the command returns an error before then.
-func service(t *testing.T, args ...string) {
+// service runs `oscheck run` with args until the test ends, and returns its
+// log; it fails the test if the command returns an error before then.
+func service(t *testing.T, args ...string) *syncBuffer {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	var logs bytes.Buffer
-	var mu sync.Mutex
-	go func() { done <- run(ctx, append([]string{"run"}, args...), io.Discard, lockedWriter{&mu, &logs}) }()
+	logs := new(syncBuffer)
+	// The log goes to the suite's log directory too, for cmd/testsuite's
+	// scan for secrets.
+	w := io.MultiWriter(logs, secrettest.LogFile(t))
+	go func() { done <- run(ctx, append([]string{"run"}, args...), io.Discard, w) }()
 	t.Cleanup(func() {
 		cancel()
 		select {
@@ -122,22 +127,10 @@ func service(t *testing.T, args ...string) {
 			t.Errorf("oscheck run did not stop within 30s of cancel")
 		}
 		if t.Failed() {
-			mu.Lock()
 			t.Logf("service log:\n%s", logs.String())
-			mu.Unlock()
 		}
 	})
-}
-
-type lockedWriter struct {
-	mu *sync.Mutex
-	w  io.Writer
-}
-
-func (w lockedWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.w.Write(p)
+	return logs
 }
 
 // freeAddr returns a loopback address nothing listens on right now.

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/oscheck/oscheck/cmd/internal/proc"
+	"github.com/oscheck/oscheck/cmd/internal/secrettest"
 )
 
 // nginxClients are the requests the nginx test sends: real User-Agents and
@@ -207,8 +208,9 @@ func startShip(t *testing.T, args ...string) *shipCmd {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &shipCmd{t: t, cancel: cancel, done: make(chan error, 1), logs: &syncBuffer{}}
+	w := io.MultiWriter(s.logs, secrettest.LogFile(t))
 	go func() {
-		s.done <- run(ctx, append([]string{"ship", "--log-level", "debug"}, args...), io.Discard, s.logs)
+		s.done <- run(ctx, append([]string{"ship", "--log-level", "debug"}, args...), io.Discard, w)
 	}()
 	t.Cleanup(s.stop)
 	return s

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -20,14 +21,24 @@ func runRead(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	topic := fs.String("topic", "os-check", "topic to read")
 	format := fs.String("format", string(output.KStreams), "format the topic is written in: kstreams, json or text")
 	window := fs.Duration("window", 2*time.Second, "window size (kstreams keys carry only the start)")
-	if err := fs.Parse(args); err != nil {
+	securityFlags(fs)
+	v, err := flagsAndEnv(fs, args)
+	if err != nil {
 		return err
 	}
 	f, err := output.ParseFormat(*format)
 	if err != nil {
 		return fmt.Errorf("config key \"format\": %w", err)
 	}
-	return readWindows(ctx, brokerList(*brokers), *topic, f, *window, func(w output.Window) {
+	sec, err := validSecurity(v, slog.New(slog.NewTextHandler(stderr, nil)))
+	if err != nil {
+		return err
+	}
+	conn, err := kafkaClient(brokerList(*brokers), sec)
+	if err != nil {
+		return err
+	}
+	return readWindows(ctx, conn, *topic, f, *window, func(w output.Window) {
 		fmt.Fprintln(stdout, w)
 	}, func(err error) {
 		fmt.Fprintln(stderr, "oscheck read:", err)
@@ -37,10 +48,10 @@ func runRead(ctx context.Context, args []string, stdout, stderr io.Writer) error
 // readWindows prints every record of topic from the beginning, following it
 // until ctx is done. Records that do not decode in format f are reported to
 // bad and skipped.
-func readWindows(ctx context.Context, brokers []string, topic string, f output.Format, window time.Duration,
+func readWindows(ctx context.Context, conn []kgo.Opt, topic string, f output.Format, window time.Duration,
 	each func(output.Window), bad func(error)) error {
-	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ConsumeTopics(topic),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(100*time.Millisecond))
+	cl, err := kgo.NewClient(append(conn, kgo.ConsumeTopics(topic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(100*time.Millisecond))...)
 	if err != nil {
 		return fmt.Errorf("reader client: %w", err)
 	}

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/pflag"
 
@@ -38,7 +37,7 @@ func runService(ctx context.Context, args []string, stderr io.Writer) error {
 		return &topology.KeyError{Key: "shutdown-timeout", Reason: fmt.Sprintf("not a positive duration: %q", v.GetString("shutdown-timeout"))}
 	}
 	topology.TuneGC()
-	return serve(ctx, cfg, v.GetString("http-addr"), drain, log, nil)
+	return serve(ctx, cfg, v.GetString("http-addr"), drain, log)
 }
 
 func newRunFlags() *pflag.FlagSet {
@@ -47,63 +46,17 @@ func newRunFlags() *pflag.FlagSet {
 	return fs
 }
 
-// serve runs the service and its HTTP endpoints until ctx is done, then
-// drains: both groups stop taking records, commit what is safe and leave,
-// within drain. ready, if not nil, is closed once both stages run.
-func serve(ctx context.Context, cfg topology.Config, httpAddr string, drain time.Duration, log *slog.Logger, ready chan<- struct{}) error {
-	log.Info("starting", "brokers", cfg.Brokers, "input", cfg.Input, "output", cfg.Output, "group", cfg.Group,
-		"window", cfg.Window, "grace", cfg.Grace, "idle_timeout", cfg.IdleTimeout, "time_source", cfg.TimeSource,
-		"emit", cfg.Emit, "format", cfg.Format)
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	svc, err := topology.New(cfg, reg, log)
-	if err != nil {
-		return err
-	}
-	if httpAddr != "" {
-		stop, err := serveHTTP(httpAddr, reg, svc.NotReady, log, func(mux *http.ServeMux) { mountQueries(mux, svc, log) })
-		if err != nil {
-			return err
-		}
-		defer stop()
-	}
-	runCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	go func() {
-		if svc.Ready(runCtx) == nil && runCtx.Err() == nil {
-			log.Info("ready")
-			if ready != nil {
-				close(ready)
-			}
-		}
-	}()
-	done := make(chan error, 1)
-	go func() { done <- svc.Run(runCtx) }()
-	select {
-	case err = <-done:
-	case <-ctx.Done():
-		log.Info("draining", "timeout", drain)
-		select {
-		case err = <-done:
-		case <-time.After(drain):
-			err = &topology.KeyError{Key: "shutdown-timeout", Reason: fmt.Sprintf("draining took longer than %v", drain)}
-		}
-	}
-	log.Info("stopped", "error", err)
-	return err
-}
-
 // serveHTTP serves /metrics from reg, /healthz, /readyz, which answers 503
 // with the reason notReady gives while it is not "", and what mount, if not
 // nil, adds.
-func serveHTTP(addr string, reg *prometheus.Registry, notReady func(context.Context) string, log *slog.Logger,
+func serveHTTP(addr string, reg prometheus.Gatherer, notReady func(context.Context) string, log *slog.Logger,
 	mount func(*http.ServeMux)) (stop func(), err error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, &topology.KeyError{Key: "http-addr", Reason: err.Error()}
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.HandleFunc("/readyz", func(w http.ResponseWriter, r *http.Request) {
 		if reason := notReady(r.Context()); reason != "" {

@@ -36,6 +36,7 @@ func shipFlags() *pflag.FlagSet {
 	fs.String("report-every", "10s", "how often progress is logged (0: never)")
 	fs.String("http-addr", "", "address of /metrics and /healthz (empty: off)")
 	fs.String("log-level", "info", "debug, info, warn or error")
+	securityFlags(fs)
 	return fs
 }
 
@@ -56,6 +57,13 @@ func runShip(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	sec, err := validSecurity(v, log)
+	if err != nil {
+		return err
+	}
+	if err := sec.Apply(cfg.Sarama); err != nil {
+		return err
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	progress := newShipProgress(reg)
@@ -72,7 +80,7 @@ func runShip(ctx context.Context, args []string, stderr io.Writer) error {
 		go progress.log(ctx, log, report)
 	}
 	log.Info("shipping", "file", cfg.File, "brokers", cfg.Brokers, "topic", cfg.Topic, "id", cfg.ID,
-		"batch_lines", cfg.BatchLines, "compression", cfg.Compression)
+		"batch_lines", cfg.BatchLines, "compression", cfg.Compression, "security", sec)
 	err = ship.Run(ctx, cfg)
 	log.Info("stopped", "lines_shipped", progress.lines.Load(), "error", err)
 	return err

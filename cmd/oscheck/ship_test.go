@@ -17,6 +17,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/oscheck/oscheck/cmd/internal/proc"
+	"github.com/oscheck/oscheck/cmd/internal/secrettest"
 	"github.com/oscheck/oscheck/cmd/internal/traffic"
 )
 
@@ -94,7 +95,8 @@ func TestShipExactlyOnceAcrossKills(t *testing.T) {
 	brokers := startBroker(t, 3, "access_log")
 	path := filepath.Join(dir, "access.log")
 	lw := newLogWriter(t, path)
-	shipper, err := proc.New(dir, "ship", bins[0], "ship", "--file", path, "--brokers", brokers[0], "--id", "test-ship",
+	logs := secrettest.LogDir(t) // scanned by cmd/testsuite
+	shipper, err := proc.New(logs, "ship", bins[0], "ship", "--file", path, "--brokers", brokers[0], "--id", "test-ship",
 		"--batch-lines", "50", "--poll-interval", "20ms", "--log-level", "debug", "--report-every", "0")
 	if err != nil {
 		t.Fatal(err)
@@ -102,7 +104,7 @@ func TestShipExactlyOnceAcrossKills(t *testing.T) {
 	t.Cleanup(func() {
 		shipper.Signal(syscall.SIGKILL, 10*time.Second)
 		if t.Failed() {
-			b, _ := os.ReadFile(filepath.Join(dir, "ship.log"))
+			b, _ := os.ReadFile(filepath.Join(logs, "ship.log"))
 			t.Logf("ship log:\n%s", b)
 		}
 	})

@@ -1,0 +1,112 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/spf13/pflag"
+	"github.com/spf13/viper"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/sasl/plain"
+	"github.com/twmb/franz-go/pkg/sasl/scram"
+
+	"github.com/oscheck/oscheck/topology"
+)
+
+// securityFlags declares the keys of topology.Security, the same for every
+// command that talks to Kafka (run, ship, gen, read). Like every key, each
+// is also an OSCHECK_* variable: OSCHECK_SASL_PASSWORD keeps the password
+// out of the process list, where a flag would show it.
+func securityFlags(fs *pflag.FlagSet) {
+	fs.String("sasl-mechanism", "", "SASL mechanism: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 (empty: no SASL)")
+	fs.String("sasl-username", "", "SASL user name")
+	fs.String("sasl-password", "", "SASL password; prefer OSCHECK_SASL_PASSWORD or --sasl-password-file, a flag shows in ps")
+	fs.String("sasl-password-file", "", "file holding the SASL password, e.g. a mounted secret (one trailing newline is ignored)")
+	fs.Bool("tls", false, "connect to the brokers over TLS")
+	fs.String("tls-ca-file", "", "PEM CA certificates that verify the brokers (empty: the system's roots)")
+	fs.String("tls-cert-file", "", "PEM client certificate for mutual TLS, with --tls-key-file")
+	fs.String("tls-key-file", "", "PEM private key of --tls-cert-file")
+	fs.String("tls-server-name", "", "name the brokers' certificates must carry (empty: the host of each broker address)")
+	fs.Bool("tls-insecure-skip-verify", false, "accept any broker certificate: anyone on the path can read and forge the traffic (tests only; warned about at start)")
+}
+
+// securitySettings reads the security keys, the password from its file if
+// one is given. It does not validate them: topology.Security.Validate does.
+func securitySettings(v *viper.Viper) (topology.Security, error) {
+	s := topology.Security{
+		SASLMechanism:         strings.ToUpper(strings.TrimSpace(v.GetString("sasl-mechanism"))),
+		SASLUsername:          v.GetString("sasl-username"),
+		SASLPassword:          topology.Secret(v.GetString("sasl-password")),
+		TLS:                   v.GetBool("tls"),
+		TLSCAFile:             v.GetString("tls-ca-file"),
+		TLSCertFile:           v.GetString("tls-cert-file"),
+		TLSKeyFile:            v.GetString("tls-key-file"),
+		TLSServerName:         v.GetString("tls-server-name"),
+		TLSInsecureSkipVerify: v.GetBool("tls-insecure-skip-verify"),
+	}
+	file := v.GetString("sasl-password-file")
+	if file == "" {
+		return s, nil
+	}
+	if s.SASLPassword != "" {
+		return s, &topology.KeyError{Key: "sasl-password-file", Reason: "set together with sasl-password: give one of them"}
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		// The error names the path, never the content.
+		return s, &topology.KeyError{Key: "sasl-password-file", Reason: err.Error()}
+	}
+	p := strings.TrimSuffix(strings.TrimSuffix(string(b), "\n"), "\r")
+	if p == "" {
+		return s, &topology.KeyError{Key: "sasl-password-file", Reason: fmt.Sprintf("%s is empty", file)}
+	}
+	s.SASLPassword = topology.Secret(p)
+	return s, nil
+}
+
+// validSecurity reads and validates the security keys, for the commands
+// other than run (whose topology.Config validates them with the rest).
+func validSecurity(v *viper.Viper, log *slog.Logger) (topology.Security, error) {
+	s, err := securitySettings(v)
+	if err != nil {
+		return s, err
+	}
+	if err := s.Validate(); err != nil {
+		return s, err
+	}
+	warnInsecure(log, s)
+	return s, nil
+}
+
+// warnInsecure says loudly that broker certificates go unchecked.
+func warnInsecure(log *slog.Logger, s topology.Security) {
+	if s.TLS && s.TLSInsecureSkipVerify {
+		log.Warn("TLS CERTIFICATE VERIFICATION IS OFF (tls-insecure-skip-verify): anyone on the network path can " +
+			"impersonate the brokers and read or change the traffic, credentials included; use tls-ca-file instead")
+	}
+}
+
+// kafkaClient returns the franz-go options that reach brokers as s says,
+// for gen and read.
+func kafkaClient(brokers []string, s topology.Security) ([]kgo.Opt, error) {
+	t, err := s.TLSConfig()
+	if err != nil {
+		return nil, err
+	}
+	opts := []kgo.Opt{kgo.SeedBrokers(brokers...)}
+	if t != nil {
+		opts = append(opts, kgo.DialTLSConfig(t))
+	}
+	user, pass := s.SASLUsername, string(s.SASLPassword)
+	switch s.SASLMechanism {
+	case topology.SASLPlain:
+		opts = append(opts, kgo.SASL(plain.Auth{User: user, Pass: pass}.AsMechanism()))
+	case topology.SASLSCRAMSHA256:
+		opts = append(opts, kgo.SASL(scram.Auth{User: user, Pass: pass}.AsSha256Mechanism()))
+	case topology.SASLSCRAMSHA512:
+		opts = append(opts, kgo.SASL(scram.Auth{User: user, Pass: pass}.AsSha512Mechanism()))
+	}
+	return opts, nil
+}

@@ -1,0 +1,411 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/binary"
+	"errors"
+	"io"
+	"maps"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/oscheck/oscheck/cmd/internal/proc"
+	"github.com/oscheck/oscheck/cmd/internal/secrettest"
+	"github.com/oscheck/oscheck/topology"
+)
+
+// secureBroker is a kfake cluster with SASL, TLS or both, and what a client
+// needs to reach it.
+type secureBroker struct {
+	addrs    []string
+	ca       *secrettest.CA
+	client   *secrettest.Pair // for mutual TLS, else nil
+	user     string
+	password string
+	mech     string
+}
+
+// startSecureBroker starts a broker whose superuser authenticates with mech
+// ("" for no SASL), over TLS when tlsMode is not "" ("tls", or "mtls" to
+// require a client certificate).
+func startSecureBroker(t *testing.T, partitions int32, mech, tlsMode string, extra ...kfake.Opt) *secureBroker {
+	t.Helper()
+	b := &secureBroker{user: "oscheck", password: secrettest.Password(t), mech: mech}
+	var opts []kfake.Opt
+	if mech != "" {
+		opts = append(opts, kfake.EnableSASL(), kfake.Superuser(mech, b.user, b.password))
+	}
+	if tlsMode != "" {
+		b.ca = secrettest.NewCA(t, "oscheck test CA")
+		auth := tls.NoClientCert
+		if tlsMode == "mtls" {
+			auth = tls.RequireAndVerifyClientCert
+			c := b.ca.Client(t, "oscheck")
+			b.client = &c
+		}
+		opts = append(opts, kfake.TLS(secrettest.ServerTLS(b.ca, b.ca.Server(t), auth)))
+	}
+	b.addrs = startBroker(t, partitions, "access_log", append(opts, extra...)...)
+	return b
+}
+
+// security is the settings that reach b as its superuser.
+func (b *secureBroker) security() topology.Security {
+	s := topology.Security{SASLMechanism: b.mech}
+	if b.mech != "" {
+		s.SASLUsername, s.SASLPassword = b.user, topology.Secret(b.password)
+	}
+	if b.ca != nil {
+		s.TLS, s.TLSCAFile = true, b.ca.CertFile
+		if b.client != nil {
+			s.TLSCertFile, s.TLSKeyFile = b.client.CertFile, b.client.KeyFile
+		}
+	}
+	return s
+}
+
+// kgoOpts are the test clients' options for b, from the same settings.
+func (b *secureBroker) kgoOpts(t *testing.T) []kgo.Opt {
+	t.Helper()
+	opts, err := kafkaClient(b.addrs, b.security())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return opts
+}
+
+// flags are oscheck's flags for b; the password goes in a file, as from a
+// mounted secret.
+func (b *secureBroker) flags(t *testing.T) []string {
+	t.Helper()
+	args := []string{"--brokers", strings.Join(b.addrs, ",")}
+	s := b.security()
+	if s.SASLMechanism != "" {
+		file := filepath.Join(t.TempDir(), "password")
+		if err := os.WriteFile(file, []byte(b.password+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		args = append(args, "--sasl-mechanism", s.SASLMechanism, "--sasl-username", s.SASLUsername, "--sasl-password-file", file)
+	}
+	if s.TLS {
+		args = append(args, "--tls", "--tls-ca-file", s.TLSCAFile)
+		if s.TLSCertFile != "" {
+			args = append(args, "--tls-cert-file", s.TLSCertFile, "--tls-key-file", s.TLSKeyFile)
+		}
+	}
+	return args
+}
+
+// TestSecureEndToEnd runs the service against brokers that require each SASL
+// mechanism, TLS and mutual TLS, and checks the counts, that the clients
+// besides the processors (the probe behind /readyz, the view behind
+// /windows) get through too, and that the log holds the settings with the
+// password redacted, never the password.
+func TestSecureEndToEnd(t *testing.T) {
+	for _, tc := range []struct{ name, mech, tls string }{
+		{"PLAIN over TLS", topology.SASLPlain, "tls"},
+		{"SCRAM-SHA-256", topology.SASLSCRAMSHA256, ""},
+		{"SCRAM-SHA-512 over mutual TLS", topology.SASLSCRAMSHA512, "mtls"},
+		{"mutual TLS only", "", "mtls"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			const partitions = 2
+			window, grace := 2*time.Second, time.Second
+			b := startSecureBroker(t, partitions, tc.mech, tc.tls)
+			s := makeStream(4_000, partitions, time.Date(2019, 8, 14, 0, 43, 8, 0, time.UTC), 20*time.Second, window, grace, 31)
+			produce(t, b.addrs, s.records, b.kgoOpts(t)...)
+			out := consume(t, b.addrs, "os-check", b.kgoOpts(t)...)
+			addr := freeAddr(t)
+			logs := service(t, append(b.flags(t), "--window", window.String(), "--grace", grace.String(),
+				"--idle-timeout", "1s", "--http-addr", addr, "--log-level", "debug")...)
+			checkFinals(t, out, s.counts, 90*time.Second)
+			awaitStatus(t, addr, http.StatusOK, "ready")
+			for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+				var all windowsAnswer
+				getJSON(t, "http://"+addr+"/windows?last=1000", &all)
+				got := make(map[windowKey]int64)
+				for _, w := range all.Windows {
+					got[windowKey{w.OSType, w.Start}] = w.Count
+				}
+				if maps.Equal(got, s.counts) {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Errorf("/windows has %d windows, want the %d of the ground truth", len(got), len(s.counts))
+					break
+				}
+			}
+			log := logs.String()
+			if b.password != "" && strings.Contains(log, b.password) {
+				t.Error("the service log holds the SASL password")
+			}
+			if tc.mech != "" && !strings.Contains(log, "sasl-password=[redacted]") {
+				t.Errorf("the start-up log does not show the redacted password setting:\n%s", firstLines(log, 5))
+			}
+		})
+	}
+}
+
+func firstLines(s string, n int) string {
+	lines := strings.SplitN(s, "\n", n+1)
+	return strings.Join(lines[:min(n, len(lines))], "\n")
+}
+
+// TestSecureGenAndRead sends lines with gen and reads os-check with read
+// through a broker requiring SCRAM over TLS, the password from
+// OSCHECK_SASL_PASSWORD.
+func TestSecureGenAndRead(t *testing.T) {
+	b := startSecureBroker(t, 1, topology.SASLSCRAMSHA512, "tls", kfake.SeedTopics(1, "os-check"))
+	flags := []string{"--brokers", b.addrs[0], "--sasl-mechanism", b.mech, "--sasl-username", b.user,
+		"--tls", "--tls-ca-file", b.ca.CertFile}
+	t.Setenv("OSCHECK_SASL_PASSWORD", b.password)
+	ctx := context.Background()
+	var stdout, stderr syncBuffer
+	if err := run(ctx, append([]string{"gen", "--rate", "0", "--count", "300", "--topic", "access_log"}, flags...), &stdout, &stderr); err != nil {
+		t.Fatalf("gen: %v\n%s", err, stderr.String())
+	}
+	if !strings.Contains(stdout.String(), "wrote 300 lines") {
+		t.Fatalf("gen: %s", stdout.String())
+	}
+	final := &kgo.Record{Topic: "os-check", Key: binary.BigEndian.AppendUint64([]byte("android"), 1565743788000),
+		Value: binary.BigEndian.AppendUint64(nil, 7)}
+	produce(t, b.addrs, []*kgo.Record{final}, b.kgoOpts(t)...)
+	rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	var read syncBuffer
+	if err := run(rctx, append([]string{"read", "--topic", "os-check"}, flags...), &read, &stderr); err != nil {
+		t.Fatalf("read: %v\n%s", err, stderr.String())
+	}
+	if got, want := strings.TrimSpace(read.String()), "[android@1565743788000/1565743790000] 7"; got != want {
+		t.Errorf("read printed %q, want %q", got, want)
+	}
+	if strings.Contains(stderr.String(), b.password) {
+		t.Error("gen or read logged the password")
+	}
+}
+
+// TestSecurityFailures starts the oscheck binary against brokers it cannot
+// use as configured. Each must exit non-zero within 30 s, its last line of
+// output one line that names the cause (and the key at fault), and nothing
+// it prints may hold the password.
+func TestSecurityFailures(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	bins, err := proc.Build(ctx, t.TempDir(), "oscheck")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := bins[0]
+	denyWrite := func(topic string) kfake.ACL {
+		return kfake.ACL{Resource: kmsg.ACLResourceTypeTopic, Name: topic, Pattern: kmsg.ACLResourcePatternTypeLiteral,
+			Operation: kmsg.ACLOperationWrite, Allow: false}
+	}
+	// aclBroker lets SASL user "app" do everything but write topic deny.
+	aclBroker := func(deny string) func(t *testing.T) ([]string, string) {
+		return func(t *testing.T) ([]string, string) {
+			password := secrettest.Password(t)
+			b := startSecureBroker(t, 2, topology.SASLSCRAMSHA256, "", kfake.EnableACLs(), appUser(password, denyWrite(deny)))
+			file := filepath.Join(t.TempDir(), "password")
+			if err := os.WriteFile(file, []byte(password), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			return []string{"--brokers", b.addrs[0], "--sasl-mechanism", topology.SASLSCRAMSHA256, "--sasl-username", "app",
+				"--sasl-password-file", file}, password
+		}
+	}
+	cases := []struct {
+		name string
+		args func(t *testing.T) ([]string, string) // flags, and the password to look for in the output
+		want []string                              // in the last line
+	}{
+		{"wrong password", func(t *testing.T) ([]string, string) {
+			b := startSecureBroker(t, 2, topology.SASLSCRAMSHA256, "")
+			wrong := secrettest.Password(t)
+			return []string{"--brokers", b.addrs[0], "--sasl-mechanism", b.mech, "--sasl-username", b.user, "--sasl-password", wrong}, wrong
+		}, []string{`config key "sasl-password"`, `user "oscheck"`, "wrong user name or password"}},
+		{"no SASL against a SASL broker", func(t *testing.T) ([]string, string) {
+			b := startSecureBroker(t, 2, topology.SASLSCRAMSHA512, "")
+			return []string{"--brokers", b.addrs[0]}, b.password
+		}, []string{`config key "sasl-mechanism"`, "SASL"}},
+		{"unknown CA", func(t *testing.T) ([]string, string) {
+			b := startSecureBroker(t, 2, "", "tls")
+			other := secrettest.NewCA(t, "some other CA")
+			return []string{"--brokers", b.addrs[0], "--tls", "--tls-ca-file", other.CertFile}, ""
+		}, []string{`config key "tls-ca-file"`, "unknown authority"}},
+		{"plaintext client on a TLS port", func(t *testing.T) ([]string, string) {
+			b := startSecureBroker(t, 2, "", "tls")
+			return []string{"--brokers", b.addrs[0]}, ""
+		}, []string{`config key "tls"`, "speaks only TLS"}},
+		{"TLS client on a plaintext port", func(t *testing.T) ([]string, string) {
+			b := startSecureBroker(t, 2, "", "")
+			return []string{"--brokers", b.addrs[0], "--tls"}, ""
+		}, []string{`config key "tls"`}},
+		{"no client certificate for mutual TLS", func(t *testing.T) ([]string, string) {
+			b := startSecureBroker(t, 2, "", "mtls")
+			return []string{"--brokers", b.addrs[0], "--tls", "--tls-ca-file", b.ca.CertFile}, ""
+		}, []string{`config key "tls-cert-file"`, "client certificate"}},
+		{"unreachable broker", func(t *testing.T) ([]string, string) {
+			return []string{"--brokers", freeAddr(t)}, ""
+		}, []string{`config key "brokers"`, "connection refused"}},
+		{"broker that never answers", func(t *testing.T) ([]string, string) {
+			return []string{"--brokers", silentListener(t)}, ""
+		}, []string{`config key "brokers"`}},
+		{"ACLs deny writing the dead-letter topic", aclBroker("os-check-streams-dlq"),
+			[]string{`dead-letter topic "os-check-streams-dlq"`, `SASL user "app"`, "not allowed to write"}},
+		{"ACLs deny writing the output topic", aclBroker("os-check"),
+			[]string{`output topic "os-check"`, `SASL user "app"`, "not allowed to write"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			args, password := tc.args(t)
+			code, took, out := runBinary(t, bin, append([]string{"run", "--http-addr", "", "--log-level", "debug"}, args...)...)
+			lines := strings.Split(strings.TrimSpace(out), "\n")
+			last := lines[len(lines)-1]
+			t.Logf("exit %d after %v: %s", code, took.Round(time.Millisecond), last)
+			if code == 0 {
+				t.Errorf("exit status 0, want non-zero")
+			}
+			if took >= 30*time.Second {
+				t.Errorf("took %v to exit, want under 30s", took)
+			}
+			if !strings.HasPrefix(last, "oscheck: ") {
+				t.Errorf("last line %q is not the cause", last)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(last, w) {
+					t.Errorf("last line does not say %q", w)
+				}
+			}
+			if password != "" && strings.Contains(out, password) {
+				t.Error("the output holds the password")
+			}
+		})
+	}
+}
+
+// silentListener accepts connections and never answers on them, as a
+// blackholed broker or a hung process would.
+func silentListener(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	conns := make(chan net.Conn, 1000)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				close(conns)
+				return
+			}
+			conns <- c
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		for c := range conns {
+			c.Close()
+		}
+	})
+	return ln.Addr().String()
+}
+
+// runBinary runs bin with args for at most a minute and returns its exit
+// status, how long it ran and its combined output, which also goes to the
+// suite's log directory for the secret scan.
+func runBinary(t *testing.T, bin string, args ...string) (int, time.Duration, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var out syncBuffer
+	cmd := exec.CommandContext(ctx, bin, args...)
+	w := io.MultiWriter(&out, secrettest.LogFile(t))
+	cmd.Stdout, cmd.Stderr = w, w
+	start := time.Now()
+	err := cmd.Run()
+	took := time.Since(start)
+	var exit *exec.ExitError
+	switch {
+	case err == nil:
+		return 0, took, out.String()
+	case errors.As(err, &exit):
+		return exit.ExitCode(), took, out.String()
+	}
+	t.Fatalf("running %s: %v", bin, err)
+	return 0, 0, ""
+}
+
+// TestACLsRevokedWhileRunning takes the right to write os-check away from a
+// running service. Its window stage's emits then fail, and no retry or
+// restart can cure that: `oscheck run` must stop with the cause, not retry
+// for ever.
+func TestACLsRevokedWhileRunning(t *testing.T) {
+	const partitions = 2
+	window, grace := 2*time.Second, time.Second
+	password := secrettest.Password(t)
+	b := startSecureBroker(t, partitions, topology.SASLSCRAMSHA256, "", kfake.EnableACLs(), appUser(password))
+	s := makeStream(4_000, partitions, time.Date(2019, 8, 14, 0, 43, 8, 0, time.UTC), 20*time.Second, window, grace, 5)
+	halves := chunked(s.records, partitions, 2)
+	first, rest := halves[0], halves[1]
+	produce(t, b.addrs, first, b.kgoOpts(t)...)
+	out := consume(t, b.addrs, "os-check", b.kgoOpts(t)...)
+	file := filepath.Join(t.TempDir(), "password")
+	if err := os.WriteFile(file, []byte(password), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	var log syncBuffer
+	logs := io.MultiWriter(&log, secrettest.LogFile(t))
+	go func() {
+		done <- run(ctx, []string{"run", "--brokers", b.addrs[0], "--sasl-mechanism", topology.SASLSCRAMSHA256,
+			"--sasl-username", "app", "--sasl-password-file", file, "--window", window.String(), "--grace", grace.String(),
+			"--idle-timeout", "1s", "--http-addr", ""}, io.Discard, logs)
+	}()
+	if len(out.waitFor(1, time.Minute)) == 0 {
+		t.Fatal("no final window before the ACL change")
+	}
+
+	createACL(t, b, denyWriteACL("os-check"))
+	produce(t, b.addrs, rest, b.kgoOpts(t)...)
+
+	start := time.Now()
+	select {
+	case err := <-done:
+		t.Logf("oscheck run returned after %v: %v", time.Since(start).Round(time.Millisecond), err)
+		if err == nil || !strings.Contains(err.Error(), `output topic "os-check"`) || !strings.Contains(err.Error(), "not allowed to write") {
+			t.Errorf("got %v, want the output topic's ACLs named", err)
+		}
+	case <-time.After(90 * time.Second):
+		t.Fatalf("oscheck run still runs 90 s after its user lost the right to write os-check; its log:\n%s", log.String())
+	}
+}
+
+// appUser is SASL user "app" (SCRAM-SHA-256), allowed everything on every
+// topic, group and the cluster, except what deny forbids.
+func appUser(password string, deny ...kfake.ACL) kfake.Opt {
+	all := func(r kmsg.ACLResourceType, name string) kfake.ACL {
+		return kfake.ACL{Resource: r, Name: name, Pattern: kmsg.ACLResourcePatternTypeLiteral, Operation: kmsg.ACLOperationAll, Allow: true}
+	}
+	acls := append([]kfake.ACL{all(kmsg.ACLResourceTypeTopic, "*"), all(kmsg.ACLResourceTypeGroup, "*"),
+		all(kmsg.ACLResourceTypeCluster, "kafka-cluster")}, deny...)
+	return kfake.User(topology.SASLSCRAMSHA256, "app", password, acls...)
+}

@@ -1,0 +1,166 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	dto "github.com/prometheus/client_model/go"
+
+	"github.com/oscheck/oscheck/topology"
+)
+
+// serve runs the service and its HTTP endpoints until ctx is done, then
+// drains: both groups stop taking records, commit what is safe and leave,
+// within drain.
+//
+// A service that fails while running (a broker outage longer than its
+// clients' retries, say) is built and started again in the process, as
+// Kafka Streams replaces a failed stream thread: what it had not committed
+// is read again, and the windows it had not finished are rebuilt and
+// emitted once, as after a crash. Failures at the first start, and failures
+// a restart cannot cure (credentials, TLS, ACLs, configuration), end serve
+// with the error instead.
+func serve(ctx context.Context, cfg topology.Config, httpAddr string, drain time.Duration, log *slog.Logger) error {
+	log.Info("starting", "config", cfg)
+	warnInsecure(log, cfg.Security)
+	restarts := prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "oscheck_restarts_total",
+		Help: "Times the service failed while running and was started again in the process.",
+	})
+	base := prometheus.NewRegistry()
+	base.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), restarts)
+	in, err := newInstance(cfg, log)
+	if err != nil {
+		return err
+	}
+	var cur current
+	cur.p.Store(in)
+	if httpAddr != "" {
+		stop, err := serveHTTP(httpAddr, prometheus.Gatherers{base, prometheus.GathererFunc(cur.gather)}, cur.notReady, log, cur.mount)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
+	for {
+		err = in.run(ctx, drain, log)
+		if err == nil || ctx.Err() != nil {
+			log.Info("stopped", "error", err)
+			return err
+		}
+		cur.p.Store(nil)
+		restarts.Inc()
+		log.Error("the service failed; starting it again", "error", err)
+		if in, err = restart(ctx, cfg, log); in == nil {
+			log.Info("stopped", "error", err)
+			return err
+		}
+		cur.p.Store(in)
+	}
+}
+
+// restart builds a new instance, retrying failures that may pass (brokers
+// unreachable) with a backoff from 1 s to 30 s. It returns nil when ctx is
+// done, with the error when the failure is permanent.
+func restart(ctx context.Context, cfg topology.Config, log *slog.Logger) (*instance, error) {
+	for wait := time.Second; ; wait = min(2*wait, 30*time.Second) {
+		select {
+		case <-ctx.Done():
+			return nil, nil
+		case <-time.After(wait):
+		}
+		in, err := newInstance(cfg, log)
+		if err == nil {
+			log.Info("started again")
+			return in, nil
+		}
+		if topology.Permanent(err) {
+			return nil, err
+		}
+		log.Warn("starting the service again failed; retrying", "error", err, "in", min(2*wait, 30*time.Second))
+	}
+}
+
+// instance is one incarnation of the service, with the registry of its
+// metrics and its query handlers.
+type instance struct {
+	svc *topology.Service
+	reg *prometheus.Registry
+	mux *http.ServeMux
+}
+
+func newInstance(cfg topology.Config, log *slog.Logger) (*instance, error) {
+	reg := prometheus.NewRegistry()
+	svc, err := topology.New(cfg, reg, log)
+	if err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	mountQueries(mux, svc, log)
+	return &instance{svc: svc, reg: reg, mux: mux}, nil
+}
+
+// run runs the instance until it fails or ctx is done, then drains it.
+func (in *instance) run(ctx context.Context, drain time.Duration, log *slog.Logger) error {
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		if in.svc.Ready(runCtx) == nil && runCtx.Err() == nil {
+			log.Info("ready")
+		}
+	}()
+	done := make(chan error, 1)
+	go func() { done <- in.svc.Run(runCtx) }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		log.Info("draining", "timeout", drain)
+		select {
+		case err := <-done:
+			return err
+		case <-time.After(drain):
+			return &topology.KeyError{Key: "shutdown-timeout", Reason: fmt.Sprintf("draining took longer than %v", drain)}
+		}
+	}
+}
+
+// current is the running instance, for the HTTP endpoints; nil while a
+// failed one is replaced.
+type current struct{ p atomic.Pointer[instance] }
+
+// gather gathers the running instance's metrics, none between instances.
+func (c *current) gather() ([]*dto.MetricFamily, error) {
+	if in := c.p.Load(); in != nil {
+		return in.reg.Gather()
+	}
+	return nil, nil
+}
+
+func (c *current) notReady(ctx context.Context) string {
+	if in := c.p.Load(); in != nil {
+		return in.svc.NotReady(ctx)
+	}
+	return "starting the service again after a failure"
+}
+
+// mount routes the query endpoints to the running instance's handlers.
+func (c *current) mount(mux *http.ServeMux) {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		in := c.p.Load()
+		if in == nil {
+			http.Error(w, "starting the service again after a failure", http.StatusServiceUnavailable)
+			return
+		}
+		in.mux.ServeHTTP(w, r)
+	})
+	for _, pattern := range []string{"/windows", "/admin/", "/admin"} {
+		mux.Handle(pattern, h)
+	}
+}

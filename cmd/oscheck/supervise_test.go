@@ -1,0 +1,148 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/oscheck/oscheck/cmd/internal/faultnet"
+	"github.com/oscheck/oscheck/cmd/internal/secrettest"
+	"github.com/oscheck/oscheck/cmd/internal/truth"
+	"github.com/oscheck/oscheck/processor/output"
+	"github.com/oscheck/oscheck/topology"
+)
+
+// TestRestartAfterRuntimeFailure makes a running service's window stage fail
+// (its user loses the right to write os-check), takes the broker off the
+// network while the service starts again, so that the first restarts fail
+// and are retried, then gives both back. The service must restart in the
+// process, without the test's help, and os-check end with every window's
+// exact count (a restart is a crash to the windows in flight: a final may
+// appear twice, identical).
+func TestRestartAfterRuntimeFailure(t *testing.T) {
+	const partitions = 2
+	window, grace := 2*time.Second, time.Second
+	password := secrettest.Password(t)
+	var ln *faultnet.Listener
+	b := startSecureBroker(t, partitions, topology.SASLSCRAMSHA256, "", kfake.EnableACLs(), appUser(password), faultyListen(&ln))
+	start, span := time.Date(2019, 8, 14, 0, 43, 8, 0, time.UTC), 20*time.Second
+	s := makeStream(4_000, partitions, start, span, window, grace, 9)
+	halves := chunked(s.records, partitions, 2)
+	// The idle close would close windows whose records wait behind the
+	// failure; records past the stream close its last windows instead.
+	first, rest := halves[0], append(halves[1], sentinels(partitions, start.Add(span+window+grace+time.Minute))...)
+	produce(t, b.addrs, first, b.kgoOpts(t)...)
+	out := consume(t, b.addrs, "os-check", b.kgoOpts(t)...)
+	app := *b
+	app.user, app.password = "app", password
+	addr := freeAddr(t)
+	logs := service(t, append(app.flags(t), "--window", window.String(), "--grace", grace.String(),
+		"--idle-timeout", "10m", "--http-addr", addr)...)
+	if len(out.waitFor(1, time.Minute)) == 0 {
+		t.Fatal("no final window before the failure")
+	}
+
+	denyWrite := denyWriteACL("os-check")
+	createACL(t, b, denyWrite)
+	produce(t, b.addrs, rest, b.kgoOpts(t)...)
+
+	awaitLog(t, logs, "the service failed; starting it again")
+	ln.SetDown(true)
+	awaitLog(t, logs, "starting the service again failed; retrying")
+	ln.SetDown(false)
+	deleteACL(t, b, denyWrite)
+	awaitLog(t, logs, "started again")
+
+	want := make(map[truth.Key]int64, len(s.counts))
+	for k, n := range s.counts {
+		want[truth.Key{OS: k.os, Start: k.start}] = n
+	}
+	var v truth.Verdict
+	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(200 * time.Millisecond) {
+		var records []truth.Record
+		for _, r := range out.snapshot() {
+			w, err := output.KStreams.Decode(r.Key, r.Value, window)
+			if err != nil {
+				t.Fatalf("os-check record: %v", err)
+			}
+			records = append(records, truth.Record{Key: truth.Key{OS: w.OSType, Start: w.Start}, Count: w.Count})
+		}
+		if v = truth.Compare(records, want); v.Exact() || time.Now().After(deadline) {
+			break
+		}
+	}
+	if !v.Exact() {
+		t.Errorf("os-check after the restart: %d missing, %d with a wrong count, %d unexpected, %d conflicting duplicates: %v",
+			v.Missing, v.WrongCount, v.Unexpected, v.DuplicatesConflicted, v.Problems)
+	}
+	t.Logf("%d windows exact, %d identical duplicates", len(want), v.DuplicatesIdentical)
+	if n := sum(scrape(t, addr, "oscheck_restarts_total")); n != 1 {
+		t.Errorf("oscheck_restarts_total = %v, want 1", n)
+	}
+}
+
+// awaitLog waits up to a minute for a log line holding msg.
+func awaitLog(t *testing.T, logs *syncBuffer, msg string) {
+	t.Helper()
+	for deadline := time.Now().Add(time.Minute); !strings.Contains(logs.String(), msg); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no %q in the service log within a minute", msg)
+		}
+	}
+}
+
+// denyWriteACL denies SASL user "app" (see appUser) writing topic.
+func denyWriteACL(topic string) kmsg.CreateACLsRequestCreation {
+	c := kmsg.NewCreateACLsRequestCreation()
+	c.ResourceType, c.ResourceName, c.ResourcePatternType = kmsg.ACLResourceTypeTopic, topic, kmsg.ACLResourcePatternTypeLiteral
+	c.Principal, c.Host, c.Operation, c.PermissionType = "User:app", "*", kmsg.ACLOperationWrite, kmsg.ACLPermissionTypeDeny
+	return c
+}
+
+// createACL adds an ACL as b's superuser.
+func createACL(t *testing.T, b *secureBroker, c kmsg.CreateACLsRequestCreation) {
+	t.Helper()
+	req := kmsg.NewPtrCreateACLsRequest()
+	req.Creations = append(req.Creations, c)
+	resp, err := req.RequestWith(context.Background(), adminClient(t, b))
+	if err == nil && len(resp.Results) == 1 && resp.Results[0].ErrorCode != 0 {
+		err = fmt.Errorf("error code %d", resp.Results[0].ErrorCode)
+	}
+	if err != nil {
+		t.Fatalf("creating an ACL: %v", err)
+	}
+}
+
+// deleteACL removes what createACL added.
+func deleteACL(t *testing.T, b *secureBroker, c kmsg.CreateACLsRequestCreation) {
+	t.Helper()
+	f := kmsg.NewDeleteACLsRequestFilter()
+	f.ResourceType, f.ResourceName, f.ResourcePatternType = c.ResourceType, &c.ResourceName, c.ResourcePatternType
+	f.Principal, f.Host, f.Operation, f.PermissionType = &c.Principal, &c.Host, c.Operation, c.PermissionType
+	req := kmsg.NewPtrDeleteACLsRequest()
+	req.Filters = append(req.Filters, f)
+	resp, err := req.RequestWith(context.Background(), adminClient(t, b))
+	if err == nil && (len(resp.Results) != 1 || resp.Results[0].ErrorCode != 0 || len(resp.Results[0].MatchingACLs) != 1) {
+		err = fmt.Errorf("response %+v", resp.Results)
+	}
+	if err != nil {
+		t.Fatalf("deleting an ACL: %v", err)
+	}
+}
+
+// adminClient is a client of b's superuser, closed when the test ends.
+func adminClient(t *testing.T, b *secureBroker) *kgo.Client {
+	t.Helper()
+	cl, err := kgo.NewClient(b.kgoOpts(t)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cl.Close)
+	return cl
+}

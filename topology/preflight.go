@@ -1,0 +1,298 @@
+package topology
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/IBM/sarama"
+	"github.com/lovoo/goka"
+)
+
+// preflightTimeout bounds each step of the start-up check: dialing, the TLS
+// handshake, SASL and the metadata request, per broker; preflightBudget
+// bounds the whole check, diagnosis included. A misconfigured instance exits
+// with the cause within seconds, instead of retrying metadata for as long as
+// the service's own clients would.
+const (
+	preflightTimeout = 5 * time.Second
+	preflightBudget  = 20 * time.Second
+)
+
+// checkCluster connects to the bootstrap brokers as every client of the
+// service will (TLS, SASL) and asks which of its topics it may use. It fails
+// with one line naming the cause and, where one is at fault, the key: a
+// broker that does not speak TLS or speaks only TLS, a certificate the CA
+// does not verify, rejected credentials, a topic the principal may not read
+// or write. It succeeds as soon as one broker answers; other brokers'
+// failures are then left to the clients' own retries. It returns within
+// preflightBudget.
+func (s *Service) checkCluster() error {
+	done := make(chan error, 1)
+	go func() { done <- s.checkBrokers() }()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(preflightBudget):
+		// The check goes on in the background until its own timeouts.
+		return &UnreachableError{Addr: strings.Join(s.cfg.Brokers, ","), Err: fmt.Errorf("no answer within %v", preflightBudget)}
+	}
+}
+
+func (s *Service) checkBrokers() error {
+	cfg := s.saramaConfig()
+	cfg.Net.DialTimeout, cfg.Net.ReadTimeout, cfg.Net.WriteTimeout = preflightTimeout, preflightTimeout, preflightTimeout
+	var first error
+	for _, addr := range s.cfg.Brokers {
+		md, err := askMetadata(addr, cfg, s.topicNames())
+		if err != nil && connectionLost(err) {
+			// Once more before the diagnosis, which reads a lost
+			// connection as a sign of misconfiguration: a broker
+			// restarting loses connections too.
+			time.Sleep(500 * time.Millisecond)
+			md, err = askMetadata(addr, cfg, s.topicNames())
+		}
+		if err == nil {
+			return s.checkAuthorized(md)
+		}
+		if first == nil {
+			first = s.connectError(addr, cfg, err)
+		}
+	}
+	return first
+}
+
+// askMetadata opens one connection to addr and asks for topics with the
+// operations the principal may perform on them.
+func askMetadata(addr string, cfg *sarama.Config, topics []string) (*sarama.MetadataResponse, error) {
+	br := sarama.NewBroker(addr)
+	if err := br.Open(cfg); err != nil {
+		return nil, err
+	}
+	defer br.Close()
+	req := sarama.NewMetadataRequest(cfg.Version, topics)
+	req.IncludeTopicAuthorizedOperations = true
+	return br.GetMetadata(req)
+}
+
+// topicNames are the topics the service uses.
+func (s *Service) topicNames() []string {
+	names := []string{string(s.topics.Input), string(s.topics.Output), string(s.topics.Repartition),
+		string(s.topics.DeadLetter), string(goka.GroupTable(s.topics.WindowGroup))}
+	if s.topics.Late != "" {
+		names = append(names, string(s.topics.Late))
+	}
+	return names
+}
+
+// Kafka's ACL operation codes, as bits of a metadata response's
+// AuthorizedOperations.
+const (
+	aclRead  = 3
+	aclWrite = 4
+)
+
+// checkAuthorized reports the first topic the principal may not use as the
+// service must: read the input, write the output, the dead-letter and late
+// topics, read and write its repartition topic and window table. A broker
+// that does not report authorized operations (INT32_MIN) passes.
+func (s *Service) checkAuthorized(md *sarama.MetadataResponse) error {
+	needs := map[string][]int{
+		string(s.topics.Input):                        {aclRead},
+		string(s.topics.Output):                       {aclWrite},
+		string(s.topics.DeadLetter):                   {aclWrite},
+		string(s.topics.Repartition):                  {aclRead, aclWrite},
+		string(goka.GroupTable(s.topics.WindowGroup)): {aclRead, aclWrite},
+	}
+	if s.topics.Late != "" {
+		needs[string(s.topics.Late)] = []int{aclWrite}
+	}
+	role := map[string]string{
+		string(s.topics.Input):                        "input topic",
+		string(s.topics.Output):                       "output topic",
+		string(s.topics.DeadLetter):                   "dead-letter topic",
+		string(s.topics.Repartition):                  "repartition topic",
+		string(goka.GroupTable(s.topics.WindowGroup)): "window table topic",
+		string(s.topics.Late):                         "late topic",
+	}
+	names := []string{"", "", "", "read", "write"}
+	for _, name := range s.topicNames() {
+		i := slices.IndexFunc(md.Topics, func(t *sarama.TopicMetadata) bool { return t.Name == name })
+		if i < 0 {
+			continue
+		}
+		t := md.Topics[i]
+		if errors.Is(t.Err, sarama.ErrTopicAuthorizationFailed) {
+			return &AccessError{Topic: name, Reason: fmt.Sprintf("%s %q: %s may not even describe it (Kafka ACLs): grant it %s",
+				role[name], name, s.principal(), opNames(needs[name], names))}
+		}
+		if t.TopicAuthorizedOperations == math.MinInt32 || t.Err != sarama.ErrNoError {
+			continue
+		}
+		var missing []int
+		for _, op := range needs[name] {
+			if t.TopicAuthorizedOperations&(1<<op) == 0 {
+				missing = append(missing, op)
+			}
+		}
+		if len(missing) > 0 {
+			return &AccessError{Topic: name, Reason: fmt.Sprintf("%s %q: %s is not allowed to %s it (Kafka ACLs): grant it %s",
+				role[name], name, s.principal(), strings.ToLower(opNames(missing, names)), opNames(needs[name], names))}
+		}
+	}
+	return nil
+}
+
+func opNames(ops []int, names []string) string {
+	var out []string
+	for _, op := range ops {
+		out = append(out, strings.ToUpper(names[op][:1])+names[op][1:])
+	}
+	return strings.Join(out, " and ")
+}
+
+// principal names who the service is to the brokers, for error messages.
+func (s *Service) principal() string {
+	if s.cfg.Security.SASLMechanism == "" {
+		return "this client (no SASL user)"
+	}
+	return fmt.Sprintf("SASL user %q", s.cfg.Security.SASLUsername)
+}
+
+// connectError turns a failure to talk to addr with cfg into its cause,
+// naming the key to fix where one is at fault.
+func (s *Service) connectError(addr string, cfg *sarama.Config, err error) error {
+	sec := s.cfg.Security
+	var (
+		unknownCA x509.UnknownAuthorityError
+		hostname  x509.HostnameError
+		invalid   x509.CertificateInvalidError
+		header    tls.RecordHeaderError
+		alert     tls.AlertError
+		kerr      sarama.KError
+		op        *net.OpError
+	)
+	switch {
+	case errors.As(err, &unknownCA):
+		return &KeyError{Key: "tls-ca-file", Reason: fmt.Sprintf("broker %s presented a certificate signed by an authority the CA file does not hold (%v)", addr, err)}
+	case errors.As(err, &hostname):
+		return &KeyError{Key: "tls-server-name", Reason: fmt.Sprintf("broker %s presented a certificate for another name (%v)", addr, err)}
+	case errors.As(err, &invalid):
+		return &KeyError{Key: "tls-ca-file", Reason: fmt.Sprintf("broker %s presented an invalid certificate (%v)", addr, err)}
+	case errors.As(err, &header):
+		return &KeyError{Key: "tls", Reason: fmt.Sprintf("broker %s does not speak TLS on this port (%v)", addr, err)}
+	case errors.As(err, &alert) || errors.As(err, &op) && op.Op == "remote error":
+		if sec.TLSCertFile == "" {
+			return &KeyError{Key: "tls-cert-file", Reason: fmt.Sprintf("broker %s refused the TLS handshake (%v): it may require a client certificate", addr, err)}
+		}
+		return &KeyError{Key: "tls-cert-file", Reason: fmt.Sprintf("broker %s refused the TLS handshake (%v): it does not accept the client certificate", addr, err)}
+	case errors.As(err, &kerr) && (kerr == sarama.ErrSASLAuthenticationFailed || kerr == sarama.ErrIllegalSASLState):
+		return &KeyError{Key: "sasl-password", Reason: fmt.Sprintf("broker %s rejected %s authentication of user %q: wrong user name or password (%v)", addr, sec.SASLMechanism, sec.SASLUsername, err)}
+	case errors.As(err, &kerr) && kerr == sarama.ErrUnsupportedSASLMechanism:
+		return &KeyError{Key: "sasl-mechanism", Reason: fmt.Sprintf("broker %s does not offer %s (%v)", addr, sec.SASLMechanism, err)}
+	case errors.Is(err, sarama.ErrTopicAuthorizationFailed), errors.Is(err, sarama.ErrClusterAuthorizationFailed):
+		return fmt.Errorf("broker %s: %s may not describe the service's topics (Kafka ACLs): %w", addr, s.principal(), err)
+	}
+	// A lost connection says little by itself: the broker may be going
+	// away. The cause is named only when another connection shows it.
+	if connectionLost(err) {
+		without := func(tls, sasl bool) *sarama.Config {
+			c := *cfg
+			c.Net.TLS.Enable = c.Net.TLS.Enable && !tls
+			c.Net.SASL.Enable = c.Net.SASL.Enable && !sasl
+			return &c
+		}
+		switch {
+		case sec.SASLMechanism != "" && answers(addr, without(false, true)):
+			// Kafka answers a failed authentication with an error; some
+			// brokers just close the connection.
+			return &KeyError{Key: "sasl-password", Reason: fmt.Sprintf("broker %s closed the connection during %s authentication of user %q: wrong user name or password, or no such %s user (%v)",
+				addr, sec.SASLMechanism, sec.SASLUsername, sec.SASLMechanism, err)}
+		case !sec.TLS && speaksTLS(addr):
+			return &KeyError{Key: "tls", Reason: fmt.Sprintf("broker %s speaks only TLS, and tls is off (%v)", addr, err)}
+		case sec.TLS && answers(addr, without(true, true)):
+			return &KeyError{Key: "tls", Reason: fmt.Sprintf("broker %s is not a TLS listener: it answers plaintext requests (%v)", addr, err)}
+		case sec.SASLMechanism == "" && answers(addr, cfg):
+			return &KeyError{Key: "sasl-mechanism", Reason: fmt.Sprintf("broker %s answers, but closes the connection on the first request that needs authentication: it requires SASL (%v)", addr, err)}
+		}
+	}
+	return &UnreachableError{Addr: addr, Err: err}
+}
+
+// UnreachableError is a broker that could not be talked to for a reason
+// that may pass: refused, timed out, reset. Everything else New and the
+// start-up check return is permanent until the configuration, the
+// credentials or the ACLs change.
+type UnreachableError struct {
+	Addr string
+	Err  error
+}
+
+func (e *UnreachableError) Error() string {
+	return fmt.Sprintf("config key \"brokers\": cannot talk to broker %s: %v", e.Addr, e.Err)
+}
+
+func (e *UnreachableError) Unwrap() error { return e.Err }
+
+// AccessError is a topic the principal may not use as the service must.
+type AccessError struct {
+	Topic  string
+	Reason string
+}
+
+func (e *AccessError) Error() string { return e.Reason }
+
+// Permanent reports whether err, from New, will come back on a retry
+// unchanged: a configuration value, credentials or TLS material the brokers
+// reject, or ACLs that deny the service its topics. Other errors (brokers
+// unreachable, a request timing out) may pass.
+func Permanent(err error) bool {
+	var (
+		key    *KeyError
+		access *AccessError
+	)
+	return errors.As(err, &key) || errors.As(err, &access) ||
+		errors.Is(err, sarama.ErrTopicAuthorizationFailed) || errors.Is(err, sarama.ErrClusterAuthorizationFailed) ||
+		errors.Is(err, sarama.ErrGroupAuthorizationFailed)
+}
+
+// connectionLost reports whether err is the connection closing, resetting
+// or timing out, rather than an answer.
+func connectionLost(err error) bool {
+	var nerr net.Error
+	return errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.As(err, &nerr) && nerr.Timeout()
+}
+
+// answers reports whether addr answers an ApiVersions request, which needs
+// no authentication, on a connection made as cfg says.
+func answers(addr string, cfg *sarama.Config) bool {
+	br := sarama.NewBroker(addr)
+	if err := br.Open(cfg); err != nil {
+		return false
+	}
+	defer br.Close()
+	_, err := br.ApiVersions(&sarama.ApiVersionsRequest{})
+	return err == nil
+}
+
+// speaksTLS reports whether addr completes a TLS handshake, whatever its
+// certificate: a plaintext client's request is not one, and a TLS listener
+// just closes the connection on it.
+func speaksTLS(addr string) bool {
+	d := &net.Dialer{Timeout: preflightTimeout}
+	conn, err := tls.DialWithDialer(d, "tcp", addr, &tls.Config{InsecureSkipVerify: true}) // #nosec G402 -- only asks whether the port speaks TLS; nothing is sent
+	if err != nil {
+		return false
+	}
+	_ = conn.Close()
+	return true
+}
