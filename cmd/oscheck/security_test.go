@@ -163,10 +163,10 @@ func firstLines(s string, n int) string {
 	return strings.Join(lines[:min(n, len(lines))], "\n")
 }
 
-// TestSecureGenAndRead sends lines with gen and reads os-check with read
-// through a broker requiring SCRAM over TLS, the password from
+// TestSecureCommands sends lines with gen and ship and reads os-check with
+// read, through a broker requiring SCRAM over TLS, the password from
 // OSCHECK_SASL_PASSWORD.
-func TestSecureGenAndRead(t *testing.T) {
+func TestSecureCommands(t *testing.T) {
 	b := startSecureBroker(t, 1, topology.SASLSCRAMSHA512, "tls", kfake.SeedTopics(1, "os-check"))
 	flags := []string{"--brokers", b.addrs[0], "--sasl-mechanism", b.mech, "--sasl-username", b.user,
 		"--tls", "--tls-ca-file", b.ca.CertFile}
@@ -179,6 +179,16 @@ func TestSecureGenAndRead(t *testing.T) {
 	if !strings.Contains(stdout.String(), "wrote 300 lines") {
 		t.Fatalf("gen: %s", stdout.String())
 	}
+	access := filepath.Join(t.TempDir(), "access.log")
+	line := `127.0.0.1 - - [14/Aug/2019:00:43:08 +0000] "GET /?os_type=android HTTP/1.1" 200 5 "-" "curl/8"` + "\n"
+	if err := os.WriteFile(access, []byte(strings.Repeat(line, 5)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	shipper := startShip(t, append([]string{"--file", access, "--poll-interval", "50ms"}, flags...)...)
+	if n := len(consume(t, b.addrs, "access_log", b.kgoOpts(t)...).waitFor(305, 30*time.Second)); n != 305 {
+		t.Fatalf("access_log has %d records, want 300 from gen and 5 from ship", n)
+	}
+	shipper.stop()
 	final := &kgo.Record{Topic: "os-check", Key: binary.BigEndian.AppendUint64([]byte("android"), 1565743788000),
 		Value: binary.BigEndian.AppendUint64(nil, 7)}
 	produce(t, b.addrs, []*kgo.Record{final}, b.kgoOpts(t)...)
@@ -191,8 +201,8 @@ func TestSecureGenAndRead(t *testing.T) {
 	if got, want := strings.TrimSpace(read.String()), "[android@1565743788000/1565743790000] 7"; got != want {
 		t.Errorf("read printed %q, want %q", got, want)
 	}
-	if strings.Contains(stderr.String(), b.password) {
-		t.Error("gen or read logged the password")
+	if strings.Contains(stderr.String(), b.password) || strings.Contains(shipper.logs.String(), b.password) {
+		t.Error("gen, ship or read logged the password")
 	}
 }
 
@@ -408,4 +418,15 @@ func appUser(password string, deny ...kfake.ACL) kfake.Opt {
 	acls := append([]kfake.ACL{all(kmsg.ACLResourceTypeTopic, "*"), all(kmsg.ACLResourceTypeGroup, "*"),
 		all(kmsg.ACLResourceTypeCluster, "kafka-cluster")}, deny...)
 	return kfake.User(topology.SASLSCRAMSHA256, "app", password, acls...)
+}
+
+// TestInsecureSkipVerifyWarns connects without verifying the broker's
+// certificate, which works against any TLS broker, and must say so loudly.
+func TestInsecureSkipVerifyWarns(t *testing.T) {
+	b := startSecureBroker(t, 1, "", "tls")
+	logs := service(t, "--brokers", b.addrs[0], "--tls", "--tls-insecure-skip-verify", "--http-addr", "")
+	awaitLog(t, logs, "msg=ready")
+	if !strings.Contains(logs.String(), `level=WARN msg="TLS CERTIFICATE VERIFICATION IS OFF`) {
+		t.Errorf("no warning that certificates go unchecked:\n%s", firstLines(logs.String(), 5))
+	}
 }
