@@ -50,37 +50,79 @@ func (s *Service) checkCluster() error {
 func (s *Service) checkBrokers() error {
 	cfg := s.saramaConfig()
 	cfg.Net.DialTimeout, cfg.Net.ReadTimeout, cfg.Net.WriteTimeout = preflightTimeout, preflightTimeout, preflightTimeout
-	var first error
+	var definite, unreachable error
 	for _, addr := range s.cfg.Brokers {
-		md, err := askMetadata(addr, cfg, s.topicNames())
-		if err != nil && connectionLost(err) {
-			// Once more before the diagnosis, which reads a lost
-			// connection as a sign of misconfiguration: a broker
-			// restarting loses connections too.
+		again := func() (*clusterAnswer, error) {
 			time.Sleep(500 * time.Millisecond)
-			md, err = askMetadata(addr, cfg, s.topicNames())
+			return s.ask(addr, cfg)
 		}
-		if err == nil {
-			return s.checkAuthorized(md)
+		a, err := s.ask(addr, cfg)
+		if err != nil && connectionLost(err) {
+			// A broker restarting loses connections too.
+			a, err = again()
 		}
-		if first == nil {
-			first = s.connectError(addr, cfg, err)
+		if err != nil {
+			cause, guessed := s.connectError(addr, cfg, err)
+			if guessed {
+				// The cause was read off other connections that did
+				// work; a third try tells a misconfiguration from a
+				// flapping network, which would have healed by now.
+				if a, err = again(); err == nil {
+					return s.checkAuthorized(a)
+				}
+			}
+			var u *UnreachableError
+			switch {
+			case !errors.As(cause, &u) && definite == nil:
+				definite = cause
+			case unreachable == nil:
+				unreachable = cause
+			}
+			continue
 		}
+		return s.checkAuthorized(a)
 	}
-	return first
+	// A broker that rejects the configuration tells more than one that
+	// cannot be reached.
+	if definite != nil {
+		return definite
+	}
+	return unreachable
 }
 
-// askMetadata opens one connection to addr and asks for topics with the
-// operations the principal may perform on them.
-func askMetadata(addr string, cfg *sarama.Config, topics []string) (*sarama.MetadataResponse, error) {
+// clusterAnswer is what one broker told about the service's topics (with
+// the operations the principal may perform on them) and groups.
+type clusterAnswer struct {
+	md *sarama.MetadataResponse
+	// groups maps each consumer group to the error finding its
+	// coordinator: Kafka answers GROUP_AUTHORIZATION_FAILED to a
+	// principal that may not describe the group.
+	groups map[string]error
+}
+
+// ask opens one connection to addr and asks about the service's topics and
+// groups.
+func (s *Service) ask(addr string, cfg *sarama.Config) (*clusterAnswer, error) {
 	br := sarama.NewBroker(addr)
 	if err := br.Open(cfg); err != nil {
 		return nil, err
 	}
 	defer br.Close()
-	req := sarama.NewMetadataRequest(cfg.Version, topics)
+	req := sarama.NewMetadataRequest(cfg.Version, s.topicNames())
 	req.IncludeTopicAuthorizedOperations = true
-	return br.GetMetadata(req)
+	md, err := br.GetMetadata(req)
+	if err != nil {
+		return nil, err
+	}
+	a := &clusterAnswer{md: md, groups: make(map[string]error)}
+	for _, g := range []string{string(s.topics.ParseGroup), string(s.topics.WindowGroup)} {
+		resp, err := br.FindCoordinator(&sarama.FindCoordinatorRequest{Version: 2, CoordinatorKey: g, CoordinatorType: sarama.CoordinatorGroup})
+		if err != nil {
+			return nil, err
+		}
+		a.groups[g] = resp.Err
+	}
+	return a, nil
 }
 
 // topicNames are the topics the service uses.
@@ -93,46 +135,51 @@ func (s *Service) topicNames() []string {
 	return names
 }
 
-// Kafka's ACL operation codes, as bits of a metadata response's
-// AuthorizedOperations.
+// Kafka's ACL operations, by their codes: the bits of a metadata
+// response's AuthorizedOperations.
 const (
-	aclRead  = 3
-	aclWrite = 4
+	aclRead            = 3
+	aclWrite           = 4
+	aclDescribeConfigs = 10
 )
 
-// checkAuthorized reports the first topic the principal may not use as the
-// service must: read the input, write the output, the dead-letter and late
-// topics, read and write its repartition topic and window table. A broker
-// that does not report authorized operations (INT32_MIN) passes.
-func (s *Service) checkAuthorized(md *sarama.MetadataResponse) error {
+var aclNames = map[int]string{aclRead: "Read", aclWrite: "Write", aclDescribeConfigs: "DescribeConfigs"}
+
+// checkAuthorized reports the first topic or group the principal may not use
+// as the service must: read the input; write the output, the dead-letter and
+// late topics; read and write its repartition topic and window table, and
+// describe the table's configuration (goka checks that it is compacted);
+// use both groups. A broker that does not report authorized operations
+// (INT32_MIN) passes the topic checks.
+func (s *Service) checkAuthorized(a *clusterAnswer) error {
+	table := string(goka.GroupTable(s.topics.WindowGroup))
 	needs := map[string][]int{
-		string(s.topics.Input):                        {aclRead},
-		string(s.topics.Output):                       {aclWrite},
-		string(s.topics.DeadLetter):                   {aclWrite},
-		string(s.topics.Repartition):                  {aclRead, aclWrite},
-		string(goka.GroupTable(s.topics.WindowGroup)): {aclRead, aclWrite},
+		string(s.topics.Input):       {aclRead},
+		string(s.topics.Output):      {aclWrite},
+		string(s.topics.DeadLetter):  {aclWrite},
+		string(s.topics.Repartition): {aclRead, aclWrite},
+		table:                        {aclRead, aclWrite, aclDescribeConfigs},
 	}
 	if s.topics.Late != "" {
 		needs[string(s.topics.Late)] = []int{aclWrite}
 	}
 	role := map[string]string{
-		string(s.topics.Input):                        "input topic",
-		string(s.topics.Output):                       "output topic",
-		string(s.topics.DeadLetter):                   "dead-letter topic",
-		string(s.topics.Repartition):                  "repartition topic",
-		string(goka.GroupTable(s.topics.WindowGroup)): "window table topic",
-		string(s.topics.Late):                         "late topic",
+		string(s.topics.Input):       "input topic",
+		string(s.topics.Output):      "output topic",
+		string(s.topics.DeadLetter):  "dead-letter topic",
+		string(s.topics.Repartition): "repartition topic",
+		table:                        "window table topic",
+		string(s.topics.Late):        "late topic",
 	}
-	names := []string{"", "", "", "read", "write"}
 	for _, name := range s.topicNames() {
-		i := slices.IndexFunc(md.Topics, func(t *sarama.TopicMetadata) bool { return t.Name == name })
+		i := slices.IndexFunc(a.md.Topics, func(t *sarama.TopicMetadata) bool { return t.Name == name })
 		if i < 0 {
 			continue
 		}
-		t := md.Topics[i]
+		t := a.md.Topics[i]
 		if errors.Is(t.Err, sarama.ErrTopicAuthorizationFailed) {
 			return &AccessError{Topic: name, Reason: fmt.Sprintf("%s %q: %s may not even describe it (Kafka ACLs): grant it %s",
-				role[name], name, s.principal(), opNames(needs[name], names))}
+				role[name], name, s.principal(), opNames(needs[name]))}
 		}
 		if t.TopicAuthorizedOperations == math.MinInt32 || t.Err != sarama.ErrNoError {
 			continue
@@ -144,17 +191,22 @@ func (s *Service) checkAuthorized(md *sarama.MetadataResponse) error {
 			}
 		}
 		if len(missing) > 0 {
-			return &AccessError{Topic: name, Reason: fmt.Sprintf("%s %q: %s is not allowed to %s it (Kafka ACLs): grant it %s",
-				role[name], name, s.principal(), strings.ToLower(opNames(missing, names)), opNames(needs[name], names))}
+			return &AccessError{Topic: name, Reason: fmt.Sprintf("%s %q: %s lacks %s on it (Kafka ACLs): grant it %s",
+				role[name], name, s.principal(), opNames(missing), opNames(needs[name]))}
+		}
+	}
+	for _, g := range []string{string(s.topics.ParseGroup), string(s.topics.WindowGroup)} {
+		if errors.Is(a.groups[g], sarama.ErrGroupAuthorizationFailed) {
+			return &AccessError{Topic: g, Reason: fmt.Sprintf("consumer group %q: %s may not use it (Kafka ACLs): grant it Read", g, s.principal())}
 		}
 	}
 	return nil
 }
 
-func opNames(ops []int, names []string) string {
+func opNames(ops []int) string {
 	var out []string
 	for _, op := range ops {
-		out = append(out, strings.ToUpper(names[op][:1])+names[op][1:])
+		out = append(out, aclNames[op])
 	}
 	return strings.Join(out, " and ")
 }
@@ -168,8 +220,10 @@ func (s *Service) principal() string {
 }
 
 // connectError turns a failure to talk to addr with cfg into its cause,
-// naming the key to fix where one is at fault.
-func (s *Service) connectError(addr string, cfg *sarama.Config, err error) error {
+// naming the key to fix where one is at fault. guessed tells that the cause
+// was inferred from other connections after this one was lost, rather than
+// read off the error itself.
+func (s *Service) connectError(addr string, cfg *sarama.Config, err error) (cause error, guessed bool) {
 	sec := s.cfg.Security
 	var (
 		unknownCA x509.UnknownAuthorityError
@@ -182,24 +236,29 @@ func (s *Service) connectError(addr string, cfg *sarama.Config, err error) error
 	)
 	switch {
 	case errors.As(err, &unknownCA):
-		return &KeyError{Key: "tls-ca-file", Reason: fmt.Sprintf("broker %s presented a certificate signed by an authority the CA file does not hold (%v)", addr, err)}
+		return &KeyError{Key: "tls-ca-file", Reason: fmt.Sprintf("broker %s presented a certificate signed by an authority the CA file does not hold (%v)", addr, err)}, false
 	case errors.As(err, &hostname):
-		return &KeyError{Key: "tls-server-name", Reason: fmt.Sprintf("broker %s presented a certificate for another name (%v)", addr, err)}
+		return &KeyError{Key: "tls-server-name", Reason: fmt.Sprintf("broker %s presented a certificate for another name (%v)", addr, err)}, false
+	case errors.As(err, &invalid) && invalid.Reason == x509.Expired:
+		return &KeyError{Key: "tls", Reason: fmt.Sprintf("broker %s presented a certificate that has expired or is not valid yet: renew it, or set this host's clock (%v)", addr, err)}, false
 	case errors.As(err, &invalid):
-		return &KeyError{Key: "tls-ca-file", Reason: fmt.Sprintf("broker %s presented an invalid certificate (%v)", addr, err)}
+		return &KeyError{Key: "tls-ca-file", Reason: fmt.Sprintf("broker %s presented an invalid certificate (%v)", addr, err)}, false
 	case errors.As(err, &header):
-		return &KeyError{Key: "tls", Reason: fmt.Sprintf("broker %s does not speak TLS on this port (%v)", addr, err)}
+		return &KeyError{Key: "tls", Reason: fmt.Sprintf("broker %s does not speak TLS on this port (%v)", addr, err)}, false
+	case (errors.As(err, &alert) || errors.As(err, &op) && op.Op == "remote error") &&
+		!strings.Contains(err.Error(), "certificate") && !strings.Contains(err.Error(), "unknown certificate authority"):
+		return &KeyError{Key: "tls", Reason: fmt.Sprintf("broker %s refused the TLS handshake (%v)", addr, err)}, false
 	case errors.As(err, &alert) || errors.As(err, &op) && op.Op == "remote error":
 		if sec.TLSCertFile == "" {
-			return &KeyError{Key: "tls-cert-file", Reason: fmt.Sprintf("broker %s refused the TLS handshake (%v): it may require a client certificate", addr, err)}
+			return &KeyError{Key: "tls-cert-file", Reason: fmt.Sprintf("broker %s refused the TLS handshake (%v): it may require a client certificate", addr, err)}, false
 		}
-		return &KeyError{Key: "tls-cert-file", Reason: fmt.Sprintf("broker %s refused the TLS handshake (%v): it does not accept the client certificate", addr, err)}
+		return &KeyError{Key: "tls-cert-file", Reason: fmt.Sprintf("broker %s refused the TLS handshake (%v): it does not accept the client certificate", addr, err)}, false
 	case errors.As(err, &kerr) && (kerr == sarama.ErrSASLAuthenticationFailed || kerr == sarama.ErrIllegalSASLState):
-		return &KeyError{Key: "sasl-password", Reason: fmt.Sprintf("broker %s rejected %s authentication of user %q: wrong user name or password (%v)", addr, sec.SASLMechanism, sec.SASLUsername, err)}
+		return &KeyError{Key: "sasl-password", Reason: fmt.Sprintf("broker %s rejected %s authentication of user %q: wrong user name or password (%v)", addr, sec.SASLMechanism, sec.SASLUsername, err)}, false
 	case errors.As(err, &kerr) && kerr == sarama.ErrUnsupportedSASLMechanism:
-		return &KeyError{Key: "sasl-mechanism", Reason: fmt.Sprintf("broker %s does not offer %s (%v)", addr, sec.SASLMechanism, err)}
+		return &KeyError{Key: "sasl-mechanism", Reason: fmt.Sprintf("broker %s does not offer %s (%v)", addr, sec.SASLMechanism, err)}, false
 	case errors.Is(err, sarama.ErrTopicAuthorizationFailed), errors.Is(err, sarama.ErrClusterAuthorizationFailed):
-		return fmt.Errorf("broker %s: %s may not describe the service's topics (Kafka ACLs): %w", addr, s.principal(), err)
+		return fmt.Errorf("broker %s: %s may not describe the service's topics (Kafka ACLs): %w", addr, s.principal(), err), false
 	}
 	// A lost connection says little by itself: the broker may be going
 	// away. The cause is named only when another connection shows it.
@@ -215,16 +274,16 @@ func (s *Service) connectError(addr string, cfg *sarama.Config, err error) error
 			// Kafka answers a failed authentication with an error; some
 			// brokers just close the connection.
 			return &KeyError{Key: "sasl-password", Reason: fmt.Sprintf("broker %s closed the connection during %s authentication of user %q: wrong user name or password, or no such %s user (%v)",
-				addr, sec.SASLMechanism, sec.SASLUsername, sec.SASLMechanism, err)}
+				addr, sec.SASLMechanism, sec.SASLUsername, sec.SASLMechanism, err)}, true
 		case !sec.TLS && speaksTLS(addr):
-			return &KeyError{Key: "tls", Reason: fmt.Sprintf("broker %s speaks only TLS, and tls is off (%v)", addr, err)}
+			return &KeyError{Key: "tls", Reason: fmt.Sprintf("broker %s speaks only TLS, and tls is off (%v)", addr, err)}, true
 		case sec.TLS && answers(addr, without(true, true)):
-			return &KeyError{Key: "tls", Reason: fmt.Sprintf("broker %s is not a TLS listener: it answers plaintext requests (%v)", addr, err)}
+			return &KeyError{Key: "tls", Reason: fmt.Sprintf("broker %s is not a TLS listener: it answers plaintext requests (%v)", addr, err)}, true
 		case sec.SASLMechanism == "" && answers(addr, cfg):
-			return &KeyError{Key: "sasl-mechanism", Reason: fmt.Sprintf("broker %s answers, but closes the connection on the first request that needs authentication: it requires SASL (%v)", addr, err)}
+			return &KeyError{Key: "sasl-mechanism", Reason: fmt.Sprintf("broker %s answers, but closes the connection on the first request that needs authentication: it requires SASL (%v)", addr, err)}, true
 		}
 	}
-	return &UnreachableError{Addr: addr, Err: err}
+	return &UnreachableError{Addr: addr, Err: err}, false
 }
 
 // UnreachableError is a broker that could not be talked to for a reason
@@ -242,9 +301,10 @@ func (e *UnreachableError) Error() string {
 
 func (e *UnreachableError) Unwrap() error { return e.Err }
 
-// AccessError is a topic the principal may not use as the service must.
+// AccessError is a topic or group the principal may not use as the
+// service must.
 type AccessError struct {
-	Topic  string
+	Topic  string // or group
 	Reason string
 }
 

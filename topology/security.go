@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"strings"
@@ -37,6 +38,9 @@ func (s Secret) GoString() string { return s.String() }
 
 // LogValue keeps slog from printing the value.
 func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
+
+// Format keeps every fmt verb, %d and %x too, from printing the value.
+func (s Secret) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, s.String()) }
 
 // MarshalText keeps encoders (JSON, YAML) from printing the value.
 func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }

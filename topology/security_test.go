@@ -18,7 +18,7 @@ func TestSecretNeverPrinted(t *testing.T) {
 	c := DefaultConfig()
 	c.Security = Security{SASLMechanism: SASLSCRAMSHA512, SASLUsername: "oscheck", SASLPassword: password}
 	var out bytes.Buffer
-	for _, format := range []string{"%v", "%+v", "%#v", "%s"} {
+	for _, format := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%d"} {
 		fmt.Fprintf(&out, format+"\n", c)
 		fmt.Fprintf(&out, format+"\n", c.Security)
 	}

@@ -225,11 +225,15 @@ func TestSecurityFailures(t *testing.T) {
 		return kfake.ACL{Resource: kmsg.ACLResourceTypeTopic, Name: topic, Pattern: kmsg.ACLResourcePatternTypeLiteral,
 			Operation: kmsg.ACLOperationWrite, Allow: false}
 	}
-	// aclBroker lets SASL user "app" do everything but write topic deny.
-	aclBroker := func(deny string) func(t *testing.T) ([]string, string) {
+	denyGroup := func(group string) kfake.ACL {
+		return kfake.ACL{Resource: kmsg.ACLResourceTypeGroup, Name: group, Pattern: kmsg.ACLResourcePatternTypeLiteral,
+			Operation: kmsg.ACLOperationAll, Allow: false}
+	}
+	// aclBroker lets SASL user "app" do everything but what deny forbids.
+	aclBroker := func(deny kfake.ACL) func(t *testing.T) ([]string, string) {
 		return func(t *testing.T) ([]string, string) {
 			password := secrettest.Password(t)
-			b := startSecureBroker(t, 2, topology.SASLSCRAMSHA256, "", kfake.EnableACLs(), appUser(password, denyWrite(deny)))
+			b := startSecureBroker(t, 2, topology.SASLSCRAMSHA256, "", kfake.EnableACLs(), appUser(password, deny))
 			file := filepath.Join(t.TempDir(), "password")
 			if err := os.WriteFile(file, []byte(password), 0o600); err != nil {
 				t.Fatal(err)
@@ -275,10 +279,12 @@ func TestSecurityFailures(t *testing.T) {
 		{"broker that never answers", func(t *testing.T) ([]string, string) {
 			return []string{"--brokers", silentListener(t)}, ""
 		}, []string{`config key "brokers"`}},
-		{"ACLs deny writing the dead-letter topic", aclBroker("os-check-streams-dlq"),
-			[]string{`dead-letter topic "os-check-streams-dlq"`, `SASL user "app"`, "not allowed to write"}},
-		{"ACLs deny writing the output topic", aclBroker("os-check"),
-			[]string{`output topic "os-check"`, `SASL user "app"`, "not allowed to write"}},
+		{"ACLs deny writing the dead-letter topic", aclBroker(denyWrite("os-check-streams-dlq")),
+			[]string{`dead-letter topic "os-check-streams-dlq"`, `SASL user "app"`, "lacks Write"}},
+		{"ACLs deny writing the output topic", aclBroker(denyWrite("os-check")),
+			[]string{`output topic "os-check"`, `SASL user "app"`, "lacks Write"}},
+		{"ACLs deny the window stage's group", aclBroker(denyGroup("os-check-streams-window")),
+			[]string{`consumer group "os-check-streams-window"`, `SASL user "app"`, "grant it Read"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -288,8 +294,8 @@ func TestSecurityFailures(t *testing.T) {
 			lines := strings.Split(strings.TrimSpace(out), "\n")
 			last := lines[len(lines)-1]
 			t.Logf("exit %d after %v: %s", code, took.Round(time.Millisecond), last)
-			if code == 0 {
-				t.Errorf("exit status 0, want non-zero")
+			if code != 2 {
+				t.Errorf("exit status %d, want 2", code)
 			}
 			if took >= 30*time.Second {
 				t.Errorf("took %v to exit, want under 30s", took)
@@ -401,7 +407,7 @@ func TestACLsRevokedWhileRunning(t *testing.T) {
 	select {
 	case err := <-done:
 		t.Logf("oscheck run returned after %v: %v", time.Since(start).Round(time.Millisecond), err)
-		if err == nil || !strings.Contains(err.Error(), `output topic "os-check"`) || !strings.Contains(err.Error(), "not allowed to write") {
+		if err == nil || !strings.Contains(err.Error(), `output topic "os-check"`) || !strings.Contains(err.Error(), "lacks Write") {
 			t.Errorf("got %v, want the output topic's ACLs named", err)
 		}
 	case <-time.After(90 * time.Second):

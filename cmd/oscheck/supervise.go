@@ -48,7 +48,9 @@ func serve(ctx context.Context, cfg topology.Config, httpAddr string, drain time
 		}
 		defer stop()
 	}
+	wait := time.Second
 	for {
+		began := time.Now()
 		err = in.run(ctx, drain, log)
 		if err == nil || ctx.Err() != nil {
 			log.Info("stopped", "error", err)
@@ -56,8 +58,11 @@ func serve(ctx context.Context, cfg topology.Config, httpAddr string, drain time
 		}
 		cur.p.Store(nil)
 		restarts.Inc()
-		log.Error("the service failed; starting it again", "error", err)
-		if in, err = restart(ctx, cfg, log); in == nil {
+		if time.Since(began) >= stableAfter {
+			wait = time.Second
+		}
+		log.Error("the service failed; starting it again", "error", err, "in", wait)
+		if in, err = restart(ctx, cfg, log, &wait); in == nil {
 			log.Info("stopped", "error", err)
 			return err
 		}
@@ -65,17 +70,39 @@ func serve(ctx context.Context, cfg topology.Config, httpAddr string, drain time
 	}
 }
 
-// restart builds a new instance, retrying failures that may pass (brokers
-// unreachable) with a backoff from 1 s to 30 s. It returns nil when ctx is
-// done, with the error when the failure is permanent.
-func restart(ctx context.Context, cfg topology.Config, log *slog.Logger) (*instance, error) {
-	for wait := time.Second; ; wait = min(2*wait, 30*time.Second) {
+// stableAfter is how long an instance must have run for its failure to
+// start the backoff over: one that fails again at once, on a cause the
+// start-up check does not see, is restarted ever more slowly.
+const stableAfter = time.Minute
+
+// restart builds a new instance after *wait, retrying failures that may pass
+// (brokers unreachable) with *wait doubled each time, up to 30 s; *wait is
+// left doubled for the next restart. It returns nil when ctx is done, with
+// the error when the failure is permanent. Building an instance cannot be
+// interrupted; when ctx is done meanwhile, restart returns at once and
+// leaves it to the exiting process.
+func restart(ctx context.Context, cfg topology.Config, log *slog.Logger, wait *time.Duration) (*instance, error) {
+	for {
 		select {
 		case <-ctx.Done():
 			return nil, nil
-		case <-time.After(wait):
+		case <-time.After(*wait):
 		}
-		in, err := newInstance(cfg, log)
+		*wait = min(2**wait, 30*time.Second)
+		built := make(chan struct{})
+		var (
+			in  *instance
+			err error
+		)
+		go func() {
+			defer close(built)
+			in, err = newInstance(cfg, log)
+		}()
+		select {
+		case <-ctx.Done():
+			return nil, nil
+		case <-built:
+		}
 		if err == nil {
 			log.Info("started again")
 			return in, nil
@@ -83,7 +110,7 @@ func restart(ctx context.Context, cfg topology.Config, log *slog.Logger) (*insta
 		if topology.Permanent(err) {
 			return nil, err
 		}
-		log.Warn("starting the service again failed; retrying", "error", err, "in", min(2*wait, 30*time.Second))
+		log.Warn("starting the service again failed; retrying", "error", err, "in", *wait)
 	}
 }
 
