@@ -201,6 +201,14 @@ type gatedSession struct {
 	sarama.ConsumerGroupSession
 	gate  *gate
 	parts []sessionPartition // by partition number
+	// ended is set when the session is over; marking counts the
+	// MarkOffsets under way. goka's stopping partitions may mark records
+	// whose emits are acknowledged after the session ended: passed to the
+	// Committer after the next session's Reset, such a mark would release
+	// that session's hold on the same offset. end sets ended, then waits
+	// for the marks under way, so none reaches the Committer after Reset.
+	ended   atomic.Bool
+	marking atomic.Int64
 }
 
 type sessionPartition struct {
@@ -209,6 +217,11 @@ type sessionPartition struct {
 }
 
 func (s *gatedSession) MarkOffset(topic string, partition int32, offset int64, metadata string) {
+	s.marking.Add(1)
+	defer s.marking.Add(-1)
+	if s.ended.Load() {
+		return // its records are read again from the last commit
+	}
 	floor := s.gate.committer.Done(partition, offset)
 	if int(partition) >= len(s.parts) {
 		// Not a partition of this session's claims; sarama ignores it too.
@@ -270,6 +283,10 @@ func (g *gate) begin(s sarama.ConsumerGroupSession) *gatedSession {
 }
 
 func (g *gate) end(s *gatedSession) {
+	s.ended.Store(true)
+	for s.marking.Load() > 0 {
+		time.Sleep(time.Millisecond)
+	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.session == s {
