@@ -134,17 +134,10 @@ func faultRun(t *testing.T, fault func(t *testing.T, ln *faultnet.Listener)) {
 func checkExact(t *testing.T, brokers []string, window time.Duration, want map[truth.Key]int64) {
 	t.Helper()
 	all := consume(t, brokers, "os-check").waitFor(math.MaxInt, 5*time.Second)
-	records := make([]truth.Record, 0, len(all))
+	records := finals(t, all, window)
 	at := make(map[truth.Key][]string)
-	for _, r := range all {
-		w, err := output.KStreams.Decode(r.Key, r.Value, window)
-		if err != nil {
-			t.Errorf("os-check record at %d@%d: %v", r.Partition, r.Offset, err)
-			continue
-		}
-		k := truth.Key{OS: w.OSType, Start: w.Start}
-		records = append(records, truth.Record{Key: k, Count: w.Count})
-		at[k] = append(at[k], fmt.Sprintf("%d@%d", r.Partition, r.Offset))
+	for i, r := range all {
+		at[records[i].Key] = append(at[records[i].Key], fmt.Sprintf("%d@%d", r.Partition, r.Offset))
 	}
 	v := truth.Compare(records, want)
 	if v.OnePerWindow() {
@@ -162,6 +155,21 @@ func checkExact(t *testing.T, brokers []string, window time.Duration, want map[t
 		"%d unexpected, %d identical and %d conflicting duplicates\nproblems: %v\nwindows emitted more than once:\n  %s",
 		len(records), v.Expected, v.Missing, v.WrongCount, v.Unexpected, v.DuplicatesIdentical, v.DuplicatesConflicted,
 		v.Problems, strings.Join(dups, "\n  "))
+}
+
+// finals decodes kstreams-formatted os-check records, in their order, for
+// truth.Compare.
+func finals(t *testing.T, recs []*kgo.Record, window time.Duration) []truth.Record {
+	t.Helper()
+	out := make([]truth.Record, len(recs))
+	for i, r := range recs {
+		w, err := output.KStreams.Decode(r.Key, r.Value, window)
+		if err != nil {
+			t.Fatalf("os-check record at %d@%d: %v", r.Partition, r.Offset, err)
+		}
+		out[i] = truth.Record{Key: truth.Key{OS: w.OSType, Start: w.Start}, Count: w.Count}
+	}
+	return out
 }
 
 // chunked splits records, grouped by partition as makeStream makes them,

@@ -14,7 +14,6 @@ import (
 	"github.com/oscheck/oscheck/cmd/internal/faultnet"
 	"github.com/oscheck/oscheck/cmd/internal/secrettest"
 	"github.com/oscheck/oscheck/cmd/internal/truth"
-	"github.com/oscheck/oscheck/processor/output"
 	"github.com/oscheck/oscheck/topology"
 )
 
@@ -65,15 +64,7 @@ func TestRestartAfterRuntimeFailure(t *testing.T) {
 	}
 	var v truth.Verdict
 	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(200 * time.Millisecond) {
-		var records []truth.Record
-		for _, r := range out.snapshot() {
-			w, err := output.KStreams.Decode(r.Key, r.Value, window)
-			if err != nil {
-				t.Fatalf("os-check record: %v", err)
-			}
-			records = append(records, truth.Record{Key: truth.Key{OS: w.OSType, Start: w.Start}, Count: w.Count})
-		}
-		if v = truth.Compare(records, want); v.Exact() || time.Now().After(deadline) {
+		if v = truth.Compare(finals(t, out.snapshot(), window), want); v.Exact() || time.Now().After(deadline) {
 			break
 		}
 	}
