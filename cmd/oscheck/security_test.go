@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"encoding/binary"
@@ -20,6 +21,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/oscheck/oscheck/cmd/internal/faultnet"
 	"github.com/oscheck/oscheck/cmd/internal/proc"
 	"github.com/oscheck/oscheck/cmd/internal/secrettest"
 	"github.com/oscheck/oscheck/topology"
@@ -434,5 +436,26 @@ func TestInsecureSkipVerifyWarns(t *testing.T) {
 	awaitLog(t, logs, "msg=ready")
 	if !strings.Contains(logs.String(), `level=WARN msg="TLS CERTIFICATE VERIFICATION IS OFF`) {
 		t.Errorf("no warning that certificates go unchecked:\n%s", firstLines(logs.String(), 5))
+	}
+}
+
+// TestStartWhileBrokerFlaps starts the service while the broker resets its
+// first two connections. The start-up check reads a lost connection as a
+// misconfiguration only when a third try fails too, so these starts must
+// succeed: with SASL, where the connection without SASL that follows works
+// (as after a wrong password), and without.
+func TestStartWhileBrokerFlaps(t *testing.T) {
+	for _, mech := range []string{topology.SASLSCRAMSHA256, ""} {
+		t.Run("SASL "+cmp.Or(mech, "off"), func(t *testing.T) {
+			t.Parallel()
+			var ln *faultnet.Listener
+			b := startSecureBroker(t, 1, mech, "", faultyListen(&ln))
+			ln.RefuseNext(2)
+			logs := service(t, append(b.flags(t), "--http-addr", "")...)
+			awaitLog(t, logs, "msg=ready")
+			if s := ln.Stats(); s.Refused != 2 {
+				t.Errorf("the listener refused %d connections, want 2", s.Refused)
+			}
+		})
 	}
 }

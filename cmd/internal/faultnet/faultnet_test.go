@@ -306,3 +306,30 @@ func TestFaultsUnderTraffic(t *testing.T) {
 		t.Error("no connection carried any bytes")
 	}
 }
+
+func TestRefuseNext(t *testing.T) {
+	l, accepted := listen(t)
+	l.RefuseNext(2)
+	for i := range 3 {
+		c, err := net.Dial("tcp", l.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i < 2 {
+			_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+			if _, err := c.Read(make([]byte, 1)); !isReset(err) {
+				t.Errorf("connection %d read with %v, want reset or EOF", i+1, err)
+			}
+		} else {
+			select {
+			case <-accepted:
+			case <-time.After(10 * time.Second):
+				t.Error("the third connection did not reach the server")
+			}
+		}
+		c.Close()
+	}
+	if got := l.Stats(); got.Refused != 2 || got.Accepted != 1 {
+		t.Errorf("Stats() = %+v, want 2 refused, 1 accepted", got)
+	}
+}

@@ -16,6 +16,7 @@ type Listener struct {
 	conns   map[*conn]struct{} // accepted, handed out and not yet closed
 	latency time.Duration
 	down    bool
+	refuse  int // connections still to reset at once, whether down or not
 	stats   Stats
 }
 
@@ -55,7 +56,8 @@ func (l *Listener) Accept() (net.Conn, error) {
 			return nil, err
 		}
 		l.mu.Lock()
-		if l.down {
+		if l.down || l.refuse > 0 {
+			l.refuse = max(l.refuse-1, 0)
 			l.stats.Refused++
 			l.mu.Unlock()
 			abort(nc)
@@ -107,6 +109,15 @@ func (l *Listener) Reset() int {
 		c.reset()
 	}
 	return len(live)
+}
+
+// RefuseNext resets the next n connections that arrive at once, as
+// SetDown(true) would, and lets the ones after them through: a server that
+// flaps for a moment.
+func (l *Listener) RefuseNext(n int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.refuse = n
 }
 
 // SetDown makes the server unreachable (true) or reachable again (false).
