@@ -312,6 +312,9 @@ func TestRefuseNext(t *testing.T) {
 	l.RefuseNext(2)
 	for i := range 3 {
 		c, err := net.Dial("tcp", l.Addr().String())
+		if err != nil && i < 2 {
+			continue // reset before the dial returned is as good
+		}
 		if err != nil {
 			t.Fatal(err)
 		}
