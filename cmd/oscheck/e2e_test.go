@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/binary"
 	"fmt"
 	"maps"
 	"math/rand/v2"
@@ -73,20 +72,17 @@ func makeStream(n int, partitions int32, start time.Time, span, window, grace ti
 // per window of want, then a little longer for any duplicate, and checks
 // that the records are exactly want: no window missing, extra, repeated or
 // off by one.
-func checkFinals(t *testing.T, out *consumer, want map[windowKey]int64, timeout time.Duration) {
+func checkFinals(t *testing.T, out *consumer, window time.Duration, want map[windowKey]int64, timeout time.Duration) {
 	t.Helper()
 	out.waitFor(len(want), timeout)
 	time.Sleep(2 * time.Second) // anything more would be a duplicate
 	seen := make(map[windowKey]int64)
-	for _, r := range out.snapshot() {
-		if len(r.Key) < 8 || len(r.Value) != 8 {
-			t.Fatalf("record is not kstreams-formatted: key %x value %x", r.Key, r.Value)
-		}
-		k := windowKey{string(r.Key[:len(r.Key)-8]), int64(binary.BigEndian.Uint64(r.Key[len(r.Key)-8:]))}
+	for _, r := range finals(t, out.snapshot(), window) {
+		k := windowKey{r.Key.OS, r.Key.Start}
 		if _, dup := seen[k]; dup {
 			t.Errorf("window %v emitted more than once", k)
 		}
-		seen[k] = int64(binary.BigEndian.Uint64(r.Value))
+		seen[k] = r.Count
 	}
 	for _, k := range slices.SortedFunc(maps.Keys(want), func(a, b windowKey) int { return int(a.start - b.start) }) {
 		if seen[k] != want[k] {
@@ -135,7 +131,7 @@ func TestRunEndToEnd(t *testing.T) {
 	service(t, "--brokers", brokers[0], "--window", window.String(), "--grace", grace.String(),
 		"--idle-timeout", "1s", "--http-addr", http, "--format", "kstreams", "--late-topic", "os-check-late")
 
-	checkFinals(t, out, s.counts, 90*time.Second)
+	checkFinals(t, out, window, s.counts, 90*time.Second)
 	t.Logf("%d records, %d windows over %d window starts, %d late, %d malformed", len(s.records), len(s.counts), windows, s.late, len(s.malformed))
 
 	if late := sum(scrape(t, http, "oscheck_records_late_total")); int(late) != s.late {

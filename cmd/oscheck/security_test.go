@@ -94,10 +94,7 @@ func (b *secureBroker) flags(t *testing.T) []string {
 	args := []string{"--brokers", strings.Join(b.addrs, ",")}
 	s := b.security()
 	if s.SASLMechanism != "" {
-		file := filepath.Join(t.TempDir(), "password")
-		if err := os.WriteFile(file, []byte(b.password+"\n"), 0o600); err != nil {
-			t.Fatal(err)
-		}
+		file := passwordFile(t, b.password+"\n")
 		args = append(args, "--sasl-mechanism", s.SASLMechanism, "--sasl-username", s.SASLUsername, "--sasl-password-file", file)
 	}
 	if s.TLS {
@@ -107,6 +104,17 @@ func (b *secureBroker) flags(t *testing.T) []string {
 		}
 	}
 	return args
+}
+
+// passwordFile writes text to a file of its own, as a mounted secret, and
+// returns its path.
+func passwordFile(t *testing.T, text string) string {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), "password")
+	if err := os.WriteFile(file, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return file
 }
 
 // TestSecureEndToEnd runs the service against brokers that require each SASL
@@ -132,7 +140,7 @@ func TestSecureEndToEnd(t *testing.T) {
 			addr := freeAddr(t)
 			logs := service(t, append(b.flags(t), "--window", window.String(), "--grace", grace.String(),
 				"--idle-timeout", "1s", "--http-addr", addr, "--log-level", "debug")...)
-			checkFinals(t, out, s.counts, 90*time.Second)
+			checkFinals(t, out, window, s.counts, 90*time.Second)
 			awaitStatus(t, addr, http.StatusOK, "ready")
 			for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(200 * time.Millisecond) {
 				var all windowsAnswer
@@ -236,10 +244,7 @@ func TestSecurityFailures(t *testing.T) {
 		return func(t *testing.T) ([]string, string) {
 			password := secrettest.Password(t)
 			b := startSecureBroker(t, 2, topology.SASLSCRAMSHA256, "", kfake.EnableACLs(), appUser(password, deny))
-			file := filepath.Join(t.TempDir(), "password")
-			if err := os.WriteFile(file, []byte(password), 0o600); err != nil {
-				t.Fatal(err)
-			}
+			file := passwordFile(t, password)
 			return []string{"--brokers", b.addrs[0], "--sasl-mechanism", topology.SASLSCRAMSHA256, "--sasl-username", "app",
 				"--sasl-password-file", file}, password
 		}
@@ -384,10 +389,7 @@ func TestACLsRevokedWhileRunning(t *testing.T) {
 	first, rest := halves[0], halves[1]
 	produce(t, b.addrs, first, b.kgoOpts(t)...)
 	out := consume(t, b.addrs, "os-check", b.kgoOpts(t)...)
-	file := filepath.Join(t.TempDir(), "password")
-	if err := os.WriteFile(file, []byte(password), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	file := passwordFile(t, password)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)
