@@ -29,29 +29,40 @@ func (p *Parser) IdleFlushes(now time.Time, position func(partition int32, next 
 	parts := *p.parts.Load()
 	var out []IdleFlush
 	for id, part := range parts {
-		part.mu.Lock()
-		next := part.next
-		part.mu.Unlock()
-		// Asked without the partition lock: the topology takes its own lock
-		// and then the partition's when it commits.
-		owned, caughtUp := position(int32(id), next)
-		if !owned {
+		if !p.closeIdle(int32(id), part, now, position) {
 			continue
 		}
 		part.mu.Lock()
-		if part.next != part.seen || part.quietSince.IsZero() {
-			part.seen = part.next
-			part.quietSince = now
-		}
-		if caughtUp && part.next == next && now.Sub(part.quietSince) >= p.cfg.Idle {
-			part.agg.CloseIdle(now.UnixMilli(), p.cfg.Idle.Milliseconds())
-		}
 		if part.agg.Due() {
 			out = append(out, p.flushIdle(int32(id), part))
 		}
 		part.mu.Unlock()
 	}
 	return out
+}
+
+// closeIdle closes the windows of partition id if it is idle, and reports
+// whether the partition is owned here (see IdleFlushes).
+func (p *Parser) closeIdle(id int32, part *partition, now time.Time, position func(partition int32, next int64) (owned, caughtUp bool)) bool {
+	part.mu.Lock()
+	next := part.next
+	part.mu.Unlock()
+	// Asked without the partition lock: the topology takes its own lock
+	// and then the partition's when it commits.
+	owned, caughtUp := position(id, next)
+	if !owned {
+		return false
+	}
+	part.mu.Lock()
+	defer part.mu.Unlock()
+	if part.next != part.seen || part.quietSince.IsZero() {
+		part.seen = part.next
+		part.quietSince = now
+	}
+	if caughtUp && part.next == next && now.Sub(part.quietSince) >= p.cfg.Idle {
+		part.agg.CloseIdle(now.UnixMilli(), p.cfg.Idle.Milliseconds())
+	}
+	return true
 }
 
 // flushIdle must be called with part.mu held.

@@ -17,6 +17,7 @@ type Metrics struct {
 	RecordsCounted   *prometheus.CounterVec
 	WindowsEmitted   *prometheus.CounterVec
 	EmitLatency      prometheus.Histogram
+	Transactions     *prometheus.CounterVec
 
 	labels osLabels
 }
@@ -57,10 +58,26 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help:    "Wall-clock time from a window's end to the emit of its final count.",
 			Buckets: prometheus.ExponentialBuckets(0.05, 2, 14),
 		}),
+		Transactions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "oscheck_transactions_total",
+			Help: "Kafka transactions a stage ended under exactly_once_v2, by result: committed or aborted.",
+		}, []string{"stage", "result"}),
 	}
 	reg.MustRegister(m.RecordsConsumed, m.RecordsDecoded, m.RecordsMalformed, m.RecordsLate, m.ReportsSent,
-		m.RecordsCounted, m.WindowsEmitted, m.EmitLatency)
+		m.RecordsCounted, m.WindowsEmitted, m.EmitLatency, m.Transactions)
 	return m
+}
+
+// Transaction returns what counts stage's transactions as they end.
+func (m *Metrics) Transaction(stage string) func(committed bool) {
+	committed, aborted := m.Transactions.WithLabelValues(stage, "committed"), m.Transactions.WithLabelValues(stage, "aborted")
+	return func(ok bool) {
+		if ok {
+			committed.Inc()
+		} else {
+			aborted.Inc()
+		}
+	}
 }
 
 // final records a window that became final with its counts per os_type.

@@ -38,6 +38,14 @@ type ParserConfig struct {
 	Repartition goka.Stream
 	DeadLetter  goka.Stream
 	Late        goka.Stream // "" to drop late records after counting them
+	// Transactional runs the stage under exactly_once_v2: a partition's
+	// state is restored from its checkpoint and reported only at commits
+	// (Precommit), and nothing holds the commit back.
+	Transactional bool
+	// Changelog is the topic of the partitions' checkpoints, and
+	// ChangelogKeys[i] the key that lands on its partition i.
+	Changelog     goka.Stream
+	ChangelogKeys []string
 }
 
 // Parser is the parse stage: a goka callback plus the in-memory windows of
@@ -66,6 +74,10 @@ type partition struct {
 	next     int64         // offset after the last record seen, -1 before the first
 	emits    []pendingEmit // decided by the record being counted, sent by Consume
 	reported time.Time     // when the last reports were sent
+	// start is the offset the partition's claim started at (-1 unknown),
+	// and dirty whether its state changed since its last checkpoint.
+	start int64
+	dirty bool
 
 	// idle bookkeeping, touched only by the idle flush
 	seen       int64
@@ -84,20 +96,26 @@ func (p *Parser) Reset() {
 	parts := make([]*partition, p.cfg.Sources)
 	for i := range parts {
 		parts[i] = &partition{
-			agg: state.NewAggregator(state.AggregatorConfig{
-				Windows: p.cfg.Windows,
-				Grace:   p.cfg.Grace.Milliseconds(),
-				Source:  int32(i),
-				Sources: p.cfg.Sources,
-				Slots:   int32(len(p.cfg.SlotKeys)),
-			}),
-			dec:  decode.NewDecoder(p.cfg.OSParam),
-			cls:  classify.New(p.cfg.Classify...),
-			next: -1,
-			seen: -1,
+			agg:   state.NewAggregator(p.aggregatorConfig(int32(i))),
+			dec:   decode.NewDecoder(p.cfg.OSParam),
+			cls:   classify.New(p.cfg.Classify...),
+			next:  -1,
+			seen:  -1,
+			start: -1,
 		}
 	}
 	p.parts.Store(&parts)
+}
+
+// aggregatorConfig is the configuration of partition id's aggregator.
+func (p *Parser) aggregatorConfig(id int32) state.AggregatorConfig {
+	return state.AggregatorConfig{
+		Windows: p.cfg.Windows,
+		Grace:   p.cfg.Grace.Milliseconds(),
+		Source:  id,
+		Sources: p.cfg.Sources,
+		Slots:   int32(len(p.cfg.SlotKeys)),
+	}
 }
 
 func (p *Parser) partition(id int32) *partition {
@@ -144,6 +162,7 @@ type pendingEmit struct {
 func (p *Parser) count(ctx goka.Context, part *partition, raw []byte) {
 	offset := ctx.Offset()
 	part.next = offset + 1
+	part.dirty = true
 	if err := part.dec.Decode(raw, &part.req); err != nil {
 		reason := decode.ReasonNotAccessLog
 		var de *decode.Error
@@ -173,13 +192,13 @@ func (p *Parser) count(ctx goka.Context, part *partition, raw []byte) {
 	if !part.agg.Add(offset, t, osType) {
 		p.metrics.RecordsLate.Inc()
 		if p.cfg.Late != "" {
-			part.holds.add(offset, offset)
+			p.hold(part, offset, offset)
 			part.emits = append(part.emits, pendingEmit{p.cfg.Late, ctx.Key(), raw, goka.Headers{
 				"reason": []byte("late"), "os_type": []byte(osType),
 			}})
 		}
 	}
-	if part.agg.Due() && p.reportDue(part) {
+	if !p.cfg.Transactional && part.agg.Due() && p.reportDue(part) {
 		reports, floor := part.agg.Flush()
 		if floor != math.MaxInt64 {
 			part.holds.add(offset, floor)
@@ -188,6 +207,15 @@ func (p *Parser) count(ctx goka.Context, part *partition, raw []byte) {
 			part.emits = append(part.emits, pendingEmit{topic: p.cfg.Repartition, key: p.cfg.SlotKeys[slot], value: r})
 		}
 		p.metrics.ReportsSent.Add(float64(len(reports)))
+	}
+}
+
+// hold keeps the commit at or below floor until the record at until is
+// done. Under exactly_once_v2 a record's effects commit with its offset, so
+// nothing is held.
+func (p *Parser) hold(part *partition, until, floor int64) {
+	if !p.cfg.Transactional {
+		part.holds.add(until, floor)
 	}
 }
 
@@ -216,7 +244,7 @@ const ReasonTimeOutOfRange = "time_out_of_range"
 // moved, never lost. It must be called with part.mu held.
 func (p *Parser) deadLetter(ctx goka.Context, part *partition, raw []byte, reason, detail string) {
 	p.metrics.RecordsMalformed.WithLabelValues(reason).Inc()
-	part.holds.add(ctx.Offset(), ctx.Offset())
+	p.hold(part, ctx.Offset(), ctx.Offset())
 	part.emits = append(part.emits, pendingEmit{p.cfg.DeadLetter, ctx.Key(), raw, goka.Headers{"reason": []byte(detail)}})
 }
 

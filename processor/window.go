@@ -20,6 +20,14 @@ type WindowerConfig struct {
 	Emit    EmitMode
 	Format  output.Format
 	Output  goka.Stream
+	// Transactional runs the stage under exactly_once_v2: the table write,
+	// the output and the input offset of a report commit together, so a
+	// report read again was never applied, or its output is committed.
+	Transactional bool
+	// Committed returns a partition's committed offset as last known:
+	// under at_least_once a slot keeps what the reports from there on
+	// emitted, for a replay to emit again.
+	Committed func(partition int32) int64
 }
 
 // Windower is the window stage: a goka callback over the repartition topic
@@ -68,7 +76,21 @@ func (w *Windower) Consume(ctx goka.Context, msg any) {
 	}
 	offset := ctx.Offset()
 	replay := offset <= slot.Applied
+	if replay && w.cfg.Transactional {
+		// A transaction committed the report with its output; only a
+		// reader that started below its commit (a stale offset) reads it
+		// again.
+		return
+	}
 	out := slot.Apply(r, offset, state.SlotConfig{Windows: w.cfg.Windows, Retain: w.cfg.Retain})
+	if w.cfg.Transactional {
+		w.mu.Lock()
+		w.cache(ctx.Key(), slot)
+		w.mu.Unlock()
+		ctx.SetValue(slot)
+		w.emit(ctx, out, true)
+		return
+	}
 
 	w.mu.Lock()
 	h := w.holds[ctx.Partition()]
@@ -86,19 +108,31 @@ func (w *Windower) Consume(ctx goka.Context, msg any) {
 	// the output already.
 	emitted := replay && d.covers(offset)
 	d.seen(offset)
-	w.slots[ctx.Key()] = slot
-	w.open[ctx.Key()] = len(slot.Open)
+	w.cache(ctx.Key(), slot)
 	w.mu.Unlock()
 
 	if !replay {
 		ctx.SetValue(slot)
 	}
+	if emitted {
+		out.Finals, out.Updates = nil, nil
+	}
+	w.emit(ctx, out, !replay)
+}
+
+// cache keeps slot as key's stored value for the session. It must be
+// called with w.mu held.
+func (w *Windower) cache(key string, slot *state.Slot) {
+	w.slots[key] = slot
+	w.open[key] = len(slot.Open)
+}
+
+// emit writes the output of a report and, first time it is applied
+// (first), its metrics.
+func (w *Windower) emit(ctx goka.Context, out state.Output, first bool) {
 	emit := out.Finals
 	if w.cfg.Emit == EmitUpdate {
 		emit = out.Updates
-	}
-	if emitted {
-		emit = nil
 	}
 	now := time.Now()
 	for _, f := range emit {
@@ -109,7 +143,7 @@ func (w *Windower) Consume(ctx goka.Context, msg any) {
 			w.metrics.WindowsEmitted.WithLabelValues(w.metrics.OSLabel(os)).Inc()
 		}
 	}
-	if !replay {
+	if first {
 		for _, f := range out.Finals {
 			w.metrics.EmitLatency.Observe(now.Sub(time.UnixMilli(f.Start + w.cfg.Windows.Size)).Seconds())
 			w.metrics.final(f.Counts)

@@ -51,7 +51,31 @@ type Config struct {
 	// Security is how every client authenticates to and encrypts its
 	// connections with the brokers.
 	Security Security
+	// Guarantee is what each stage promises of its effects across crashes,
+	// rebalances and network faults (Kafka Streams' processing.guarantee).
+	Guarantee Guarantee
+	// CommitInterval is how often each stage commits what it has done:
+	// under exactly_once_v2 a transaction, so also how long its output
+	// waits before read_committed readers see it.
+	CommitInterval time.Duration
 }
+
+// Guarantee is a processing guarantee, named as Kafka Streams names them.
+type Guarantee string
+
+const (
+	// ExactlyOnceV2 runs each stage as consume-process-produce in Kafka
+	// transactions: its output, its state changes and its input offsets
+	// commit together or not at all (KIP-447's exactly_once_v2).
+	ExactlyOnceV2 Guarantee = "exactly_once_v2"
+	// AtLeastOnce commits input offsets only past records whose effects
+	// are acknowledged; after a crash they are read again, and what they
+	// emitted may be emitted again, identical.
+	AtLeastOnce Guarantee = "at_least_once"
+)
+
+// Transactional reports whether g runs stages in Kafka transactions.
+func (g Guarantee) Transactional() bool { return g == ExactlyOnceV2 }
 
 // classifyOptions configures the classifier of every input partition.
 func (c Config) classifyOptions() []classify.Option {
@@ -81,6 +105,8 @@ func DefaultConfig() Config {
 		ReplicationFactor: -1,
 		RetainFinals:      64,
 		ClientID:          "oscheck",
+		Guarantee:         ExactlyOnceV2,
+		CommitInterval:    100 * time.Millisecond,
 	}
 }
 
@@ -101,6 +127,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("offset-reset", c.OffsetReset), slog.Int("replication-factor", c.ReplicationFactor),
 		slog.Int("retain-finals", c.RetainFinals), slog.String("client-id", c.ClientID),
 		slog.String("instance-id", c.InstanceID), slog.Bool("hot-standby", c.HotStandby),
+		slog.String("processing-guarantee", string(c.Guarantee)), slog.Duration("commit-interval", c.CommitInterval),
 		slog.Any("security", c.Security))
 }
 
@@ -145,6 +172,24 @@ func (c Config) Validate() error {
 	}
 	if _, err := processor.ParseTimeSource(string(c.TimeSource)); err != nil {
 		bad("time-source", "%v", err)
+	}
+	switch c.Guarantee {
+	case ExactlyOnceV2:
+	case AtLeastOnce:
+		if c.TimeSource == processor.TimeFromWall {
+			// A record read again after a crash gets a new time, so its
+			// window may differ from the one it was counted in before:
+			// counted twice. Only a transaction makes the first reading
+			// the one that counts.
+			bad("time-source", "wall is not replay-safe under processing-guarantee at_least_once: "+
+				"records read again after a crash would be counted in new windows; use log or record, "+
+				"or processing-guarantee exactly_once_v2")
+		}
+	default:
+		bad("processing-guarantee", "unknown value %q (want %s or %s)", c.Guarantee, ExactlyOnceV2, AtLeastOnce)
+	}
+	if c.CommitInterval <= 0 {
+		bad("commit-interval", "must be positive, got %v", c.CommitInterval)
 	}
 	if _, err := processor.ParseEmitMode(string(c.Emit)); err != nil {
 		bad("emit", "%v", err)

@@ -23,17 +23,27 @@ import (
 // Committer at every new session and keeps the session's claims, whose
 // high-water marks tell when a partition has caught up.
 //
+// Under exactly_once_v2 (txn not nil) goka's marks are not passed on at all:
+// the gate commits the stage's positions in the stage's Kafka transactions
+// instead (commit.go).
+//
 // The gate serves one input topic, which both processor groups have.
 type gate struct {
 	committer processor.Committer
 	log       *slog.Logger
+	txn       *txnCommits // nil under at_least_once
+	// restore, if not nil, rebuilds a partition's state from what was
+	// committed, before any of its records is consumed; initial is the
+	// offset the claim starts at, or -1 if the group has none.
+	restore func(partition int32, initial int64) error
 	// access, if not nil, asks the brokers whether the service may still
 	// use its topics: a session that failed on an authorization error
 	// (goka's error chain keeps only the text) is retried only if it may.
 	access func() error
 
 	mu      sync.Mutex
-	session *gatedSession // the current one; nil between sessions
+	session *gatedSession                // the current one; nil between sessions
+	current atomic.Pointer[gatedSession] // the same, for the record path
 	claims  map[int32]sarama.ConsumerGroupClaim
 	topic   string
 	client  sarama.Client             // the consumer group's, for caughtUpTo
@@ -91,6 +101,14 @@ func (g *gate) builder(cfg *sarama.Config) func(brokers []string, group, clientI
 		g.mu.Unlock()
 		return &gatedGroup{ConsumerGroup: cg, client: client, gate: g}, nil
 	}
+}
+
+// consumerClient returns the consumer group's client, nil before the group
+// is built.
+func (g *gate) consumerClient() sarama.Client {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.client
 }
 
 // abortAfter is how long a stopping consumer group may take to return from
@@ -182,12 +200,21 @@ func (h *gatedHandler) Setup(s sarama.ConsumerGroupSession) error {
 }
 
 func (h *gatedHandler) ConsumeClaim(s sarama.ConsumerGroupSession, c sarama.ConsumerGroupClaim) error {
-	h.gate.claimed(c)
+	if err := h.gate.claimed(c); err != nil {
+		return err
+	}
 	return h.inner.ConsumeClaim(h.session, c)
 }
 
 func (h *gatedHandler) Cleanup(s sarama.ConsumerGroupSession) error {
 	err := h.inner.Cleanup(h.session)
+	if h.gate.txn != nil {
+		// goka has stopped the session's partitions: commit what they did,
+		// while the session's generation is still the group's.
+		if cerr := h.gate.commitTxn(h.session); cerr != nil {
+			err = errors.Join(err, cerr)
+		}
+	}
 	h.gate.end(h.session)
 	return err
 }
@@ -197,10 +224,16 @@ func (h *gatedHandler) Cleanup(s sarama.ConsumerGroupSession) error {
 // partition are atomics, and it passes a mark on to sarama only when the
 // clamped offset has risen (while a window is open, the floor holds it
 // still for thousands of records).
+//
+// Its context ends with sarama's session, or earlier when a transaction of
+// the session aborts: goka then stops the session's partitions, and the next
+// session rebuilds their state from what was committed.
 type gatedSession struct {
 	sarama.ConsumerGroupSession
-	gate  *gate
-	parts []sessionPartition // by partition number
+	gate   *gate
+	ctx    context.Context
+	cancel context.CancelFunc
+	parts  []sessionPartition // by partition number
 	// ended is set when the session is over; marking counts the
 	// MarkOffsets under way. goka's stopping partitions may mark records
 	// whose emits are acknowledged after the session ended: passed to the
@@ -209,14 +242,37 @@ type gatedSession struct {
 	// for the marks under way, so none reaches the Committer after Reset.
 	ended   atomic.Bool
 	marking atomic.Int64
+	// failed is set when a transaction of the session aborted: nothing
+	// more of it may commit.
+	failed atomic.Bool
 }
 
 type sessionPartition struct {
 	requested atomic.Int64 // highest offset goka asked to mark
 	marked    atomic.Int64 // highest offset passed on to sarama
+	// committed is the partition's committed offset as last known: where
+	// a crash would make the stage read again from.
+	committed atomic.Int64
+
+	// Under exactly_once_v2: held while a record of the partition is
+	// processed, and by the gate around a commit, so that a transaction
+	// holds every effect of the records its offsets cover and no other.
+	mu  sync.Mutex
+	pos int64 // offset after the last record processed; 0 before any
 }
 
+// Context is the session's, ended early by an aborted transaction.
+func (s *gatedSession) Context() context.Context { return s.ctx }
+
 func (s *gatedSession) MarkOffset(topic string, partition int32, offset int64, metadata string) {
+	if s.gate.txn != nil {
+		// The record is acknowledged, not committed: its transaction
+		// commits its position. Kept for the lag metric only.
+		if int(partition) < len(s.parts) {
+			raise(&s.parts[partition].requested, offset)
+		}
+		return
+	}
 	s.marking.Add(1)
 	defer s.marking.Add(-1)
 	if s.ended.Load() {
@@ -269,6 +325,8 @@ func (g *gate) begin(s sarama.ConsumerGroupSession) *gatedSession {
 		}
 	}
 	gs := &gatedSession{ConsumerGroupSession: s, gate: g, parts: make([]sessionPartition, n)}
+	gs.ctx, gs.cancel = context.WithCancel(s.Context())
+	g.current.Store(gs)
 	g.sessions.Add(1)
 	owned := 0
 	for _, parts := range s.Claims() {
@@ -284,9 +342,11 @@ func (g *gate) begin(s sarama.ConsumerGroupSession) *gatedSession {
 
 func (g *gate) end(s *gatedSession) {
 	s.ended.Store(true)
+	s.cancel()
 	for s.marking.Load() > 0 {
 		time.Sleep(time.Millisecond)
 	}
+	g.current.CompareAndSwap(s, nil)
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.session == s {
@@ -297,10 +357,21 @@ func (g *gate) end(s *gatedSession) {
 	}
 }
 
-func (g *gate) claimed(c sarama.ConsumerGroupClaim) {
+// claimed rebuilds the claim's partition state (restore) and registers the
+// claim, so the partition counts as owned from then on.
+func (g *gate) claimed(c sarama.ConsumerGroupClaim) error {
 	start := c.InitialOffset()
+	if g.restore != nil {
+		initial := start
+		if initial < 0 {
+			initial = -1
+		}
+		if err := g.restore(c.Partition(), initial); err != nil {
+			return fmt.Errorf("restoring the state of %s/%d: %w", c.Topic(), c.Partition(), err)
+		}
+	}
 	g.mu.Lock()
-	client := g.client
+	client, s := g.client, g.session
 	g.mu.Unlock()
 	if start < 0 && client != nil {
 		// A group without a committed offset starts at "oldest" or "newest";
@@ -309,6 +380,9 @@ func (g *gate) claimed(c sarama.ConsumerGroupClaim) {
 		if off, err := client.GetOffset(c.Topic(), c.Partition(), start); err == nil {
 			start = off
 		}
+	}
+	if s != nil && int(c.Partition()) < len(s.parts) {
+		s.parts[c.Partition()].committed.Store(max(start, 0))
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -320,6 +394,7 @@ func (g *gate) claimed(c sarama.ConsumerGroupClaim) {
 		}
 		g.starts[c.Partition()] = max(start, 0)
 	}
+	return nil
 }
 
 // remark marks again what goka last asked for on partition, now that the

@@ -43,7 +43,7 @@ func newStages(t *testing.T, ts processor.TimeSource, emit processor.EmitMode) *
 		Windows: windows, Retain: 8, Emit: emit, Format: output.JSON, Output: topics.Output,
 	}, m)
 	tt := tester.New(t)
-	for _, g := range []*goka.GroupGraph{parseGraph(topics, parser), windowGraph(topics, windower)} {
+	for _, g := range []*goka.GroupGraph{parseGraph(topics, parser.Consume), windowGraph(topics, windower.Consume)} {
 		p, err := goka.NewProcessor(nil, g, goka.WithTester(tt))
 		if err != nil {
 			t.Fatal(err)

@@ -4,16 +4,16 @@ import (
 	"github.com/lovoo/goka"
 	"github.com/lovoo/goka/codec"
 
-	"github.com/oscheck/oscheck/processor"
 	"github.com/oscheck/oscheck/state"
 )
 
 // parseGraph is the parse stage: raw records in; reports, dead letters and
-// (optionally) late records out. It has no table: its state is rebuilt by
-// replay (see processor.Parser).
-func parseGraph(t Topics, p *processor.Parser) *goka.GroupGraph {
+// (optionally) late records out. It has no goka table: its state is restored
+// from its checkpoints or rebuilt by replay (see processor.Parser). consume
+// is processor.Parser's Consume, as the gate runs it.
+func parseGraph(t Topics, consume goka.ProcessCallback) *goka.GroupGraph {
 	edges := []goka.Edge{
-		goka.Input(t.Input, new(codec.Bytes), p.Consume),
+		goka.Input(t.Input, new(codec.Bytes), consume),
 		goka.Output(t.Repartition, state.ReportCodec{}),
 		goka.Output(t.DeadLetter, new(codec.Bytes)),
 	}
@@ -24,10 +24,11 @@ func parseGraph(t Topics, p *processor.Parser) *goka.GroupGraph {
 }
 
 // windowGraph is the window stage: reports in, one slot per table key,
-// window counts out.
-func windowGraph(t Topics, w *processor.Windower) *goka.GroupGraph {
+// window counts out. consume is processor.Windower's Consume, as the gate
+// runs it.
+func windowGraph(t Topics, consume goka.ProcessCallback) *goka.GroupGraph {
 	return goka.DefineGroup(t.WindowGroup,
-		goka.Input(t.Repartition, state.ReportCodec{}, w.Consume),
+		goka.Input(t.Repartition, state.ReportCodec{}, consume),
 		goka.Persist(state.SlotCodec{}),
 		goka.Output(t.Output, new(codec.Bytes)),
 	)

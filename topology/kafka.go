@@ -57,6 +57,17 @@ func (svc *Service) saramaConfig() *sarama.Config {
 	return s
 }
 
+// consumerGroupConfig is saramaConfig for a stage's consumer group. Under
+// exactly_once_v2 its offsets are committed in the stage's transactions
+// only; under at_least_once sarama commits what the gate marked, every
+// commit interval.
+func (svc *Service) consumerGroupConfig() *sarama.Config {
+	s := svc.saramaConfig()
+	s.Consumer.Offsets.AutoCommit.Enable = !svc.cfg.Guarantee.Transactional()
+	s.Consumer.Offsets.AutoCommit.Interval = svc.cfg.CommitInterval
+	return s
+}
+
 // producerConfig is saramaConfig for a producer: idempotent, so that a
 // batch the broker appended but whose answer a dropped connection lost is
 // not appended again when sarama retries it (Kafka's enable.idempotence,
@@ -75,7 +86,8 @@ func (svc *Service) producerConfig() *sarama.Config {
 // (the output too, if missing) with the input's partition count, which it
 // returns. Instances starting together race to create them; losing the race
 // is success. Topics get the broker's default retention, except the window
-// table, which is compacted as goka expects.
+// table and the parse stage's changelog, which are compacted: only the last
+// value of each key matters.
 func (s *Service) ensureTopics() (int32, error) {
 	client, err := sarama.NewClient(s.cfg.Brokers, s.saramaConfig())
 	if err != nil {
@@ -109,6 +121,7 @@ func (s *Service) ensureTopics() (int32, error) {
 		string(s.topics.DeadLetter):                   nil,
 		string(s.topics.Output):                       nil,
 		string(goka.GroupTable(s.topics.WindowGroup)): {"cleanup.policy": &compact},
+		string(s.topics.Changelog):                    {"cleanup.policy": &compact},
 	}
 	if s.topics.Late != "" {
 		owned[string(s.topics.Late)] = nil

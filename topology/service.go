@@ -2,13 +2,16 @@ package topology
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/tls"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
 	"time"
 
+	"github.com/IBM/sarama"
 	"github.com/lovoo/goka"
 	"github.com/lovoo/goka/storage"
 	"github.com/prometheus/client_golang/prometheus"
@@ -16,6 +19,15 @@ import (
 	"github.com/oscheck/oscheck/processor"
 	"github.com/oscheck/oscheck/state"
 )
+
+// processID tells this process's transactional producers from other
+// processes' when no instance id is configured, as Kafka Streams' process
+// id does; in-process restarts keep it.
+var processID = func() string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}()
 
 // Service is one oscheck instance: both processor groups and the idle flush.
 type Service struct {
@@ -57,7 +69,7 @@ func New(cfg Config, reg prometheus.Registerer, log *slog.Logger) (*Service, err
 	tmc := goka.NewTopicManagerConfig()
 	tmc.Table.Replication = cfg.ReplicationFactor
 	tmc.Stream.Replication = cfg.ReplicationFactor
-	s.tmb = goka.TopicManagerBuilderWithConfig(s.saramaConfig(), tmc)
+	s.tmb = stableTopicManagerBuilder(goka.TopicManagerBuilderWithConfig(s.saramaConfig(), tmc), s.saramaConfig)
 
 	if err := s.checkCluster(); err != nil {
 		return nil, err
@@ -74,42 +86,58 @@ func New(cfg Config, reg prometheus.Registerer, log *slog.Logger) (*Service, err
 	if err != nil {
 		return nil, err
 	}
+	changelogKeys, err := slotKeys(s.topics.Changelog, sources)
+	if err != nil {
+		return nil, err
+	}
 	windows := state.Windows{Size: cfg.Window.Milliseconds()}
 	s.slotKeys, s.windows = keys, windows
+	txn := cfg.Guarantee.Transactional()
 	s.parser = processor.NewParser(processor.ParserConfig{
-		Windows:     windows,
-		Grace:       cfg.Grace,
-		Idle:        cfg.IdleTimeout,
-		ReportEvery: reportEvery,
-		TimeSource:  cfg.TimeSource,
-		OSParam:     cfg.OSParam,
-		Classify:    cfg.classifyOptions(),
-		Sources:     sources,
-		SlotKeys:    keys,
-		Repartition: s.topics.Repartition,
-		DeadLetter:  s.topics.DeadLetter,
-		Late:        s.topics.Late,
+		Windows:       windows,
+		Grace:         cfg.Grace,
+		Idle:          cfg.IdleTimeout,
+		ReportEvery:   reportEvery,
+		TimeSource:    cfg.TimeSource,
+		OSParam:       cfg.OSParam,
+		Classify:      cfg.classifyOptions(),
+		Sources:       sources,
+		SlotKeys:      keys,
+		Repartition:   s.topics.Repartition,
+		DeadLetter:    s.topics.DeadLetter,
+		Late:          s.topics.Late,
+		Transactional: txn,
+		Changelog:     s.topics.Changelog,
+		ChangelogKeys: changelogKeys,
 	}, s.metrics)
-	s.windower = processor.NewWindower(processor.WindowerConfig{
-		Windows: windows,
-		Retain:  cfg.RetainFinals,
-		Emit:    cfg.Emit,
-		Format:  cfg.Format,
-		Output:  s.topics.Output,
-	}, s.metrics)
-
 	s.gate = newGate(s.parser, log)
+	s.windowGate = newGate(nil, log)
+	s.windower = processor.NewWindower(processor.WindowerConfig{
+		Windows:       windows,
+		Retain:        cfg.RetainFinals,
+		Emit:          cfg.Emit,
+		Format:        cfg.Format,
+		Output:        s.topics.Output,
+		Transactional: txn,
+		Committed:     s.windowGate.committedOffset,
+	}, s.metrics)
+	s.windowGate.committer = s.windower
+	s.gate.restore = s.restoreParse
+	if txn {
+		s.gate.txn = newTxnCommits(string(s.topics.ParseGroup), cfg.InstanceID, s.metrics.Transaction("parse"))
+		s.gate.txn.precommit = s.precommitParse
+		s.windowGate.txn = newTxnCommits(string(s.topics.WindowGroup), cfg.InstanceID, s.metrics.Transaction("window"))
+	}
 	s.gate.access = s.checkCluster
-	if s.parse, err = s.processor(parseGraph(s.topics, s.parser), s.gate); err != nil {
+	if s.parse, err = s.processor("parse", parseGraph(s.topics, s.gate.wrap(s.parser.Consume)), s.gate); err != nil {
 		return nil, fmt.Errorf("parse stage: %w", err)
 	}
 	var standby []goka.ProcessorOption
 	if cfg.HotStandby {
 		standby = append(standby, goka.WithHotStandby())
 	}
-	s.windowGate = newGate(s.windower, log)
 	s.windowGate.access = s.checkCluster
-	if s.window, err = s.processor(windowGraph(s.topics, s.windower), s.windowGate, standby...); err != nil {
+	if s.window, err = s.processor("window", windowGraph(s.topics, s.windowGate.wrap(s.windower.Consume)), s.windowGate, standby...); err != nil {
 		return nil, fmt.Errorf("window stage: %w", err)
 	}
 	if s.view, err = s.newView(); err != nil {
@@ -117,6 +145,9 @@ func New(cfg Config, reg prometheus.Registerer, log *slog.Logger) (*Service, err
 	}
 	s.probe = newBrokerProbe(s.saramaConfig(), cfg.Brokers)
 	reg.MustRegister(newCollector(s))
+	if txn {
+		return s, nil
+	}
 	s.idle, err = goka.NewEmitter(cfg.Brokers, s.topics.Repartition, state.ReportCodec{},
 		goka.WithEmitterClientID(cfg.ClientID+"-idle"),
 		goka.WithEmitterProducerBuilder(goka.ProducerBuilderWithConfig(s.producerConfig())),
@@ -128,15 +159,19 @@ func New(cfg Config, reg prometheus.Registerer, log *slog.Logger) (*Service, err
 	return s, nil
 }
 
-func (s *Service) processor(g *goka.GroupGraph, gt *gate, extra ...goka.ProcessorOption) (*goka.Processor, error) {
+func (s *Service) processor(name string, g *goka.GroupGraph, gt *gate, extra ...goka.ProcessorOption) (*goka.Processor, error) {
+	producer := goka.ProducerBuilderWithConfig(s.producerConfig())
+	if gt.txn != nil {
+		producer = gt.txn.producerBuilder(s.saramaConfig, s.transactionalID(name))
+	}
 	// Each builder gets a config of its own: goka's builders write the client
 	// id and partitioner into the config they are given.
 	opts := append([]goka.ProcessorOption{
 		goka.WithClientID(s.cfg.ClientID),
 		goka.WithTopicManagerBuilder(s.tmb),
-		goka.WithConsumerGroupBuilder(gt.builder(s.saramaConfig())),
+		goka.WithConsumerGroupBuilder(gt.builder(s.consumerGroupConfig())),
 		goka.WithConsumerSaramaBuilder(goka.SaramaConsumerBuilderWithConfig(s.saramaConfig())),
-		goka.WithProducerBuilder(goka.ProducerBuilderWithConfig(s.producerConfig())),
+		goka.WithProducerBuilder(producer),
 		goka.WithStorageBuilder(storage.MemoryBuilder()),
 		goka.WithLogger(gokaLogger{s.log}),
 		PartitionChannel(),
@@ -151,7 +186,7 @@ func (s *Service) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	var wg sync.WaitGroup
-	errs := make([]error, 5)
+	errs := make([]error, 6)
 	run := func(i int, name string, f func(context.Context) error) {
 		wg.Add(1)
 		go func() {
@@ -175,12 +210,25 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 	run(0, "parse stage", s.parse.Run)
 	run(1, "window stage", s.window.Run)
-	run(2, "idle flush", s.runIdle)
-	run(3, "window table view", s.runView)
-	run(4, "broker probe", s.probe.run)
+	run(2, "window table view", s.runView)
+	run(3, "broker probe", s.probe.run)
+	if s.cfg.Guarantee.Transactional() {
+		every := func(g *gate) func(context.Context) error {
+			return func(ctx context.Context) error { return g.runCommits(ctx, s.cfg.CommitInterval) }
+		}
+		run(4, "parse stage commits", every(s.gate))
+		run(5, "window stage commits", every(s.windowGate))
+	} else {
+		run(4, "idle flush", s.runIdle)
+		run(5, "window stage offsets", func(ctx context.Context) error {
+			return s.windowGate.refreshCommitted(ctx, string(s.topics.WindowGroup), committedRefresh)
+		})
+	}
 	wg.Wait()
-	if err := s.idle.Finish(); err != nil {
-		errs = append(errs, fmt.Errorf("idle emitter: %w", err))
+	if s.idle != nil {
+		if err := s.idle.Finish(); err != nil {
+			errs = append(errs, fmt.Errorf("idle emitter: %w", err))
+		}
 	}
 	return errors.Join(errs...)
 }
@@ -202,6 +250,57 @@ func (s *Service) Recovering(ctx context.Context) bool {
 		}
 	}
 	return false
+}
+
+// committedRefresh is how often, under at_least_once, the window stage
+// learns its committed offsets, below which a slot need not keep what a
+// replay would emit again (state.SlotConfig).
+const committedRefresh = time.Second
+
+// restoreParse restores a parse-stage partition from its last committed
+// checkpoint (processor.Parser.Restore).
+func (s *Service) restoreParse(partition int32, initial int64) error {
+	client := s.gate.consumerClient()
+	if client == nil {
+		return errors.New("no consumer group client")
+	}
+	_, value, err := lastCommitted(client, string(s.topics.Changelog), partition)
+	if err != nil {
+		return err
+	}
+	restored, err := s.parser.Restore(partition, value, initial)
+	if err != nil {
+		return err
+	}
+	s.log.Debug("parse stage partition claimed", "partition", partition, "offset", initial, "checkpoint restored", restored)
+	return nil
+}
+
+// precommitParse is the parse stage's part of each transaction
+// (processor.Parser.Precommit).
+func (s *Service) precommitParse(now time.Time) ([]*sarama.ProducerMessage, error) {
+	recs, err := s.parser.Precommit(now, s.gate.position)
+	if err != nil {
+		return nil, err
+	}
+	msgs := make([]*sarama.ProducerMessage, len(recs))
+	for i, r := range recs {
+		msgs[i] = &sarama.ProducerMessage{Topic: string(r.Topic), Key: sarama.StringEncoder(r.Key), Value: sarama.ByteEncoder(r.Value)}
+	}
+	return msgs, nil
+}
+
+// transactionalID names a stage's transactional producer: unique per stage
+// and instance, and the same when the instance comes back (its instance id,
+// or else this process's id), so that its producer fences the previous one
+// and aborts what that left open, rather than leave readers waiting for the
+// brokers to time it out.
+func (s *Service) transactionalID(stage string) string {
+	id := s.cfg.InstanceID
+	if id == "" {
+		id = processID
+	}
+	return fmt.Sprintf("%s-%s-%s", s.cfg.Group, stage, id)
 }
 
 // reportEvery is the parse stage's least time between a partition's reports

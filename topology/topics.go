@@ -7,6 +7,9 @@ type Topics struct {
 	Input       goka.Stream
 	Output      goka.Stream
 	Repartition goka.Stream
+	// Changelog holds the parse stage's checkpoints, one key per input
+	// partition, written under exactly_once_v2.
+	Changelog   goka.Stream
 	DeadLetter  goka.Stream
 	Late        goka.Stream // "" when late records are only counted
 	ParseGroup  goka.Group
@@ -20,6 +23,7 @@ func TopicsFor(c Config) Topics {
 		Input:       goka.Stream(c.Input),
 		Output:      goka.Stream(c.Output),
 		Repartition: goka.Stream(c.Group + "-partials-repartition"),
+		Changelog:   goka.Stream(c.Group + "-partials-changelog"),
 		DeadLetter:  goka.Stream(c.Group + "-dlq"),
 		Late:        goka.Stream(c.LateTopic),
 		ParseGroup:  goka.Group(c.Group),

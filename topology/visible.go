@@ -27,38 +27,31 @@ const controlAbort = 0
 // A consumer's next offset trails the high-water mark for good when the
 // partition ends in records it never sees: the commit or abort markers of
 // transactional producers (Kafka Connect with exactly-once sources, Kafka
-// Streams with exactly-once, oscheck ship), and the records of aborted
-// transactions. sarama consumes them silently and does not say how far it
-// has read, so the broker is asked, with read-committed fetches from next,
-// which return no more than the last stable offset. The partition is caught
-// up when that offset is the high-water mark (no transaction is open: its
-// records may yet commit) and no committed data record lies between next and
-// the high-water mark.
+// Streams with exactly-once, oscheck ship, oscheck itself), and the records
+// of aborted transactions. sarama consumes them silently and does not say how
+// far it has read, so the broker is asked, with read-committed fetches from
+// next, which return no more than the last stable offset. The partition is
+// caught up when that offset is the high-water mark (no transaction is open:
+// its records may yet commit) and no committed data record lies between next
+// and the high-water mark.
 func caughtUpTo(client sarama.Client, topic string, partition int32, next int64) (bool, error) {
 	broker, err := client.Leader(topic, partition)
 	if err != nil {
 		return false, fmt.Errorf("leader of %s/%d: %w", topic, partition, err)
 	}
-	r := residue{next: next, reached: next, aborting: make(map[int64]bool)}
+	r := newCommittedReader(broker, topic, partition, next)
 	for range probeFetches {
-		req := &sarama.FetchRequest{Version: 4, MaxBytes: probeFetchBytes, Isolation: sarama.ReadCommitted}
-		req.AddBlock(topic, partition, r.reached, probeFetchBytes, -1)
-		resp, err := broker.Fetch(req)
+		block, err := r.fetch(probeFetchBytes)
 		if err != nil {
-			return false, fmt.Errorf("probe fetch of %s/%d at %d: %w", topic, partition, r.reached, err)
-		}
-		block := resp.GetBlock(topic, partition)
-		if block == nil {
-			return false, fmt.Errorf("probe fetch of %s/%d: no partition in the response", topic, partition)
-		}
-		if block.Err != sarama.ErrNoError {
-			return false, fmt.Errorf("probe fetch of %s/%d at %d: %w", topic, partition, r.reached, block.Err)
+			return false, fmt.Errorf("probe: %w", err)
 		}
 		if block.LastStableOffset < block.HighWaterMarkOffset {
 			return false, nil
 		}
 		from := r.reached
-		if r.read(block) {
+		data := false
+		r.read(block, func(int64, *sarama.Record) bool { data = true; return false })
+		if data {
 			return false, nil
 		}
 		if r.reached >= block.HighWaterMarkOffset {
@@ -71,24 +64,56 @@ func caughtUpTo(client sarama.Client, topic string, partition int32, next int64)
 	return false, nil
 }
 
-// residue reads what a consumer would skip after next, fetch by fetch,
-// tracking aborted transactions as a consumer does: a producer's
+// committedReader reads a partition forward with read-committed fetches and
+// tells its committed data records apart from what a consumer skips: control
+// markers and the records of aborted transactions. A producer's
 // transactional batches are aborted from the first offset a response lists
-// for it up to its abort marker.
-type residue struct {
-	next     int64
-	reached  int64 // just past the last batch read
-	aborting map[int64]bool
+// for it up to its abort marker, as a Kafka consumer decides it.
+type committedReader struct {
+	broker    *sarama.Broker
+	topic     string
+	partition int32
+	next      int64 // records below it are not reported
+	reached   int64 // just past the last batch read
+	aborting  map[int64]bool
+	aborts    []*sarama.AbortedTransaction // of the last response, not yet passed
 }
 
-// read goes through one response's batches and reports whether one holds a
-// committed data record at or after next.
-func (r *residue) read(block *sarama.FetchResponseBlock) (data bool) {
+func newCommittedReader(b *sarama.Broker, topic string, partition int32, next int64) *committedReader {
+	return &committedReader{broker: b, topic: topic, partition: partition, next: next, reached: next,
+		aborting: make(map[int64]bool)}
+}
+
+// fetch asks for up to maxBytes from where the reader has reached, read
+// committed: nothing at or past the last stable offset comes back.
+func (r *committedReader) fetch(maxBytes int32) (*sarama.FetchResponseBlock, error) {
+	req := &sarama.FetchRequest{Version: 4, MaxBytes: maxBytes, Isolation: sarama.ReadCommitted}
+	req.AddBlock(r.topic, r.partition, r.reached, maxBytes, -1)
+	resp, err := r.broker.Fetch(req)
+	if err != nil {
+		return nil, fmt.Errorf("fetch of %s/%d at %d: %w", r.topic, r.partition, r.reached, err)
+	}
+	block := resp.GetBlock(r.topic, r.partition)
+	if block == nil {
+		return nil, fmt.Errorf("fetch of %s/%d: no partition in the response", r.topic, r.partition)
+	}
+	if block.Err != sarama.ErrNoError {
+		return nil, fmt.Errorf("fetch of %s/%d at %d: %w", r.topic, r.partition, r.reached, block.Err)
+	}
+	return block, nil
+}
+
+// read passes each committed data record of block at or after next to f, in
+// offset order, until f returns false, and advances reached past the batches
+// it went through. A legacy message set (never transactional) counts as data
+// at reached, without a record.
+func (r *committedReader) read(block *sarama.FetchResponseBlock, f func(offset int64, rec *sarama.Record) bool) {
 	aborts := block.AbortedTransactions
 	for _, rs := range block.RecordsSet {
 		b := rs.RecordBatch
 		if b == nil {
-			return true // a legacy message set: never transactional, so data
+			f(r.reached, nil)
+			return
 		}
 		for len(aborts) > 0 && aborts[0].FirstOffset <= b.LastOffset() {
 			r.aborting[aborts[0].ProducerID] = true
@@ -102,14 +127,13 @@ func (r *residue) read(block *sarama.FetchResponseBlock) (data bool) {
 		case b.IsTransactional && r.aborting[b.ProducerID]:
 		default:
 			for _, rec := range b.Records {
-				if b.FirstOffset+rec.OffsetDelta >= r.next {
-					return true
+				if off := b.FirstOffset + rec.OffsetDelta; off >= r.next && !f(off, rec) {
+					return
 				}
 			}
 		}
 		r.reached = max(r.reached, b.LastOffset()+1)
 	}
-	return false
 }
 
 // controlType reads a control record's key: a version, then the type, both

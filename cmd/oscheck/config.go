@@ -47,6 +47,8 @@ func serviceFlags(fs *pflag.FlagSet) {
 	fs.String("client-id", d.ClientID, "Kafka client id")
 	fs.String("instance-id", d.InstanceID, "static group membership id, unique per instance (e.g. the pod name); empty: dynamic")
 	fs.Bool("hot-standby", d.HotStandby, "keep replicas of every window-table partition, for fast failover")
+	fs.String("processing-guarantee", string(d.Guarantee), "exactly_once_v2 (output, state and offsets in Kafka transactions) or at_least_once")
+	fs.String("commit-interval", d.CommitInterval.String(), "how often each stage commits (under exactly_once_v2: a transaction)")
 	fs.String("shutdown-timeout", "30s", "on SIGTERM, exit non-zero if draining takes longer than this")
 	fs.String("http-addr", ":9464", "address of /metrics, /healthz and /readyz (empty: off)")
 	fs.String("log-level", "info", "debug, info, warn or error")
@@ -159,6 +161,8 @@ func serviceConfig(v *viper.Viper) (topology.Config, error) {
 		ClientID:          v.GetString("client-id"),
 		HotStandby:        v.GetBool("hot-standby"),
 		InstanceID:        v.GetString("instance-id"),
+		Guarantee:         topology.Guarantee(v.GetString("processing-guarantee")),
+		CommitInterval:    duration("commit-interval"),
 	}
 	buckets, err := bucketsSetting(v)
 	if err != nil {

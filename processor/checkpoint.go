@@ -1,0 +1,117 @@
+package processor
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/lovoo/goka"
+
+	"github.com/oscheck/oscheck/state"
+)
+
+// Record is a record a stage sends outside goka's callbacks.
+type Record struct {
+	Topic goka.Stream
+	Key   string
+	Value []byte
+}
+
+// checkpoint is a parse-stage partition's state as committed with its input
+// offset in one transaction: the aggregator after every record before Next
+// (and every idle close since) was applied.
+type checkpoint struct {
+	Next       int64           `json:"next"` // -1: the group had no committed offset
+	Aggregator json.RawMessage `json:"aggregator"`
+}
+
+// Restore rebuilds partition id from data, the value of its last committed
+// checkpoint (nil for none), when the checkpoint describes the partition at
+// initial, the offset its claim starts at (-1 when the group has none);
+// otherwise the partition starts empty, as a new one does. The two agree
+// whenever both were committed in exactly_once_v2's transactions. They
+// differ after at_least_once ran (it commits offsets, not checkpoints), and
+// when the group's offsets were reset, to read the input again.
+func (p *Parser) Restore(id int32, data []byte, initial int64) (restored bool, err error) {
+	part := p.partition(id)
+	part.mu.Lock()
+	defer part.mu.Unlock()
+	part.start = initial
+	if data == nil {
+		return false, nil
+	}
+	var cp checkpoint
+	if err := json.Unmarshal(data, &cp); err != nil {
+		return false, fmt.Errorf("decoding the checkpoint of partition %d: %w", id, err)
+	}
+	if cp.Next != initial {
+		return false, nil
+	}
+	agg, err := state.RestoreAggregator(p.aggregatorConfig(id), cp.Aggregator)
+	if err != nil {
+		return false, fmt.Errorf("the checkpoint of partition %d does not fit this configuration "+
+			"(were window or grace changed, or the input's partitions?): %w", id, err)
+	}
+	part.agg = agg
+	return true, nil
+}
+
+// Precommit is the parse stage's part of every transaction under
+// exactly_once_v2, called with every partition's records stopped: it closes
+// the windows of idle partitions (as IdleFlushes), and returns the reports
+// of every window closed since the last commit and a checkpoint of every
+// partition whose state changed. Windows are reported only here, so a
+// partition sends each slot at most one report per transaction.
+func (p *Parser) Precommit(now time.Time, position func(partition int32, next int64) (owned, caughtUp bool)) ([]Record, error) {
+	parts := *p.parts.Load()
+	var out []Record
+	for id, part := range parts {
+		owned := p.closeIdle(int32(id), part, now, position)
+		part.mu.Lock()
+		if !owned && !part.dirty {
+			part.mu.Unlock()
+			continue
+		}
+		recs, err := p.precommit(int32(id), part)
+		part.mu.Unlock()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, recs...)
+	}
+	return out, nil
+}
+
+// precommit must be called with part.mu held.
+func (p *Parser) precommit(id int32, part *partition) ([]Record, error) {
+	var out []Record
+	if part.agg.Due() {
+		reports, _ := part.agg.Flush()
+		for slot, r := range reports {
+			v, err := state.ReportCodec{}.Encode(r)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, Record{Topic: p.cfg.Repartition, Key: p.cfg.SlotKeys[slot], Value: v})
+		}
+		p.metrics.ReportsSent.Add(float64(len(reports)))
+		part.dirty = true
+	}
+	if !part.dirty {
+		return out, nil
+	}
+	agg, err := part.agg.Checkpoint()
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint of partition %d: %w", id, err)
+	}
+	next := part.next
+	if next < 0 {
+		next = part.start
+	}
+	v, err := json.Marshal(checkpoint{Next: next, Aggregator: agg})
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint of partition %d: %w", id, err)
+	}
+	part.dirty = false
+	return append(out, Record{Topic: p.cfg.Changelog, Key: p.cfg.ChangelogKeys[id], Value: v}), nil
+}

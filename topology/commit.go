@@ -1,0 +1,252 @@
+package topology
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/IBM/sarama"
+	"github.com/lovoo/goka"
+)
+
+// txnCommits is what a gate needs to run its stage under exactly_once_v2:
+// the stage's transactional producer and what goes into each transaction
+// besides goka's emits.
+//
+// Every commit interval the gate stops the stage's records at their
+// partitions' doors (each record is processed holding its partition's lock;
+// the commit takes them all), so that the transaction holds every effect of
+// the records its offsets cover and nothing else. It then sends what
+// precommit has to send, adds the partitions' positions to the transaction
+// with the session's generation and member id (a member that has lost its
+// partitions is refused, KIP-447), and commits.
+//
+// A transaction that fails is aborted and ends the session: the records it
+// covered have changed in-memory state (the parse stage's windows, goka's
+// table cache) that is now ahead of what is committed, so the session's
+// partitions are dropped and the next session rebuilds them from the
+// committed changelogs and offsets. A producer that can no longer write at
+// all (fenced by a newer one with its transactional id) ends the stage.
+type txnCommits struct {
+	group      string
+	instanceID *string
+	// precommit, if not nil, returns records to send in each transaction
+	// just before it commits, with every partition's records stopped.
+	precommit func(now time.Time) ([]*sarama.ProducerMessage, error)
+	commits   func(committed bool) // counts commits and aborts
+
+	producer atomic.Pointer[txnProducer]
+	mu       sync.Mutex // one commit at a time
+	fatal    chan error // the stage cannot go on
+}
+
+func newTxnCommits(group, instanceID string, counted func(committed bool)) *txnCommits {
+	t := &txnCommits{group: group, commits: counted, fatal: make(chan error, 1)}
+	if instanceID != "" {
+		t.instanceID = &instanceID
+	}
+	return t
+}
+
+// producerBuilder builds the stage's transactional producer for goka; goka
+// builds one each time its processor runs.
+func (t *txnCommits) producerBuilder(cfg func() *sarama.Config, id string) goka.ProducerBuilder {
+	return func(brokers []string, clientID string, hasher func() hash.Hash32) (goka.Producer, error) {
+		c := cfg()
+		c.ClientID = clientID
+		c.Producer.Partitioner = sarama.NewCustomHashPartitioner(hasher)
+		tp, err := newTxnProducer(brokers, c, id)
+		if err != nil {
+			return nil, err
+		}
+		t.producer.Store(tp)
+		return tp, nil
+	}
+}
+
+// wrap returns cb run under its partition's lock, recording the position
+// after it. Under at_least_once it returns cb.
+func (g *gate) wrap(cb goka.ProcessCallback) goka.ProcessCallback {
+	if g.txn == nil {
+		return cb
+	}
+	return func(ctx goka.Context, msg any) {
+		s := g.current.Load()
+		p := ctx.Partition()
+		if s == nil || int(p) >= len(s.parts) {
+			cb(ctx, msg) // not a partition of a session: goka stops it
+			return
+		}
+		part := &s.parts[p]
+		part.mu.Lock()
+		defer part.mu.Unlock()
+		cb(ctx, msg)
+		part.pos = ctx.Offset() + 1
+	}
+}
+
+// runCommits commits the current session's transaction every interval until
+// ctx is done; it returns an error only when the stage cannot go on.
+func (g *gate) runCommits(ctx context.Context, interval time.Duration) error {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case err := <-g.txn.fatal:
+			return err
+		case <-t.C:
+			if s := g.current.Load(); s != nil {
+				if err := g.commitTxn(s); err != nil {
+					return err
+				}
+			}
+		}
+	}
+}
+
+// commitTxn commits what session s has done since its last commit. It
+// returns an error only when the producer cannot go on; a transaction that
+// fails is aborted and ends the session instead.
+func (g *gate) commitTxn(s *gatedSession) error {
+	t := g.txn
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	tp := t.producer.Load()
+	if tp == nil || s.failed.Load() {
+		return nil
+	}
+	for i := range s.parts {
+		s.parts[i].mu.Lock()
+	}
+	defer func() {
+		for i := range s.parts {
+			s.parts[i].mu.Unlock()
+		}
+	}()
+	err := t.prepare(tp)
+	var offsets []*sarama.PartitionOffsetMetadata
+	for i := range s.parts {
+		part := &s.parts[i]
+		if part.pos > part.committed.Load() {
+			offsets = append(offsets, &sarama.PartitionOffsetMetadata{Partition: int32(i), Offset: part.pos, LeaderEpoch: -1})
+		}
+	}
+	if err == nil && len(offsets) == 0 && tp.sent.Load() == 0 {
+		return nil
+	}
+	if err == nil {
+		g.mu.Lock()
+		topic := g.topic
+		g.mu.Unlock()
+		meta := &sarama.ConsumerGroupMetadata{GroupID: t.group, GenerationID: s.GenerationID(), MemberID: s.MemberID(),
+			GroupInstanceID: t.instanceID}
+		err = tp.commit(map[string][]*sarama.PartitionOffsetMetadata{topic: offsets}, meta)
+	}
+	if err == nil {
+		for _, o := range offsets {
+			s.parts[o.Partition].committed.Store(o.Offset)
+		}
+		t.commits(true)
+		return nil
+	}
+	t.commits(false)
+	s.failed.Store(true)
+	s.cancel()
+	if aerr := tp.abort(); aerr != nil {
+		err = fmt.Errorf("%w; then %w", err, aerr)
+		select {
+		case t.fatal <- err:
+		default:
+		}
+		return err
+	}
+	level := slog.LevelWarn
+	if errors.Is(err, sarama.ErrIllegalGeneration) || errors.Is(err, sarama.ErrUnknownMemberId) ||
+		errors.Is(err, sarama.ErrFencedInstancedId) || errors.Is(err, sarama.ErrRebalanceInProgress) {
+		level = slog.LevelInfo // the partitions have moved on: their new owner carries on
+	}
+	g.log.Log(context.Background(), level, "transaction aborted; the session's partitions restart from what was committed",
+		"group", t.group, "generation", s.GenerationID(), "error", err)
+	return nil
+}
+
+// prepare sends what precommit has for the transaction.
+func (t *txnCommits) prepare(tp *txnProducer) error {
+	if t.precommit == nil {
+		return nil
+	}
+	msgs, err := t.precommit(time.Now())
+	if err != nil {
+		return fmt.Errorf("preparing the transaction: %w", err)
+	}
+	for _, m := range msgs {
+		tp.send(m)
+	}
+	return nil
+}
+
+// refreshCommitted keeps, under at_least_once, each claimed partition's
+// committed offset up to date (sarama commits goka's marks in the
+// background and does not say when they arrive): every interval it asks the
+// group coordinator. Until it first answers, a partition's committed offset
+// is where its claim started, which is never above the truth.
+func (g *gate) refreshCommitted(ctx context.Context, group string, every time.Duration) error {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		g.mu.Lock()
+		s, client, topic := g.session, g.client, g.topic
+		g.mu.Unlock()
+		if s == nil || client == nil || topic == "" {
+			continue
+		}
+		if err := fetchCommitted(client, group, topic, s); err != nil {
+			g.log.Debug("reading committed offsets", "group", group, "error", err)
+		}
+	}
+}
+
+// fetchCommitted reads the committed offsets of s's partitions into s.
+func fetchCommitted(client sarama.Client, group, topic string, s *gatedSession) error {
+	coordinator, err := client.Coordinator(group)
+	if err != nil {
+		return fmt.Errorf("coordinator of %s: %w", group, err)
+	}
+	parts := s.Claims()[topic]
+	req := sarama.NewOffsetFetchRequest(client.Config().Version, group, map[string][]int32{topic: parts})
+	resp, err := coordinator.FetchOffset(req)
+	if err != nil {
+		_ = client.RefreshCoordinator(group)
+		return fmt.Errorf("fetching offsets of %s: %w", group, err)
+	}
+	for _, p := range parts {
+		b := resp.GetBlock(topic, p)
+		if b == nil || b.Err != sarama.ErrNoError || b.Offset < 0 || int(p) >= len(s.parts) {
+			continue
+		}
+		raise(&s.parts[p].committed, b.Offset)
+	}
+	return nil
+}
+
+// committedOffset returns partition's committed offset in the current
+// session as last known, or 0 outside a session.
+func (g *gate) committedOffset(partition int32) int64 {
+	s := g.current.Load()
+	if s == nil || int(partition) >= len(s.parts) {
+		return 0
+	}
+	return s.parts[partition].committed.Load()
+}

@@ -1,0 +1,144 @@
+package topology
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/IBM/sarama"
+	"github.com/lovoo/goka"
+)
+
+// stableFetchBytes bounds each fetch of lastCommitted. The topics it reads
+// (the window table, the parse stage's changelog) hold per-window values,
+// so a few tail records fit in one fetch.
+const stableFetchBytes = 1 << 20
+
+// lastCommitted finds a partition's last committed data record, as a
+// read-committed consumer would see it: its offset and value, or offset -1
+// when the partition holds none. It reads back from the last stable offset
+// (the first offset of the oldest transaction still open, or the high-water
+// mark) in windows that double until one holds such a record or the log
+// start is reached: the tail of a transactional topic is commit markers, and
+// after a crash perhaps an aborted transaction.
+func lastCommitted(client sarama.Client, topic string, partition int32) (offset int64, value []byte, err error) {
+	broker, err := client.Leader(topic, partition)
+	if err != nil {
+		return -1, nil, fmt.Errorf("leader of %s/%d: %w", topic, partition, err)
+	}
+	oldest, err := client.GetOffset(topic, partition, sarama.OffsetOldest)
+	if err != nil {
+		return -1, nil, fmt.Errorf("log start of %s/%d: %w", topic, partition, err)
+	}
+	lso, err := lastStableOffset(broker, topic, partition)
+	if err != nil {
+		return -1, nil, err
+	}
+	span := int64(16)
+	for to := lso; to > oldest; span *= 2 {
+		from := max(oldest, to-span)
+		offset, value, err := lastCommittedIn(broker, topic, partition, from, to)
+		if err != nil || offset >= 0 {
+			return offset, value, err
+		}
+		to = from
+	}
+	return -1, nil, nil
+}
+
+// lastCommittedIn returns the last committed data record in [from, to).
+func lastCommittedIn(b *sarama.Broker, topic string, partition int32, from, to int64) (offset int64, value []byte, err error) {
+	offset = -1
+	r := newCommittedReader(b, topic, partition, from)
+	for past := false; r.reached < to && !past; {
+		block, err := r.fetch(stableFetchBytes)
+		if err != nil {
+			return -1, nil, err
+		}
+		before := r.reached
+		r.read(block, func(off int64, rec *sarama.Record) bool {
+			if past = off >= to; past || rec == nil {
+				// Past the range, or a legacy message set: not written
+				// by a transactional producer, so not ours.
+				return false
+			}
+			offset, value = off, rec.Value
+			return true
+		})
+		if r.reached == before && !past {
+			if block.LastStableOffset <= r.reached || len(block.RecordsSet) == 0 {
+				break // nothing more below the last stable offset
+			}
+			return -1, nil, fmt.Errorf("reading %s/%d at %d: a record batch larger than %d bytes", topic, partition, r.reached, stableFetchBytes)
+		}
+	}
+	return offset, value, nil
+}
+
+// lastStableOffset asks the partition's leader for its last stable offset
+// (ListOffsets, latest, isolation read_committed).
+func lastStableOffset(b *sarama.Broker, topic string, partition int32) (int64, error) {
+	req := &sarama.OffsetRequest{Version: 2, IsolationLevel: sarama.ReadCommitted}
+	req.AddBlock(topic, partition, sarama.OffsetNewest, 1)
+	resp, err := b.GetAvailableOffsets(req)
+	if err != nil {
+		return -1, fmt.Errorf("last stable offset of %s/%d: %w", topic, partition, err)
+	}
+	block := resp.GetBlock(topic, partition)
+	if block == nil {
+		return -1, fmt.Errorf("last stable offset of %s/%d: no partition in the response", topic, partition)
+	}
+	if !errors.Is(block.Err, sarama.ErrNoError) {
+		return -1, fmt.Errorf("last stable offset of %s/%d: %w", topic, partition, block.Err)
+	}
+	return block.Offset, nil
+}
+
+// stableTopicManager is goka's topic manager with one answer changed: the
+// newest offset of a partition is one past its last committed data record.
+// goka restores a table (and a view catches up) until it has read the record
+// just below the newest offset. Under read_committed that is never the
+// high-water mark's: a transactional partition ends in a commit marker, and
+// perhaps an open or aborted transaction, none of which a consumer is ever
+// handed; a restore to the high-water mark would wait for ever.
+type stableTopicManager struct {
+	goka.TopicManager
+	client sarama.Client
+}
+
+// stableTopicManagerBuilder wraps inner's topic managers; each gets a client
+// of its own from cfg.
+func stableTopicManagerBuilder(inner goka.TopicManagerBuilder, cfg func() *sarama.Config) goka.TopicManagerBuilder {
+	return func(brokers []string) (goka.TopicManager, error) {
+		tm, err := inner(brokers)
+		if err != nil {
+			return nil, err
+		}
+		client, err := sarama.NewClient(brokers, cfg())
+		if err != nil {
+			_ = tm.Close()
+			return nil, fmt.Errorf("topic manager client: %w", err)
+		}
+		return &stableTopicManager{TopicManager: tm, client: client}, nil
+	}
+}
+
+// GetOffset answers OffsetNewest with the stable end; other times as goka
+// does.
+func (m *stableTopicManager) GetOffset(topic string, partition int32, time int64) (int64, error) {
+	if time != sarama.OffsetNewest {
+		return m.TopicManager.GetOffset(topic, partition, time)
+	}
+	last, _, err := lastCommitted(m.client, topic, partition)
+	if err != nil {
+		return 0, err
+	}
+	if last < 0 {
+		return m.TopicManager.GetOffset(topic, partition, sarama.OffsetOldest)
+	}
+	return last + 1, nil
+}
+
+// Close closes the topic manager and its client.
+func (m *stableTopicManager) Close() error {
+	return errors.Join(m.TopicManager.Close(), m.client.Close())
+}

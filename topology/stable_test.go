@@ -1,0 +1,99 @@
+package topology
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/IBM/sarama"
+	"github.com/lovoo/goka"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// TestLastCommitted reads back the last committed data record of a
+// partition on a real broker, past commit markers, aborted transactions
+// longer than the first look-back window, and a transaction still open.
+func TestLastCommitted(t *testing.T) {
+	const topic = "table"
+	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, topic))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cluster.Close()
+	txn, err := kgo.NewClient(kgo.SeedBrokers(cluster.ListenAddrs()...), kgo.DefaultProduceTopic(topic),
+		kgo.TransactionalID("writer"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer txn.Close()
+	plain, err := kgo.NewClient(kgo.SeedBrokers(cluster.ListenAddrs()...), kgo.DefaultProduceTopic(topic))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer plain.Close()
+	cfg := sarama.NewConfig()
+	cfg.Version = sarama.V2_8_0_0
+	client, err := sarama.NewClient(cluster.ListenAddrs(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	l := &txnLog{t: t, client: txn, plain: plain}
+	tm := &stableTopicManager{TopicManager: nopTopicManager{}, client: client}
+
+	check := func(wantOffset int64, wantValue string) {
+		t.Helper()
+		if err := client.RefreshMetadata(topic); err != nil {
+			t.Fatal(err)
+		}
+		offset, value, err := lastCommitted(client, topic, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if offset != wantOffset || string(value) != wantValue {
+			t.Errorf("lastCommitted = %d %q, want %d %q", offset, value, wantOffset, wantValue)
+		}
+		end, err := tm.GetOffset(topic, 0, sarama.OffsetNewest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := max(wantOffset+1, 0); end != want {
+			t.Errorf("stable end = %d, want %d", end, want)
+		}
+	}
+
+	check(-1, "")         // empty
+	l.txn(false, "a")     // a@0 abort@1
+	check(-1, "")         // nothing committed yet
+	l.txn(true, "b", "c") // b@2 c@3 commit@4
+	check(3, "c")
+	l.write("d") // d@5, not transactional
+	check(5, "d")
+	aborted := make([]string, 100)
+	for i := range aborted {
+		aborted[i] = strings.Repeat("x", 1<<10)
+	}
+	l.txn(false, aborted...) // 6..105, abort@106
+	check(5, "d")            // back through 101 offsets of aborted records
+
+	// A transaction still open holds the stable end at its first record.
+	if err := txn.BeginTransaction(); err != nil {
+		t.Fatal(err)
+	}
+	if err := txn.ProduceSync(context.Background(), &kgo.Record{Value: []byte("e")}).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	l.write("f") // f@108, after the open transaction's e@107
+	check(5, "d")
+	if err := txn.EndTransaction(context.Background(), kgo.TryCommit); err != nil {
+		t.Fatal(err)
+	}
+	check(108, "f")
+}
+
+// nopTopicManager answers what stableTopicManager passes on: the log starts
+// at 0.
+type nopTopicManager struct{ goka.TopicManager }
+
+func (nopTopicManager) GetOffset(string, int32, int64) (int64, error) { return 0, nil }
