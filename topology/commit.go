@@ -54,13 +54,21 @@ func newTxnCommits(group, instanceID string, counted func(committed bool)) *txnC
 }
 
 // producerBuilder builds the stage's transactional producer for goka; goka
-// builds one each time its processor runs.
-func (t *txnCommits) producerBuilder(cfg func() *sarama.Config, id string) goka.ProducerBuilder {
+// builds one each time its processor runs. denied is the error to return
+// when the ACLs deny the producer its transactional id.
+func (t *txnCommits) producerBuilder(cfg func() *sarama.Config, id string, denied error) goka.ProducerBuilder {
 	return func(brokers []string, clientID string, hasher func() hash.Hash32) (goka.Producer, error) {
 		c := cfg()
 		c.ClientID = clientID
 		c.Producer.Partitioner = sarama.NewCustomHashPartitioner(hasher)
 		tp, err := newTxnProducer(brokers, c, id)
+		if errors.Is(err, sarama.ErrTransactionalIDAuthorizationFailed) || errors.Is(err, sarama.ErrClusterAuthorizationFailed) {
+			// goka keeps only the text of its builders' errors; the stage
+			// ends with this one, which a retry would meet again.
+			err = fmt.Errorf("%w (%w)", denied, err)
+			t.fail(err)
+			return nil, err
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -161,10 +169,7 @@ func (g *gate) commitTxn(s *gatedSession) error {
 	s.cancel()
 	if aerr := tp.abort(); aerr != nil {
 		err = fmt.Errorf("%w; then %w", err, aerr)
-		select {
-		case t.fatal <- err:
-		default:
-		}
+		t.fail(err)
 		return err
 	}
 	level := slog.LevelWarn
@@ -175,6 +180,14 @@ func (g *gate) commitTxn(s *gatedSession) error {
 	g.log.Log(context.Background(), level, "transaction aborted; the session's partitions restart from what was committed",
 		"group", t.group, "generation", s.GenerationID(), "error", err)
 	return nil
+}
+
+// fail ends the stage with err (the first such error wins).
+func (t *txnCommits) fail(err error) {
+	select {
+	case t.fatal <- err:
+	default:
+	}
 }
 
 // prepare sends what precommit has for the transaction.

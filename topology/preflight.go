@@ -98,7 +98,23 @@ type clusterAnswer struct {
 	// coordinator: Kafka answers GROUP_AUTHORIZATION_FAILED to a
 	// principal that may not describe the group.
 	groups map[string]error
+	// Under exactly_once_v2: txnIDs maps each stage's transactional id to
+	// the error finding its coordinator (TRANSACTIONAL_ID_AUTHORIZATION_FAILED
+	// without Describe on it), and txnOffsetCommit is the newest
+	// TxnOffsetCommit version the broker speaks (-1: none).
+	txnIDs          map[string]error
+	txnOffsetCommit int16
 }
+
+// txnOffsetCommitKey is TxnOffsetCommit's API key. Version 3 (Kafka 2.5)
+// carries the group's generation and member id, with which the brokers
+// fence a member that has lost its partitions (KIP-447); Kafka 2.5 also
+// brought OffsetFetch's require_stable. exactly_once_v2 needs both.
+const (
+	txnOffsetCommitKey     = 28
+	txnOffsetCommitFencing = 3
+	transactionsSinceKafka = "2.5"
+)
 
 // ask opens one connection to addr and asks about the service's topics and
 // groups.
@@ -122,13 +138,34 @@ func (s *Service) ask(addr string, cfg *sarama.Config) (*clusterAnswer, error) {
 		}
 		a.groups[g] = resp.Err
 	}
+	if !s.cfg.Guarantee.Transactional() {
+		return a, nil
+	}
+	a.txnIDs = make(map[string]error)
+	for _, id := range s.transactionalIDs() {
+		resp, err := br.FindCoordinator(&sarama.FindCoordinatorRequest{Version: 2, CoordinatorKey: id, CoordinatorType: sarama.CoordinatorTransaction})
+		if err != nil {
+			return nil, err
+		}
+		a.txnIDs[id] = resp.Err
+	}
+	versions, err := br.ApiVersions(&sarama.ApiVersionsRequest{})
+	if err != nil {
+		return nil, err
+	}
+	a.txnOffsetCommit = -1
+	for _, k := range versions.ApiKeys {
+		if k.ApiKey == txnOffsetCommitKey {
+			a.txnOffsetCommit = k.MaxVersion
+		}
+	}
 	return a, nil
 }
 
 // topicNames are the topics the service uses.
 func (s *Service) topicNames() []string {
 	names := []string{string(s.topics.Input), string(s.topics.Output), string(s.topics.Repartition),
-		string(s.topics.DeadLetter), string(goka.GroupTable(s.topics.WindowGroup))}
+		string(s.topics.DeadLetter), string(goka.GroupTable(s.topics.WindowGroup)), string(s.topics.Changelog)}
 	if s.topics.Late != "" {
 		names = append(names, string(s.topics.Late))
 	}
@@ -159,6 +196,7 @@ func (s *Service) checkAuthorized(a *clusterAnswer) error {
 		string(s.topics.DeadLetter):  {aclWrite},
 		string(s.topics.Repartition): {aclRead, aclWrite},
 		table:                        {aclRead, aclWrite, aclDescribeConfigs},
+		string(s.topics.Changelog):   {aclRead, aclWrite},
 	}
 	if s.topics.Late != "" {
 		needs[string(s.topics.Late)] = []int{aclWrite}
@@ -170,6 +208,7 @@ func (s *Service) checkAuthorized(a *clusterAnswer) error {
 		string(s.topics.Repartition): "repartition topic",
 		table:                        "window table topic",
 		string(s.topics.Late):        "late topic",
+		string(s.topics.Changelog):   "parse stage's changelog topic",
 	}
 	for _, name := range s.topicNames() {
 		i := slices.IndexFunc(a.md.Topics, func(t *sarama.TopicMetadata) bool { return t.Name == name })
@@ -200,7 +239,38 @@ func (s *Service) checkAuthorized(a *clusterAnswer) error {
 			return &AccessError{Topic: g, Reason: fmt.Sprintf("consumer group %q: %s may not use it (Kafka ACLs): grant it Read", g, s.principal())}
 		}
 	}
+	return s.checkTransactions(a)
+}
+
+// checkTransactions reports, under exactly_once_v2, a broker too old for
+// it and a transactional id the principal may not describe. Write on the
+// ids, which only a producer's initialisation shows (and which would fence
+// the instance's own producer), is reported by txnAccessError when the
+// producer starts.
+func (s *Service) checkTransactions(a *clusterAnswer) error {
+	if !s.cfg.Guarantee.Transactional() {
+		return nil
+	}
+	if a.txnOffsetCommit < txnOffsetCommitFencing {
+		return &KeyError{Key: "processing-guarantee", Reason: fmt.Sprintf(
+			"%s needs Kafka %s or later (TxnOffsetCommit v%d, which fences members that lost their partitions); "+
+				"the brokers speak TxnOffsetCommit up to v%d: upgrade them, or use %s",
+			ExactlyOnceV2, transactionsSinceKafka, txnOffsetCommitFencing, a.txnOffsetCommit, AtLeastOnce)}
+	}
+	for _, id := range s.transactionalIDs() {
+		if errors.Is(a.txnIDs[id], sarama.ErrTransactionalIDAuthorizationFailed) {
+			return s.txnAccessError(id)
+		}
+	}
 	return nil
+}
+
+// txnAccessError is what a principal needs to write transactions as id.
+func (s *Service) txnAccessError(id string) *AccessError {
+	return &AccessError{Topic: id, Reason: fmt.Sprintf(
+		"transactional id %q: %s may not use it (Kafka ACLs): grant it Write and Describe on it, "+
+			"or on the prefix %q; brokers before Kafka 2.8 also need IdempotentWrite on the cluster",
+		id, s.principal(), s.cfg.Group+"-")}
 }
 
 func opNames(ops []int) string {

@@ -162,7 +162,8 @@ func New(cfg Config, reg prometheus.Registerer, log *slog.Logger) (*Service, err
 func (s *Service) processor(name string, g *goka.GroupGraph, gt *gate, extra ...goka.ProcessorOption) (*goka.Processor, error) {
 	producer := goka.ProducerBuilderWithConfig(s.producerConfig())
 	if gt.txn != nil {
-		producer = gt.txn.producerBuilder(s.saramaConfig, s.transactionalID(name))
+		id := s.transactionalID(name)
+		producer = gt.txn.producerBuilder(s.saramaConfig, id, s.txnAccessError(id))
 	}
 	// Each builder gets a config of its own: goka's builders write the client
 	// id and partitioner into the config they are given.
@@ -228,6 +229,13 @@ func (s *Service) Run(ctx context.Context) error {
 	if s.idle != nil {
 		if err := s.idle.Finish(); err != nil {
 			errs = append(errs, fmt.Errorf("idle emitter: %w", err))
+		}
+	}
+	for _, err := range errs {
+		// The other stages fail with this one's consequences.
+		var denied *AccessError
+		if errors.As(err, &denied) {
+			return denied
 		}
 	}
 	return errors.Join(errs...)
@@ -301,6 +309,11 @@ func (s *Service) transactionalID(stage string) string {
 		id = processID
 	}
 	return fmt.Sprintf("%s-%s-%s", s.cfg.Group, stage, id)
+}
+
+// transactionalIDs are both stages' transactional ids.
+func (s *Service) transactionalIDs() []string {
+	return []string{s.transactionalID("parse"), s.transactionalID("window")}
 }
 
 // reportEvery is the parse stage's least time between a partition's reports

@@ -20,6 +20,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
+	"github.com/twmb/franz-go/pkg/kversion"
 
 	"github.com/oscheck/oscheck/cmd/internal/faultnet"
 	"github.com/oscheck/oscheck/cmd/internal/proc"
@@ -239,6 +240,10 @@ func TestSecurityFailures(t *testing.T) {
 		return kfake.ACL{Resource: kmsg.ACLResourceTypeGroup, Name: group, Pattern: kmsg.ACLResourcePatternTypeLiteral,
 			Operation: kmsg.ACLOperationAll, Allow: false}
 	}
+	denyTransactions := func(op kmsg.ACLOperation) kfake.ACL {
+		return kfake.ACL{Resource: kmsg.ACLResourceTypeTransactionalId, Name: "os-check-streams-", Pattern: kmsg.ACLResourcePatternTypePrefixed,
+			Operation: op, Allow: false}
+	}
 	// aclBroker lets SASL user "app" do everything but what deny forbids.
 	aclBroker := func(deny kfake.ACL) func(t *testing.T) ([]string, string) {
 		return func(t *testing.T) ([]string, string) {
@@ -292,6 +297,17 @@ func TestSecurityFailures(t *testing.T) {
 			[]string{`output topic "os-check"`, `SASL user "app"`, "lacks Write"}},
 		{"ACLs deny the window stage's group", aclBroker(denyGroup("os-check-streams-window")),
 			[]string{`consumer group "os-check-streams-window"`, `SASL user "app"`, "grant it Read"}},
+		// Describe is asked by the start-up check; Write only by the
+		// producer's initialisation, when the stage starts.
+		{"ACLs deny the transactional ids", aclBroker(denyTransactions(kmsg.ACLOperationAll)),
+			[]string{`transactional id "os-check-streams-parse-`, `SASL user "app"`, "grant it Write and Describe"}},
+		{"ACLs deny writing transactions", aclBroker(denyTransactions(kmsg.ACLOperationWrite)),
+			[]string{`transactional id "os-check-streams-`, `SASL user "app"`, "grant it Write and Describe"}},
+		{"brokers too old for exactly_once_v2", func(t *testing.T) ([]string, string) {
+			v := kversion.Stable()
+			v.SetMaxKeyVersion(kmsg.TxnOffsetCommit.Int16(), 2) // Kafka 2.4's
+			return []string{"--brokers", startBroker(t, 2, "access_log", kfake.MaxVersions(v))[0]}, ""
+		}, []string{`config key "processing-guarantee"`, "Kafka 2.5 or later", "at_least_once"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -426,7 +442,7 @@ func appUser(password string, deny ...kfake.ACL) kfake.Opt {
 		return kfake.ACL{Resource: r, Name: name, Pattern: kmsg.ACLResourcePatternTypeLiteral, Operation: kmsg.ACLOperationAll, Allow: true}
 	}
 	acls := append([]kfake.ACL{all(kmsg.ACLResourceTypeTopic, "*"), all(kmsg.ACLResourceTypeGroup, "*"),
-		all(kmsg.ACLResourceTypeCluster, "kafka-cluster")}, deny...)
+		all(kmsg.ACLResourceTypeCluster, "kafka-cluster"), all(kmsg.ACLResourceTypeTransactionalId, "*")}, deny...)
 	return kfake.User(topology.SASLSCRAMSHA256, "app", password, acls...)
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -52,7 +53,9 @@ func serve(ctx context.Context, cfg topology.Config, httpAddr string, drain time
 	for {
 		began := time.Now()
 		err = in.run(ctx, drain, log)
-		if err == nil || ctx.Err() != nil {
+		var denied *topology.AccessError
+		if err == nil || ctx.Err() != nil || errors.As(err, &denied) {
+			// ACLs that deny what the service does would deny it again.
 			log.Info("stopped", "error", err)
 			return err
 		}
