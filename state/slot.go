@@ -20,10 +20,12 @@ import (
 // and, beyond those, the newest Retain; Updates holds every update of those
 // reports and no other.
 type Slot struct {
+	// Applied comes first in the encoding so that SlotSupersedes finds it
+	// without reading the rest.
+	Applied int64                      `json:"applied"` // offset of the last report applied, -1 for none
 	Sources int32                      `json:"sources"`
 	Claims  map[int32]Intervals        `json:"claims"`
 	Open    map[int64]map[string]int64 `json:"open,omitempty"`
-	Applied int64                      `json:"applied"` // offset of the last report applied, -1 for none
 	Finals  []Final                    `json:"finals,omitempty"`
 	Updates []Final                    `json:"updates,omitempty"`
 }
