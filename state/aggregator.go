@@ -1,14 +1,19 @@
 package state
 
 import (
+	"encoding/json"
+	"fmt"
+	"maps"
 	"math"
 	"slices"
+	"strings"
 )
 
 // Aggregator pre-aggregates one source partition's records into per-window
 // counts and decides when each window closes there. It is the parse stage's
 // only state: it lives in memory and is rebuilt by replay from the partition's
-// safe offset (see SafeOffset) after a crash or a rebalance.
+// safe offset (see SafeOffset) after a crash or a rebalance, or restored from
+// a Checkpoint.
 //
 // A window [s, e) closes when the partition's watermark (the highest event
 // time it has seen) reaches e+grace, or when the partition is idle and the
@@ -194,4 +199,87 @@ func satSub(a, b int64) int64 {
 		return math.MinInt64
 	}
 	return a - b
+}
+
+// aggregatorCheckpoint is the encoding of an Aggregator: where it sits, so
+// that a checkpoint is never restored elsewhere, and everything that decides
+// what it does next.
+type aggregatorCheckpoint struct {
+	Size      int64              `json:"size"`
+	Grace     int64              `json:"grace"`
+	Source    int32              `json:"source"`
+	Sources   int32              `json:"sources"`
+	Slots     int32              `json:"slots"`
+	Watermark int64              `json:"watermark"`
+	Closed    int64              `json:"closed"`
+	Reported  int64              `json:"reported"`
+	Claimed   []int64            `json:"claimed"`
+	Open      []checkpointWindow `json:"open,omitempty"` // by start
+}
+
+type checkpointWindow struct {
+	Start       int64            `json:"start"`
+	FirstOffset int64            `json:"first_offset"`
+	Counts      map[string]int64 `json:"counts"`
+}
+
+// Checkpoint encodes the aggregator's whole state (JSON, like the codecs in
+// codec.go): the aggregator RestoreAggregator makes from it takes every
+// decision this one would take from here on. Equal states encode to equal
+// bytes.
+func (a *Aggregator) Checkpoint() ([]byte, error) {
+	c := aggregatorCheckpoint{
+		Size: a.windows.Size, Grace: a.grace, Source: a.source, Sources: a.sources, Slots: a.slots,
+		Watermark: a.watermark, Closed: a.closed, Reported: a.reported, Claimed: a.claimed,
+		Open: make([]checkpointWindow, 0, len(a.open)),
+	}
+	for _, start := range slices.Sorted(maps.Keys(a.open)) {
+		w := a.open[start]
+		c.Open = append(c.Open, checkpointWindow{Start: start, FirstOffset: w.firstOffset, Counts: w.counts})
+	}
+	b, err := json.Marshal(c)
+	if err != nil {
+		return nil, fmt.Errorf("aggregator checkpoint: %w", err)
+	}
+	return b, nil
+}
+
+// RestoreAggregator returns the aggregator that Checkpoint encoded in data.
+// It refuses a checkpoint taken under another source, number of sources or
+// slots, window size or grace than c's: its windows, claims and late
+// decisions would not be this configuration's.
+func RestoreAggregator(c AggregatorConfig, data []byte) (*Aggregator, error) {
+	var cp aggregatorCheckpoint
+	if err := json.Unmarshal(data, &cp); err != nil {
+		return nil, fmt.Errorf("aggregator checkpoint: %w", err)
+	}
+	var diffs []string
+	differ := func(what string, got, want int64) {
+		if got != want {
+			diffs = append(diffs, fmt.Sprintf("%s %d, configured %d", what, got, want))
+		}
+	}
+	differ("source", int64(cp.Source), int64(c.Source))
+	differ("sources", int64(cp.Sources), int64(c.Sources))
+	differ("slots", int64(cp.Slots), int64(c.Slots))
+	differ("window size", cp.Size, c.Windows.Size)
+	differ("grace", cp.Grace, c.Grace)
+	if diffs != nil {
+		return nil, fmt.Errorf("aggregator checkpoint does not match the configuration: %s", strings.Join(diffs, "; "))
+	}
+	if len(cp.Claimed) != int(c.Slots) {
+		return nil, fmt.Errorf("aggregator checkpoint: %d claims for %d slots", len(cp.Claimed), c.Slots)
+	}
+	a := NewAggregator(c)
+	a.watermark, a.closed, a.reported, a.claimed = cp.Watermark, cp.Closed, cp.Reported, cp.Claimed
+	for _, w := range cp.Open {
+		if _, dup := a.open[w.Start]; dup {
+			return nil, fmt.Errorf("aggregator checkpoint: window %d twice", w.Start)
+		}
+		if w.Counts == nil { // a JSON null; Add writes to the map
+			w.Counts = make(map[string]int64)
+		}
+		a.open[w.Start] = &openWindow{firstOffset: w.FirstOffset, counts: w.Counts}
+	}
+	return a, nil
 }

@@ -3,6 +3,7 @@ package state
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"math"
 	"reflect"
 	"strings"
@@ -208,6 +209,58 @@ func TestCodecUnboundedExact(t *testing.T) {
 		_ = json.Unmarshal(b, &raw)
 		if !bytes.Contains(raw["from"], []byte("9223372036854775")) {
 			t.Fatalf("from encoded as %s", raw["from"])
+		}
+	}
+}
+
+func TestSlotSupersedes(t *testing.T) {
+	at := func(applied int64) []byte {
+		s := NewSlot()
+		s.Apply(rep(0, 2, Unbounded, 2000, part(1000, counts{"linux": 1})), 0, slotCfg)
+		s.Applied = applied
+		return encodeSlot(t, s)
+	}
+	// As SlotCodec wrote slots before Applied was the first field.
+	old := func(applied int64) []byte {
+		return fmt.Appendf(nil, `{"sources":2,"claims":{"0":[{"from":0,"to":2000}]},"applied":%d,"finals":[{"start":0,"counts":{"a":1},"offset":%[1]d}]}`, applied)
+	}
+	tests := []struct {
+		name       string
+		prev, next []byte
+		want       bool
+	}{
+		{"higher", at(5), at(9), true},
+		{"lower: a stale write", at(9), at(5), false},
+		{"equal: the newer", at(7), at(7), true},
+		{"from a new slot", encodeSlot(t, NewSlot()), at(0), true},
+		{"to a new slot", at(0), encodeSlot(t, NewSlot()), false},
+		{"extremes", at(math.MaxInt64), at(math.MinInt64), false},
+		{"old encoding, lower", old(12), at(11), false},
+		{"old encoding, equal", at(12), old(12), true},
+		{"no applied: a new slot", []byte(`{"sources":1}`), at(-1), true},
+		{"no applied against 0", at(0), []byte(`{}`), false},
+		{"spaces", []byte(` { "applied" : 4 } `), []byte("{\n\"applied\": 3}"), false},
+		{"applied null", []byte(`{"applied":null}`), at(-1), true},
+		// Only Applied is read; the rest of a value goes unchecked.
+		{"rest unread", at(3), []byte(`{"applied":4,not json`), true},
+	}
+	for _, tt := range tests {
+		got, err := SlotSupersedes(tt.prev, tt.next)
+		if err != nil || got != tt.want {
+			t.Errorf("%s: SlotSupersedes(%s, %s) = %v, %v; want %v", tt.name, tt.prev, tt.next, got, err, tt.want)
+		}
+	}
+
+	if b := encodeSlot(t, NewSlot()); !bytes.HasPrefix(b, appliedPrefix) {
+		t.Errorf("SlotCodec encodes %s: Applied is not read without decoding the rest", b)
+	}
+
+	for _, g := range []string{``, `not json`, `{"applied":"5"}`, `{"applied":1e400}`, `[1]`, `{"applied":5`} {
+		if _, err := SlotSupersedes([]byte(g), at(1)); err == nil || !strings.Contains(err.Error(), "stored value") {
+			t.Errorf("SlotSupersedes(%q, valid) error %v, want one about the stored value", g, err)
+		}
+		if _, err := SlotSupersedes(at(1), []byte(g)); err == nil || !strings.Contains(err.Error(), "new value") {
+			t.Errorf("SlotSupersedes(valid, %q) error %v, want one about the new value", g, err)
 		}
 	}
 }

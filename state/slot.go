@@ -3,27 +3,36 @@ package state
 import (
 	"maps"
 	"slices"
+	"sort"
 )
 
 // Slot is the window stage's table value for one slot key: the windows of the
 // slot that have counts but are not final yet, what each source partition has
-// claimed, and the finals it produced recently.
+// claimed, and what recent reports emitted.
 //
 // Apply is the only way a Slot changes. It is deterministic, and it remembers
 // the offset of the last report it applied so that a replayed report (the
 // table write and the output emit are not atomic in goka) changes nothing and
 // yields the same output again.
+//
+// Finals and Updates are in offset order. Finals holds every final of the
+// reports at offsets at or above the SlotConfig.Committed of the last Apply
+// and, beyond those, the newest Retain; Updates holds every update of those
+// reports and no other.
 type Slot struct {
+	// Applied comes first in the encoding so that SlotSupersedes finds it
+	// without reading the rest.
+	Applied int64                      `json:"applied"` // offset of the last report applied, -1 for none
 	Sources int32                      `json:"sources"`
 	Claims  map[int32]Intervals        `json:"claims"`
 	Open    map[int64]map[string]int64 `json:"open,omitempty"`
-	Applied int64                      `json:"applied"` // offset of the last report applied, -1 for none
 	Finals  []Final                    `json:"finals,omitempty"`
-	Updates []Final                    `json:"updates,omitempty"` // what the report at Applied changed
+	Updates []Final                    `json:"updates,omitempty"`
 }
 
-// Final is a window's final counts and the offset of the report that
-// completed it.
+// Final is a window's counts and the offset of the report that produced
+// them: as a final, the window's final counts; as an update, the new totals of
+// the os types the report changed.
 type Final struct {
 	Start  int64            `json:"start"`
 	Counts map[string]int64 `json:"counts"`
@@ -33,8 +42,18 @@ type Final struct {
 // SlotConfig holds the rules a Slot applies.
 type SlotConfig struct {
 	Windows Windows
-	// Retain is how many finals the slot keeps for re-emission after a replay
-	// and for queries of recent windows.
+	// Committed is the lowest offset of the slot's repartition partition
+	// that may still be read again: its committed consumer offset, or any
+	// offset below it. It must never exceed the offset being applied nor
+	// fall below a value passed before for the same partition; a slot cannot
+	// re-emit what an Apply with a higher Committed discarded. Apply keeps
+	// the output of every report at or above it, so that a replay of any
+	// offset in [Committed, Applied] returns exactly what that offset
+	// returned the first time. The zero value keeps the output of every
+	// report since offset 0.
+	Committed int64
+	// Retain is how many of the newest finals the slot keeps, beyond the
+	// ones a replay may need, for queries of recent windows.
 	Retain int
 }
 
@@ -57,7 +76,9 @@ type Output struct {
 // window: the first report of a window from a source wins, so a report
 // replayed or rebuilt after a crash cannot count twice. A report at an offset
 // already applied changes nothing and returns what that offset returned the
-// first time (as far as the slot still retains it).
+// first time if the offset is at or above the Committed of every earlier
+// Apply (see SlotConfig.Committed), and a part of it, possibly nothing,
+// otherwise.
 func (s *Slot) Apply(r *Report, offset int64, c SlotConfig) Output {
 	if offset <= s.Applied {
 		return s.replay(offset)
@@ -96,10 +117,16 @@ func (s *Slot) Apply(r *Report, offset int64, c SlotConfig) Output {
 		out.Updates = append(out.Updates, Final{Start: start, Counts: changed[start], Offset: offset})
 	}
 	s.Applied = offset
-	s.Updates = out.Updates
 	s.Finals = append(s.Finals, out.Finals...)
-	if n := len(s.Finals) - c.Retain; n > 0 {
+	s.Updates = append(s.Updates, out.Updates...)
+	// Finals and Updates are in offset order, so what a replay may need is a
+	// tail of each.
+	replayable := func(f Final) bool { return f.Offset >= c.Committed }
+	if n := min(len(s.Finals)-c.Retain, firstWhere(s.Finals, replayable)); n > 0 {
 		s.Finals = slices.Delete(s.Finals, 0, n)
+	}
+	if n := firstWhere(s.Updates, replayable); n > 0 {
+		s.Updates = slices.Delete(s.Updates, 0, n)
 	}
 	return out
 }
@@ -109,14 +136,22 @@ func (s *Slot) complete(start, size int64) bool {
 }
 
 func (s *Slot) replay(offset int64) Output {
-	var out Output
-	for _, f := range s.Finals {
-		if f.Offset == offset {
-			out.Finals = append(out.Finals, f)
-		}
+	return Output{Finals: at(s.Finals, offset), Updates: at(s.Updates, offset)}
+}
+
+// at returns a copy of the run of fs (in offset order) at offset, nil if
+// none: the caller may keep it while later Applies move the slot's entries.
+func at(fs []Final, offset int64) []Final {
+	from := firstWhere(fs, func(f Final) bool { return f.Offset >= offset })
+	to := firstWhere(fs, func(f Final) bool { return f.Offset > offset })
+	if from == to {
+		return nil
 	}
-	if offset == s.Applied {
-		out.Updates = s.Updates
-	}
-	return out
+	return slices.Clone(fs[from:to])
+}
+
+// firstWhere returns the index of the first element of fs, which is ordered by
+// pred (false before true), for which pred holds, or len(fs) if none does.
+func firstWhere(fs []Final, pred func(Final) bool) int {
+	return sort.Search(len(fs), func(i int) bool { return pred(fs[i]) })
 }

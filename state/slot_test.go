@@ -138,9 +138,10 @@ func TestSlotReplay(t *testing.T) {
 			Finals:  []Final{fin(5000, 12, counts{"c": 2})},
 			Updates: []Final{fin(5000, 12, counts{"c": 2})},
 		}},
-		// Older offsets return their retained finals, but no updates.
-		{"older offset with finals", rep(0, 1, 3000, 4000, part(3000, counts{"z": 9})), 10, Output{
-			Finals: []Final{fin(0, 10, counts{"b": 1}), fin(1000, 10, counts{"a": 1})},
+		// Older offsets at or above Committed (0 here) return all they returned.
+		{"older offset", rep(0, 1, 3000, 4000, part(3000, counts{"z": 9})), 10, Output{
+			Finals:  []Final{fin(0, 10, counts{"b": 1}), fin(1000, 10, counts{"a": 1})},
+			Updates: []Final{fin(0, 10, counts{"b": 1}), fin(1000, 10, counts{"a": 1})},
 		}},
 		{"older offset without finals", rep(0, 1, 3000, 4000), 11, Output{}},
 		{"offset never applied", rep(0, 1, 3000, 4000), 3, Output{}},
@@ -160,57 +161,65 @@ func TestSlotReplay(t *testing.T) {
 	})
 }
 
+// TestSlotRetain: a slot keeps the output of every report at or above
+// Committed, which a replay returns exactly, and beyond those the newest
+// Retain finals; no update below Committed.
 func TestSlotRetain(t *testing.T) {
+	const reports = 8
 	for _, retain := range []int{0, 1, 2, 5, 10} {
-		t.Run(fmt.Sprint(retain), func(t *testing.T) {
-			c := SlotConfig{Windows: Windows{1000}, Retain: retain}
-			s := NewSlot()
-			var all []Final
-			for i := range int64(8) {
-				r := rep(0, 1, i*1000, (i+1)*1000, part(i*1000, counts{"a": i + 1}))
-				if i == 0 {
-					r.From = Unbounded
+		for _, lag := range []int64{0, 2, 20} { // how far Committed trails the offset applied
+			t.Run(fmt.Sprintf("retain %d lag %d", retain, lag), func(t *testing.T) {
+				s := NewSlot()
+				var all []Output
+				var c SlotConfig
+				for i := range int64(reports) {
+					r := rep(0, 1, i*1000, (i+1)*1000, part(i*1000, counts{"a": i + 1}))
+					if i == 0 {
+						r.From = Unbounded
+					}
+					c = SlotConfig{Windows: Windows{1000}, Retain: retain, Committed: max(0, 100+i-lag)}
+					out := s.Apply(r, 100+i, c)
+					if len(out.Finals) != 1 || len(out.Updates) != 1 {
+						t.Fatalf("apply %d: %+v, want one final and one update", i, out)
+					}
+					all = append(all, out)
 				}
-				out := s.Apply(r, 100+i, c)
-				if len(out.Finals) != 1 {
-					t.Fatalf("apply %d: finals %+v, want one", i, out.Finals)
+				replayable := min(reports, int(lag)+1)
+				var finals, updates []Final
+				for i, out := range all {
+					if i >= reports-max(retain, replayable) {
+						finals = append(finals, out.Finals...)
+					}
+					if i >= reports-replayable {
+						updates = append(updates, out.Updates...)
+					}
 				}
-				all = append(all, out.Finals...)
-				if len(s.Finals) > retain {
-					t.Fatalf("apply %d: %d finals kept, retain %d", i, len(s.Finals), retain)
+				if len(s.Finals) != len(finals) || len(finals) > 0 && !reflect.DeepEqual(s.Finals, finals) {
+					t.Fatalf("kept finals %+v, want %+v", s.Finals, finals)
 				}
-			}
-			want := all[len(all)-min(retain, len(all)):]
-			if len(want) == 0 {
-				want = nil
-			}
-			if len(s.Finals) == 0 && want == nil {
-				s.Finals = nil
-			}
-			if !reflect.DeepEqual(s.Finals, want) {
-				t.Fatalf("kept finals %+v, want the latest %+v", s.Finals, want)
-			}
-			// Replays return what is retained.
-			for i := range int64(8) {
-				got := s.Apply(rep(0, 1, 0, 1), 100+i, c).Finals
-				var exp []Final
-				if int(i) >= 8-retain {
-					exp = []Final{all[i]}
+				if len(s.Updates) != len(updates) || len(updates) > 0 && !reflect.DeepEqual(s.Updates, updates) {
+					t.Fatalf("kept updates %+v, want %+v", s.Updates, updates)
 				}
-				if !reflect.DeepEqual(got, exp) {
-					t.Fatalf("replay at %d: finals %+v, want %+v", 100+i, got, exp)
+				for i := reports - replayable; i < reports; i++ {
+					if got := s.Apply(rep(0, 1, 0, 1), 100+int64(i), c); !reflect.DeepEqual(got, all[i]) {
+						t.Fatalf("replay at %d: %+v, want %+v", 100+i, got, all[i])
+					}
 				}
-			}
-		})
+			})
+		}
 	}
 }
 
+// TestSlotUpdates: Updates are the new totals of what a report changed; the
+// slot keeps them for reports at or above Committed only.
 func TestSlotUpdates(t *testing.T) {
 	s := NewSlot()
+	// Committed at the offset applied: only the last report may be read again.
+	committed := func(offset int64) SlotConfig { c := slotCfg; c.Committed = offset; return c }
 	applyWant(t, s, rep(0, 2, Unbounded, 3000,
 		part(2000, counts{"linux": 1}),
 		part(1000, counts{"linux": 2, "ios": 1}),
-	), 0, slotCfg, Output{Updates: []Final{
+	), 0, committed(0), Output{Updates: []Final{
 		fin(1000, 0, counts{"linux": 2, "ios": 1}),
 		fin(2000, 0, counts{"linux": 1}),
 	}})
@@ -218,20 +227,56 @@ func TestSlotUpdates(t *testing.T) {
 		t.Fatalf("slot Updates %+v", s.Updates)
 	}
 	// Only the (window, os) pairs this report changed, with their new totals.
-	applyWant(t, s, rep(1, 2, Unbounded, 1000, part(0, counts{"x": 1})), 1, slotCfg, Output{
+	applyWant(t, s, rep(1, 2, Unbounded, 1000, part(0, counts{"x": 1})), 1, committed(1), Output{
 		Finals:  []Final{fin(0, 1, counts{"x": 1})},
 		Updates: []Final{fin(0, 1, counts{"x": 1})},
 	})
 	if !reflect.DeepEqual(s.Updates, []Final{fin(0, 1, counts{"x": 1})}) {
 		t.Fatalf("slot Updates %+v, want the last report's only", s.Updates)
 	}
-	applyWant(t, s, rep(1, 2, 1000, 2000, part(1000, counts{"linux": 3, "android": 1})), 2, slotCfg, Output{
+	applyWant(t, s, rep(1, 2, 1000, 2000, part(1000, counts{"linux": 3, "android": 1})), 2, committed(2), Output{
 		Finals:  []Final{fin(1000, 2, counts{"linux": 5, "ios": 1, "android": 1})},
 		Updates: []Final{fin(1000, 2, counts{"linux": 5, "android": 1})},
 	})
 	// A report that changes nothing leaves no updates behind.
-	applyWant(t, s, rep(1, 2, 1000, 2000, part(1000, counts{"linux": 3})), 3, slotCfg, Output{})
-	if s.Updates != nil {
+	applyWant(t, s, rep(1, 2, 1000, 2000, part(1000, counts{"linux": 3})), 3, committed(3), Output{})
+	if len(s.Updates) != 0 {
 		t.Fatalf("slot Updates %+v after a report that changed nothing", s.Updates)
+	}
+}
+
+// TestSlotReplayEveryFinal: a replayed report re-emits every final it
+// produced, however many, not only the ones Retain keeps for queries.
+func TestSlotReplayEveryFinal(t *testing.T) {
+	const windows = 200
+	c := SlotConfig{Windows: Windows{1000}, Retain: 64}
+	s := NewSlot()
+	var partials []Partial
+	for i := range int64(windows) {
+		partials = append(partials, part(i*1000, counts{"linux": i + 1}))
+	}
+	first := s.Apply(rep(0, 1, Unbounded, windows*1000, partials...), 5, c)
+	if len(first.Finals) != windows {
+		t.Fatalf("first apply: %d finals, want %d", len(first.Finals), windows)
+	}
+	s.Apply(rep(0, 1, windows*1000, (windows+1)*1000), 6, c)
+	if got := s.Apply(rep(0, 1, 0, 1), 5, c); !reflect.DeepEqual(got, first) {
+		t.Fatalf("replay at 5: %d finals and %d updates, first time %d and %d",
+			len(got.Finals), len(got.Updates), len(first.Finals), len(first.Updates))
+	}
+}
+
+// TestSlotReplayUpdatesBelowApplied: in update mode a replay of an offset
+// below Applied (a crash after later reports were applied, before the emits
+// of this one were acknowledged) re-emits that offset's updates.
+func TestSlotReplayUpdatesBelowApplied(t *testing.T) {
+	s := NewSlot()
+	first := s.Apply(rep(0, 2, Unbounded, 2000, part(1000, counts{"ios": 3})), 10, slotCfg)
+	s.Apply(rep(1, 2, Unbounded, 1000, part(0, counts{"linux": 1})), 11, slotCfg)
+	if len(first.Updates) != 1 {
+		t.Fatalf("first apply: updates %+v, want one", first.Updates)
+	}
+	if got := s.Apply(rep(0, 2, Unbounded, 2000, part(1000, counts{"ios": 3})), 10, slotCfg); !reflect.DeepEqual(got, first) {
+		t.Fatalf("replay at 10: %+v, first time %+v", got, first)
 	}
 }
