@@ -82,7 +82,13 @@ func (w *Windower) Consume(ctx goka.Context, msg any) {
 		// again.
 		return
 	}
-	out := slot.Apply(r, offset, state.SlotConfig{Windows: w.cfg.Windows, Retain: w.cfg.Retain})
+	// What a replay may read again: under exactly_once_v2 nothing that was
+	// applied, under at_least_once everything from the committed offset on.
+	committed := offset + 1
+	if !w.cfg.Transactional {
+		committed = w.cfg.Committed(ctx.Partition())
+	}
+	out := slot.Apply(r, offset, state.SlotConfig{Windows: w.cfg.Windows, Retain: w.cfg.Retain, Committed: committed})
 	if w.cfg.Transactional {
 		w.mu.Lock()
 		w.cache(ctx.Key(), slot)

@@ -45,7 +45,8 @@ func TestWindowerReplayAfterLostSession(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			w := NewWindower(WindowerConfig{Windows: state.Windows{Size: 2000}, Retain: 8, Emit: EmitFinal,
-				Format: output.KStreams, Output: "os-check"}, NewMetrics(prometheus.NewRegistry()))
+				Format: output.KStreams, Output: "os-check", Committed: func(int32) int64 { return 10 }},
+				NewMetrics(prometheus.NewRegistry()))
 			table := make(map[string]any)
 			first := &slotContext{table: table, key: "slot-0", offset: 10}
 			w.Consume(first, report)
@@ -67,6 +68,38 @@ func TestWindowerReplayAfterLostSession(t *testing.T) {
 				Partials: []state.Partial{{Start: 2000, Counts: map[string]int64{"ios": 1}}}})
 			if next.emits != 1 {
 				t.Errorf("the next report emitted %d records, want 1", next.emits)
+			}
+		})
+	}
+}
+
+// TestWindowerTransactionalReplay reads a report a second time under
+// exactly_once_v2, as a member that started from a stale offset would: the
+// transaction that applied it committed its output with it, so reading it
+// again writes nothing, neither output nor table.
+func TestWindowerTransactionalReplay(t *testing.T) {
+	for _, emit := range []EmitMode{EmitFinal, EmitUpdate} {
+		t.Run(string(emit), func(t *testing.T) {
+			w := NewWindower(WindowerConfig{Windows: state.Windows{Size: 2000}, Retain: 8, Emit: emit,
+				Format: output.KStreams, Output: "os-check", Transactional: true}, NewMetrics(prometheus.NewRegistry()))
+			report := &state.Report{Source: 0, Sources: 1, From: 0, To: 2000,
+				Partials: []state.Partial{{Start: 0, Counts: map[string]int64{"android": 3}}}}
+			table := make(map[string]any)
+			first := &slotContext{table: table, key: "slot-0", offset: 10}
+			w.Consume(first, report)
+			if first.emits != 1 {
+				t.Fatalf("first read emitted %d records, want 1", first.emits)
+			}
+			stored := table["slot-0"]
+			w.Reset()
+			again := &slotContext{table: table, key: "slot-0", offset: 10}
+			w.Consume(again, report)
+			if again.emits != 0 || table["slot-0"] != stored {
+				t.Errorf("read again, it emitted %d records and wrote the table: %v", again.emits, table["slot-0"] != stored)
+			}
+			if slot := table["slot-0"].(*state.Slot); len(slot.Finals) != 1 || len(slot.Updates) != 0 {
+				t.Errorf("the slot keeps %d finals and %d updates, want the 1 final for queries and no updates (nothing is replayed)",
+					len(slot.Finals), len(slot.Updates))
 			}
 		})
 	}

@@ -37,7 +37,9 @@ type Config struct {
 	// ReplicationFactor for the topics the service creates; -1 takes the
 	// broker's default.
 	ReplicationFactor int
-	// RetainFinals is how many final windows each slot remembers.
+	// RetainFinals is how many final windows each slot keeps for queries;
+	// under at_least_once a slot also keeps every final a replay may emit
+	// again.
 	RetainFinals int
 	ClientID     string
 	// InstanceID, when set, makes this instance a static member of both

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/lovoo/goka"
-	"github.com/lovoo/goka/storage"
 
 	"github.com/oscheck/oscheck/state"
 )
@@ -22,7 +21,7 @@ var ErrNotRecovered = errors.New("the view of the window table is still recoveri
 func (s *Service) newView() (*goka.View, error) {
 	v, err := goka.NewView(s.cfg.Brokers, goka.GroupTable(s.topics.WindowGroup), state.SlotCodec{},
 		goka.WithViewClientID(s.cfg.ClientID+"-view"),
-		goka.WithViewStorageBuilder(storage.MemoryBuilder()),
+		goka.WithViewStorageBuilder(slotStorage()),
 		goka.WithViewConsumerSaramaBuilder(goka.SaramaConsumerBuilderWithConfig(s.saramaConfig())),
 		goka.WithViewTopicManagerBuilder(s.tmb),
 		goka.WithViewLogger(gokaLogger{s.log}),

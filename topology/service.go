@@ -132,12 +132,13 @@ func New(cfg Config, reg prometheus.Registerer, log *slog.Logger) (*Service, err
 	if s.parse, err = s.processor("parse", parseGraph(s.topics, s.gate.wrap(s.parser.Consume)), s.gate); err != nil {
 		return nil, fmt.Errorf("parse stage: %w", err)
 	}
-	var standby []goka.ProcessorOption
+	var windowOpts []goka.ProcessorOption
 	if cfg.HotStandby {
-		standby = append(standby, goka.WithHotStandby())
+		windowOpts = append(windowOpts, goka.WithHotStandby())
 	}
+	windowOpts = append(windowOpts, goka.WithStorageBuilder(slotStorage()))
 	s.windowGate.access = s.checkCluster
-	if s.window, err = s.processor("window", windowGraph(s.topics, s.windowGate.wrap(s.windower.Consume)), s.windowGate, standby...); err != nil {
+	if s.window, err = s.processor("window", windowGraph(s.topics, s.windowGate.wrap(s.windower.Consume)), s.windowGate, windowOpts...); err != nil {
 		return nil, fmt.Errorf("window stage: %w", err)
 	}
 	if s.view, err = s.newView(); err != nil {

@@ -49,6 +49,11 @@ func TestRunRejectsBadConfig(t *testing.T) {
 		{args: []string{"--tls", "--tls-key-file", "/etc/hostname"}, key: `"tls-cert-file"`},
 		{args: []string{"--tls-insecure-skip-verify"}, key: `"tls-insecure-skip-verify"`},
 		{env: map[string]string{"OSCHECK_SASL_MECHANISM": "PLAIN", "OSCHECK_SASL_USERNAME": "u"}, key: `"sasl-password"`},
+		{args: []string{"--processing-guarantee", "exactly_once"}, key: `"processing-guarantee"`},
+		{args: []string{"--commit-interval", "0s"}, key: `"commit-interval"`},
+		// Hole 3: a wall-clock time is not the same when a record is read
+		// again, and at_least_once reads records again.
+		{args: []string{"--processing-guarantee", "at_least_once", "--time-source", "wall"}, key: `"time-source"`},
 	}
 	for _, c := range cases {
 		t.Run(strings.Join(c.args, " ")+envString(c.env), func(t *testing.T) {
