@@ -36,6 +36,10 @@ type gate struct {
 	// committed, before any of its records is consumed; initial is the
 	// offset the claim starts at, or -1 if the group has none.
 	restore func(partition int32, initial int64) error
+	// settled, under exactly_once_v2, are the topics the stage restores
+	// its claimed partitions' state from: before it does, each must have no
+	// transaction open (settle).
+	settled []string
 	// access, if not nil, asks the brokers whether the service may still
 	// use its topics: a session that failed on an authorization error
 	// (goka's error chain keeps only the text) is retried only if it may.
@@ -101,6 +105,33 @@ func (g *gate) builder(cfg *sarama.Config) func(brokers []string, group, clientI
 		g.mu.Unlock()
 		return &gatedGroup{ConsumerGroup: cg, client: client, gate: g}, nil
 	}
+}
+
+// settleWithin bounds the wait for a previous owner's open transaction:
+// the brokers abort it by then.
+const settleWithin = transactionTimeout + 5*time.Second
+
+// settle waits until the partitions of the settled topics that claims
+// name have no transaction open, all at once. A partition that does not
+// settle is logged and restored from what is committed by then.
+func (g *gate) settle(claims map[string][]int32) {
+	client := g.consumerClient()
+	if g.txn == nil || client == nil {
+		return
+	}
+	var wg sync.WaitGroup
+	for _, parts := range claims {
+		for _, p := range parts {
+			for _, topic := range g.settled {
+				wg.Go(func() {
+					if err := settle(client, topic, p, settleWithin); err != nil {
+						g.log.Warn("restoring a partition with a transaction still open", "topic", topic, "partition", p, "error", err)
+					}
+				})
+			}
+		}
+	}
+	wg.Wait()
 }
 
 // consumerClient returns the consumer group's client, nil before the group
@@ -196,6 +227,7 @@ type gatedHandler struct {
 
 func (h *gatedHandler) Setup(s sarama.ConsumerGroupSession) error {
 	h.session = h.gate.begin(s)
+	h.gate.settle(s.Claims())
 	return h.inner.Setup(h.session)
 }
 

@@ -123,6 +123,8 @@ func New(cfg Config, reg prometheus.Registerer, log *slog.Logger) (*Service, err
 	}, s.metrics)
 	s.windowGate.committer = s.windower
 	s.gate.restore = s.restoreParse
+	s.gate.settled = []string{string(s.topics.Changelog)}
+	s.windowGate.settled = []string{string(goka.GroupTable(s.topics.WindowGroup))}
 	if txn {
 		s.gate.txn = newTxnCommits(string(s.topics.ParseGroup), cfg.InstanceID, s.metrics.Transaction("parse"))
 		s.gate.txn.precommit = s.precommitParse

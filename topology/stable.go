@@ -3,6 +3,7 @@ package topology
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/IBM/sarama"
 	"github.com/lovoo/goka"
@@ -91,6 +92,39 @@ func lastStableOffset(b *sarama.Broker, topic string, partition int32) (int64, e
 		return -1, fmt.Errorf("last stable offset of %s/%d: %w", topic, partition, block.Err)
 	}
 	return block.Offset, nil
+}
+
+// settle waits until no transaction is open on a partition: its last
+// stable offset has reached its high-water mark. A stage that takes over a
+// partition asks it of the changelog it restores from: the previous owner,
+// if it lost the partition without knowing (a zombie), may have a
+// transaction open there that will still commit, or abort when the brokers
+// time it out. Restoring before it is decided could miss state that the
+// offsets the stage starts from already count. It gives up after within and
+// says so; the restore then reads what is committed by then.
+func settle(client sarama.Client, topic string, partition int32, within time.Duration) error {
+	deadline := time.Now().Add(within)
+	for {
+		broker, err := client.Leader(topic, partition)
+		if err != nil {
+			return fmt.Errorf("leader of %s/%d: %w", topic, partition, err)
+		}
+		lso, err := lastStableOffset(broker, topic, partition)
+		if err != nil {
+			return err
+		}
+		hwm, err := client.GetOffset(topic, partition, sarama.OffsetNewest)
+		if err != nil {
+			return fmt.Errorf("high-water mark of %s/%d: %w", topic, partition, err)
+		}
+		if lso >= hwm {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s/%d still has a transaction open at offset %d after %v", topic, partition, lso, within)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // stableTopicManager is goka's topic manager with one answer changed: the

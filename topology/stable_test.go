@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/IBM/sarama"
 	"github.com/lovoo/goka"
@@ -86,7 +87,18 @@ func TestLastCommitted(t *testing.T) {
 	}
 	l.write("f") // f@108, after the open transaction's e@107
 	check(5, "d")
-	if err := txn.EndTransaction(context.Background(), kgo.TryCommit); err != nil {
+	if err := settle(client, topic, 0, 200*time.Millisecond); err == nil {
+		t.Error("settle returned with a transaction open")
+	}
+	ended := make(chan error, 1)
+	go func() {
+		time.Sleep(100 * time.Millisecond)
+		ended <- txn.EndTransaction(context.Background(), kgo.TryCommit)
+	}()
+	if err := settle(client, topic, 0, time.Minute); err != nil {
+		t.Errorf("settle: %v", err)
+	}
+	if err := <-ended; err != nil {
 		t.Fatal(err)
 	}
 	check(108, "f")
