@@ -64,11 +64,15 @@ type faultCase struct {
 	moves bool
 }
 
-// movesMayRepeat says whether a final may come twice, identical, when a
-// partition moves to another instance mid-fault. Under at_least_once the new
-// owner consumes again what the cut-off one had not committed and writes its
-// finals again, and the cut-off one's produce retries may land after the
-// move. Under exactly_once_v2 both are aborted transactions.
+// movesMayRepeat says whether a window's final may come again when a
+// partition moves to another instance mid-fault, so that only each window's
+// first record must have its count. Under at_least_once the new owner
+// consumes again what the cut-off instance had not committed and writes its
+// finals again, identical; and the cut-off instance's produce retries may
+// land after the move. Once in six runs windows came again with about 3/4 of
+// their count, as if one of the four sources were missing. Under
+// exactly_once_v2 what a cut-off instance wrote is aborted, and no window may
+// come twice.
 const movesMayRepeat = true
 
 // faultRun produces a known stream in chunks: a third of them before the

@@ -169,9 +169,36 @@ func settle(t *testing.T, brokers []string, open int64, timeout time.Duration, e
 			return last == nil && !unread
 		})
 		if err != nil {
-			t.Fatalf("%v: ends %v, committed %v, last error: %v", err, ends, committed, last)
+			t.Fatalf("%v: ends %v, committed %v, last error: %v; the group: %s", err, ends, committed, last,
+				describeGroup(adm, stage.group))
 		}
 	}
+}
+
+// describeGroup says what state group is in and which partitions each
+// member, named by its client id, has, for a failure message.
+func describeGroup(adm *kadm.Client, group string) string {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	described, err := adm.DescribeGroups(ctx, group)
+	if err != nil {
+		return err.Error()
+	}
+	g := described[group]
+	if g.Err != nil {
+		return g.Err.Error()
+	}
+	out := g.State
+	for _, m := range g.Members {
+		var parts []int32
+		if a, ok := m.Assigned.AsConsumer(); ok {
+			for _, topic := range a.Topics {
+				parts = append(parts, topic.Partitions...)
+			}
+		}
+		out += fmt.Sprintf("; %s has %v", m.ClientID, parts)
+	}
+	return out
 }
 
 // readAll reads topic from its start to its end now, read_committed, and
