@@ -13,24 +13,31 @@ import (
 
 type gokaContext = goka.Context
 
-// ackingContext is a goka.Context whose Emit is acknowledged at once, on the
-// caller's goroutine: the acknowledgement commits the record, which asks the
-// Parser (Done) as goka's producer goroutine does.
-type ackingContext struct {
+// recordContext is the goka.Context of one record. With parser set, each
+// Emit is acknowledged at once, on the caller's goroutine: the acknowledgement
+// commits the record, which asks the Parser (Done) as goka's producer
+// goroutine does. Without, the emits wait for the test to acknowledge the
+// record, in whatever order it likes.
+type recordContext struct {
 	gokaContext // the methods Consume does not call: nil
 	parser      *Parser
 	offset      int64
 	partition   int32
+	timestamp   time.Time
 	emitted     []goka.Stream
+	values      []any // of each emit, in emitted's order
 }
 
-func (c *ackingContext) Offset() int64        { return c.offset }
-func (c *ackingContext) Partition() int32     { return c.partition }
-func (c *ackingContext) Key() string          { return "" }
-func (c *ackingContext) Timestamp() time.Time { return time.Time{} }
-func (c *ackingContext) Emit(topic goka.Stream, _ string, _ any, _ ...goka.ContextOption) {
+func (c *recordContext) Offset() int64        { return c.offset }
+func (c *recordContext) Partition() int32     { return c.partition }
+func (c *recordContext) Key() string          { return "" }
+func (c *recordContext) Timestamp() time.Time { return c.timestamp }
+func (c *recordContext) Emit(topic goka.Stream, _ string, value any, _ ...goka.ContextOption) {
 	c.emitted = append(c.emitted, topic)
-	c.parser.Done(c.partition, c.offset+1)
+	c.values = append(c.values, value)
+	if c.parser != nil {
+		c.parser.Done(c.partition, c.offset+1)
+	}
 }
 
 // An emit must never wait on what its acknowledgement needs: once goka's
@@ -53,7 +60,7 @@ func TestParserEmitsOutsideItsLock(t *testing.T) {
 	go func() {
 		var emitted []goka.Stream
 		for i, r := range records {
-			ctx := &ackingContext{parser: p, offset: int64(i)}
+			ctx := &recordContext{parser: p, offset: int64(i)}
 			p.Consume(ctx, []byte(r))
 			emitted = append(emitted, ctx.emitted...)
 		}

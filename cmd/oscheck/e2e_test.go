@@ -1,16 +1,19 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/oscheck/oscheck/cmd/internal/traffic"
+	"github.com/oscheck/oscheck/cmd/internal/truth"
 )
 
 // stream is a known input with its ground truth, computed from what the test
@@ -68,32 +71,48 @@ func makeStream(n int, partitions int32, start time.Time, span, window, grace ti
 	return s
 }
 
-// checkFinals waits up to timeout for one kstreams-formatted os-check record
-// per window of want, then a little longer for any duplicate, and checks
-// that the records are exactly want: no window missing, extra, repeated or
-// off by one.
-func checkFinals(t *testing.T, out *consumer, window time.Duration, want map[windowKey]int64, timeout time.Duration) {
+// checkFinals fails the test unless recs, os-check's records in the order
+// read, hold exactly one record per window of want, with its count;
+// duplicates are named with their partitions and offsets. With mayRepeat, a
+// window may come again, with its count or another, as at-least-once
+// processing may write it after a partition moves; its first record must
+// still have the count, and the duplicates are logged.
+func checkFinals(t *testing.T, recs []*kgo.Record, window time.Duration, want map[truth.Key]int64, mayRepeat bool) {
 	t.Helper()
-	out.waitFor(len(want), timeout)
-	time.Sleep(2 * time.Second) // anything more would be a duplicate
-	seen := make(map[windowKey]int64)
-	for _, r := range finals(t, out.snapshot(), window) {
-		k := windowKey{r.Key.OS, r.Key.Start}
-		if _, dup := seen[k]; dup {
-			t.Errorf("window %v emitted more than once", k)
-		}
-		seen[k] = r.Count
+	records := finals(t, recs, window)
+	v := truth.Compare(records, want)
+	if v.OnePerWindow() {
+		return
 	}
-	for _, k := range slices.SortedFunc(maps.Keys(want), func(a, b windowKey) int { return int(a.start - b.start) }) {
-		if seen[k] != want[k] {
-			t.Errorf("window %v: got %d, want %d", k, seen[k], want[k])
-		}
+	at := make(map[truth.Key][]string)
+	for i, r := range recs {
+		at[records[i].Key] = append(at[records[i].Key], fmt.Sprintf("%d@%d", r.Partition, r.Offset))
 	}
-	for k := range seen {
-		if _, ok := want[k]; !ok {
-			t.Errorf("unexpected window %v = %d", k, seen[k])
+	var dups []string
+	for _, k := range slices.SortedFunc(maps.Keys(at), func(a, b truth.Key) int {
+		return cmp.Or(cmp.Compare(a.Start, b.Start), strings.Compare(a.OS, b.OS))
+	}) {
+		if len(at[k]) > 1 {
+			dups = append(dups, fmt.Sprintf("%s@%d at partition@offset %v", k.OS, k.Start, at[k]))
 		}
 	}
+	report := t.Errorf
+	if mayRepeat && v.Missing == 0 && v.WrongCount == 0 && v.Unexpected == 0 {
+		report = t.Logf
+	}
+	report("os-check (%d records) is not the ground truth (%d windows): %d missing, %d with a wrong count, "+
+		"%d unexpected, %d identical and %d conflicting duplicates\nproblems: %v\nwindows emitted more than once:\n  %s",
+		len(records), v.Expected, v.Missing, v.WrongCount, v.Unexpected, v.DuplicatesIdentical, v.DuplicatesConflicted,
+		v.Problems, strings.Join(dups, "\n  "))
+}
+
+// want is the ground truth keyed as truth.Compare keys it.
+func (s stream) want() map[truth.Key]int64 {
+	want := make(map[truth.Key]int64, len(s.counts))
+	for k, n := range s.counts {
+		want[truth.Key{OS: k.os, Start: k.start}] = n
+	}
+	return want
 }
 
 func floorTo(t, size int64) int64 {
@@ -124,14 +143,12 @@ func TestRunEndToEnd(t *testing.T) {
 		t.Fatalf("stream too tame: %d windows, %d late, %d malformed", windows, s.late, len(s.malformed))
 	}
 
-	out := consume(t, brokers, "os-check")
-	dlq := consume(t, brokers, "os-check-streams-dlq")
-	late := consume(t, brokers, "os-check-late")
 	http := freeAddr(t)
 	service(t, "--brokers", brokers[0], "--window", window.String(), "--grace", grace.String(),
 		"--idle-timeout", "1s", "--http-addr", http, "--format", "kstreams", "--late-topic", "os-check-late")
 
-	checkFinals(t, out, window, s.counts, 90*time.Second)
+	settle(t, brokers, 0, 90*time.Second)
+	checkFinals(t, readAll(t, brokers, "os-check"), window, s.want(), false)
 	t.Logf("%d records, %d windows over %d window starts, %d late, %d malformed", len(s.records), len(s.counts), windows, s.late, len(s.malformed))
 
 	if late := sum(scrape(t, http, "oscheck_records_late_total")); int(late) != s.late {
@@ -140,10 +157,10 @@ func TestRunEndToEnd(t *testing.T) {
 	if bad := sum(scrape(t, http, "oscheck_records_malformed_total")); int(bad) != len(s.malformed) {
 		t.Errorf("malformed records counted: got %v, want %d", bad, len(s.malformed))
 	}
-	if n := len(late.waitFor(s.late, 10*time.Second)); n != s.late {
+	if n := len(readAll(t, brokers, "os-check-late")); n != s.late {
 		t.Errorf("late topic has %d records, want %d", n, s.late)
 	}
-	dead := dlq.waitFor(len(s.malformed), 10*time.Second)
+	dead := readAll(t, brokers, "os-check-streams-dlq")
 	if len(dead) != len(s.malformed) {
 		t.Errorf("dead-letter topic has %d records, want %d", len(dead), len(s.malformed))
 	}

@@ -14,9 +14,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/oscheck/oscheck/cmd/internal/proc"
 	"github.com/oscheck/oscheck/cmd/internal/secrettest"
 )
 
@@ -58,8 +60,9 @@ type consumer struct {
 
 func consume(t *testing.T, brokers []string, topic string, extra ...kgo.Opt) *consumer {
 	t.Helper()
-	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(brokers...), kgo.ConsumeTopics(topic), kgo.FetchIsolationLevel(kgo.ReadCommitted()),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(50 * time.Millisecond)}, extra...)...)
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(brokers...), kgo.ConsumeTopics(topic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(50 * time.Millisecond),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted())}, extra...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,6 +106,207 @@ func (c *consumer) snapshot() []*kgo.Record {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return append([]*kgo.Record(nil), c.records...)
+}
+
+// The groups and topic of a service run with the default group, as every
+// test that settles runs it.
+const (
+	parseGroup  = "os-check-streams"
+	windowGroup = parseGroup + "-window"
+	repartition = parseGroup + "-partials-repartition"
+)
+
+// settle waits until the service has done all it will with the input it has
+// been given: the parse group has committed every input partition to its end
+// (but for the last open records of each, whose windows the test keeps
+// open), and then the window group the repartition topic to the end it had
+// once the parse group was done. A commit never passes a record whose effect
+// is not acknowledged, so by then every report of that input is in the
+// repartition topic and every final of those reports in os-check: a final
+// that has not come by then never will, and neither will a duplicate.
+// Instances of the service may come and go meanwhile. extra is for a secured
+// broker.
+func settle(t *testing.T, brokers []string, open int64, timeout time.Duration, extra ...kgo.Opt) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(brokers...)}, extra...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	for _, stage := range []struct {
+		group, topic string
+		open         int64
+	}{{parseGroup, "access_log", open}, {windowGroup, repartition, 0}} {
+		var (
+			ends, committed map[int32]int64
+			last            error
+		)
+		err := proc.WaitFor(ctx, timeout, "group "+stage.group+" to commit "+stage.topic+" to its end", func() bool {
+			if len(ends) == 0 {
+				// No partitions would settle at once.
+				if ends, last = listEnds(ctx, adm, stage.topic); last == nil && len(ends) == 0 {
+					last = fmt.Errorf("%s has no partitions", stage.topic)
+				}
+				if last != nil {
+					return false
+				}
+			}
+			if committed, last = committedOffsets(ctx, adm, stage.group, stage.topic); last != nil {
+				return false
+			}
+			from := make(map[int32]int64, len(committed))
+			for p, c := range committed {
+				from[p] = c + stage.open
+			}
+			unread := false
+			last = readTo(ctx, brokers, stage.topic, from, ends, func(*kgo.Record) bool {
+				unread = true
+				return false
+			}, extra...)
+			return last == nil && !unread
+		})
+		if err != nil {
+			t.Fatalf("%v: ends %v, committed %v, last error: %v; the group: %s", err, ends, committed, last,
+				describeGroup(adm, stage.group))
+		}
+	}
+}
+
+// describeGroup says what state group is in and which partitions each
+// member, named by its client id, has, for a failure message.
+func describeGroup(adm *kadm.Client, group string) string {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	described, err := adm.DescribeGroups(ctx, group)
+	if err != nil {
+		return err.Error()
+	}
+	g := described[group]
+	if g.Err != nil {
+		return g.Err.Error()
+	}
+	out := g.State
+	for _, m := range g.Members {
+		var parts []int32
+		if a, ok := m.Assigned.AsConsumer(); ok {
+			for _, topic := range a.Topics {
+				parts = append(parts, topic.Partitions...)
+			}
+		}
+		out += fmt.Sprintf("; %s has %v", m.ClientID, parts)
+	}
+	return out
+}
+
+// readAll reads topic from its start to its end now, read_committed, and
+// returns its records.
+func readAll(t *testing.T, brokers []string, topic string, extra ...kgo.Opt) []*kgo.Record {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(brokers...)}, extra...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ends, err := listEnds(ctx, kadm.NewClient(cl), topic)
+	if err != nil {
+		t.Fatalf("end offsets of %s: %v", topic, err)
+	}
+	var recs []*kgo.Record
+	if err := readTo(ctx, brokers, topic, nil, ends, func(r *kgo.Record) bool {
+		recs = append(recs, r)
+		return true
+	}, extra...); err != nil {
+		t.Fatalf("reading %s: %v", topic, err)
+	}
+	return recs
+}
+
+// listEnds returns the end of every partition of topic as a read_committed
+// consumer sees it: the last stable offset.
+func listEnds(ctx context.Context, adm *kadm.Client, topic string) (map[int32]int64, error) {
+	listed, err := adm.ListCommittedOffsets(ctx, topic)
+	if err == nil {
+		err = listed.Error()
+	}
+	if err != nil {
+		return nil, err
+	}
+	ends := make(map[int32]int64)
+	listed.Each(func(o kadm.ListedOffset) { ends[o.Partition] = o.Offset })
+	return ends, nil
+}
+
+// committedOffsets returns the offsets group has committed on topic, by
+// partition; a partition without a commit is missing.
+func committedOffsets(ctx context.Context, adm *kadm.Client, group, topic string) (map[int32]int64, error) {
+	resps, err := adm.FetchOffsets(ctx, group)
+	if err == nil {
+		err = resps.Error()
+	}
+	if err != nil {
+		return nil, err
+	}
+	committed := make(map[int32]int64)
+	for p, o := range resps[topic] {
+		committed[p] = o.At
+	}
+	return committed, nil
+}
+
+// readTo reads topic read_committed, each partition from its offset in from
+// (0 if missing) until it has passed its offset in ends, and calls
+// each with every data record below the end, until each returns false.
+// Transaction markers are read too, though not passed to each: a
+// transactional producer's partition ends in one, and only the marker shows
+// that the read has reached the end.
+func readTo(ctx context.Context, brokers []string, topic string, from, ends map[int32]int64, each func(*kgo.Record) bool,
+	extra ...kgo.Opt) error {
+	left := make(map[int32]int64) // partitions not read to their end yet
+	offsets := make(map[int32]kgo.Offset)
+	for p, end := range ends {
+		if from[p] < end {
+			left[p] = end
+			offsets[p] = kgo.NewOffset().At(from[p])
+		}
+	}
+	if len(left) == 0 {
+		return nil
+	}
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(brokers...),
+		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: offsets}),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.KeepControlRecords(), kgo.FetchMaxWait(50 * time.Millisecond)},
+		extra...)...)
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	for done := false; !done && len(left) > 0; {
+		fetches := cl.PollFetches(ctx)
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := fetches.Err0(); err != nil {
+			return err
+		}
+		fetches.EachRecord(func(r *kgo.Record) {
+			end, ok := left[r.Partition]
+			if done || !ok {
+				return
+			}
+			if r.Offset+1 >= end {
+				delete(left, r.Partition)
+			}
+			if r.Offset < end && !r.Attrs.IsControl() {
+				done = !each(r)
+			}
+		})
+	}
+	return nil
 }
 
 // service runs `oscheck run` with args until the test ends, and returns its

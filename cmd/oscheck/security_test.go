@@ -137,11 +137,11 @@ func TestSecureEndToEnd(t *testing.T) {
 			b := startSecureBroker(t, partitions, tc.mech, tc.tls)
 			s := makeStream(4_000, partitions, time.Date(2019, 8, 14, 0, 43, 8, 0, time.UTC), 20*time.Second, window, grace, 31)
 			produce(t, b.addrs, s.records, b.kgoOpts(t)...)
-			out := consume(t, b.addrs, "os-check", b.kgoOpts(t)...)
 			addr := freeAddr(t)
 			logs := service(t, append(b.flags(t), "--window", window.String(), "--grace", grace.String(),
 				"--idle-timeout", "1s", "--http-addr", addr, "--log-level", "debug")...)
-			checkFinals(t, out, window, s.counts, 90*time.Second)
+			settle(t, b.addrs, 0, 90*time.Second, b.kgoOpts(t)...)
+			checkFinals(t, readAll(t, b.addrs, "os-check", b.kgoOpts(t)...), window, s.want(), false)
 			awaitStatus(t, addr, http.StatusOK, "ready")
 			for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(200 * time.Millisecond) {
 				var all windowsAnswer

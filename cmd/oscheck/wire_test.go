@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"regexp"
@@ -65,9 +66,10 @@ func TestIdleCloses(t *testing.T) {
 	brokers := startBroker(t, 3, "access_log")
 	out := consume(t, brokers, "os-check")
 	grace, idle := 500*time.Millisecond, time.Second
+	addr := freeAddr(t)
 	service(t, "--brokers", brokers[0], "--grace", grace.String(), "--idle-timeout", idle.String(),
-		"--http-addr", "", "--format", "json")
-	time.Sleep(2 * time.Second) // let the groups join before the clock starts
+		"--http-addr", addr, "--format", "json")
+	awaitStatus(t, addr, http.StatusOK, "") // the clock starts once the groups have their partitions
 
 	gen := traffic.NewGenerator(3)
 	now := time.Now()
@@ -115,7 +117,7 @@ func TestKcat(t *testing.T) {
 		lines.WriteByte('\n')
 		want[fmt.Sprintf("%s@%d", osType, at.Truncate(time.Second).Truncate(2*time.Second).UnixMilli())]++
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, kcat, "-P", "-b", brokers[0], "-t", "access_log")
 	cmd.Stdin = &lines
@@ -123,40 +125,35 @@ func TestKcat(t *testing.T) {
 		t.Fatalf("kcat -P: %v\n%s", err, out)
 	}
 	service(t, "--brokers", brokers[0], "--format", "json", "--idle-timeout", "500ms", "--http-addr", "")
+	settle(t, brokers, 0, 45*time.Second)
 
+	out, err := exec.CommandContext(ctx, kcat, "-C", "-b", brokers[0], "-t", "os-check", "-o", "beginning", "-e",
+		"-f", "%k\t%s\n").Output()
+	if err != nil {
+		t.Fatalf("kcat -C: %v", err)
+	}
 	got := make(map[string]int64)
-	deadline := time.Now().Add(45 * time.Second)
-	for len(got) < len(want) && time.Now().Before(deadline) {
-		time.Sleep(time.Second)
-		cmd := exec.CommandContext(ctx, kcat, "-C", "-b", brokers[0], "-t", "os-check", "-o", "beginning", "-e",
-			"-f", "%k\t%s\n")
-		out, err := cmd.Output()
-		if err != nil {
-			t.Fatalf("kcat -C: %v", err)
+	for _, row := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		if row == "" {
+			continue
 		}
-		got = make(map[string]int64)
-		for _, row := range strings.Split(strings.TrimSpace(string(out)), "\n") {
-			if row == "" {
-				continue
-			}
-			key, value, _ := strings.Cut(row, "\t")
-			var w struct {
-				OSType      string `json:"os_type"`
-				WindowStart int64  `json:"window_start"`
-				WindowEnd   int64  `json:"window_end"`
-				Count       int64  `json:"count"`
-			}
-			if err := json.Unmarshal([]byte(value), &w); err != nil {
-				t.Fatalf("os-check value %q: %v", value, err)
-			}
-			if key != fmt.Sprintf("%s@%d", w.OSType, w.WindowStart) || w.WindowEnd != w.WindowStart+2000 {
-				t.Fatalf("record key %q does not match value %s", key, value)
-			}
-			if _, dup := got[key]; dup {
-				t.Fatalf("window %s emitted twice", key)
-			}
-			got[key] = w.Count
+		key, value, _ := strings.Cut(row, "\t")
+		var w struct {
+			OSType      string `json:"os_type"`
+			WindowStart int64  `json:"window_start"`
+			WindowEnd   int64  `json:"window_end"`
+			Count       int64  `json:"count"`
 		}
+		if err := json.Unmarshal([]byte(value), &w); err != nil {
+			t.Fatalf("os-check value %q: %v", value, err)
+		}
+		if key != fmt.Sprintf("%s@%d", w.OSType, w.WindowStart) || w.WindowEnd != w.WindowStart+2000 {
+			t.Fatalf("record key %q does not match value %s", key, value)
+		}
+		if _, dup := got[key]; dup {
+			t.Fatalf("window %s emitted twice", key)
+		}
+		got[key] = w.Count
 	}
 	if len(got) != len(want) {
 		t.Fatalf("got %d windows, want %d", len(got), len(want))

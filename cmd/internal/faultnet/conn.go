@@ -130,8 +130,6 @@ func (c *conn) Close() error {
 
 // reset closes the connection so the peer gets a TCP RST.
 func (c *conn) reset() {
-	if tc, ok := c.Conn.(*net.TCPConn); ok {
-		_ = tc.SetLinger(0)
-	}
+	lingerNot(c.Conn)
 	_ = c.Close()
 }

@@ -9,14 +9,20 @@ import (
 	"time"
 )
 
-// listen starts a Listener on loopback that hands accepted connections to
-// the returned channel, until the test ends.
+// listen starts a Listener on loopback and serves it.
 func listen(t *testing.T) (*Listener, <-chan net.Conn) {
 	t.Helper()
 	l, err := Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
+	return serve(t, l)
+}
+
+// serve hands the connections l accepts to the returned channel, until the
+// test ends.
+func serve(t *testing.T, l *Listener) (*Listener, <-chan net.Conn) {
+	t.Helper()
 	accepted := make(chan net.Conn, 16)
 	done := make(chan struct{})
 	var conns []net.Conn
@@ -167,6 +173,38 @@ func TestReset(t *testing.T) {
 	server.Close()
 	if l.Conns() != 0 {
 		t.Errorf("Conns() = %d after the server closed its conn, want 0", l.Conns())
+	}
+}
+
+// wrappedTCP is a TCP connection as a listener that wraps each one hands it
+// on (one that peeks at the first bytes, say), SetLinger promoted.
+type wrappedTCP struct{ *net.TCPConn }
+
+type wrappingListener struct{ net.Listener }
+
+func (l wrappingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return wrappedTCP{c.(*net.TCPConn)}, nil
+}
+
+// TestResetWrapped resets a connection that another listener wrapped: the
+// client must still see a reset, not an orderly close.
+func TestResetWrapped(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, accepted := serve(t, Wrap(wrappingListener{ln}))
+	client, _ := pair(t, l, accepted)
+	if n := l.Reset(); n != 1 {
+		t.Fatalf("Reset() = %d, want 1", n)
+	}
+	_ = client.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := client.Read(make([]byte, 1)); !errors.Is(err, syscall.ECONNRESET) {
+		t.Errorf("the client's Read failed with %v, want connection reset", err)
 	}
 }
 

@@ -38,8 +38,9 @@ func Listen(network, address string) (*Listener, error) {
 }
 
 // Wrap returns a Listener that accepts from ln. Closing the Listener closes
-// ln. Resets send a TCP RST only for connections that are *net.TCPConn;
-// others are just closed.
+// ln. Resets send a TCP RST only for connections that can SetLinger, as a
+// *net.TCPConn, or a connection another listener wrapped around one and
+// that keeps the method, can; others are just closed.
 func Wrap(ln net.Listener) *Listener {
 	return &Listener{Listener: ln, conns: make(map[*conn]struct{})}
 }
@@ -178,8 +179,14 @@ func (l *Listener) forget(c *conn) {
 
 // abort closes nc so the peer gets a TCP RST rather than a FIN.
 func abort(nc net.Conn) {
-	if tc, ok := nc.(*net.TCPConn); ok {
+	lingerNot(nc)
+	_ = nc.Close()
+}
+
+// lingerNot makes closing nc, if it can do without lingering, send a TCP RST
+// rather than a FIN.
+func lingerNot(nc net.Conn) {
+	if tc, ok := nc.(interface{ SetLinger(sec int) error }); ok {
 		_ = tc.SetLinger(0)
 	}
-	_ = nc.Close()
 }
