@@ -316,8 +316,12 @@ func (s *gatedSession) MarkOffset(topic string, partition int32, offset int64, m
 		s.ConsumerGroupSession.MarkOffset(topic, partition, min(offset, floor), metadata)
 		return
 	}
+	// goka marks records as their emits are acknowledged, in any order:
+	// the highest offset it asked for, not this one, is where the commit
+	// may go once the floor allows. A record below it whose effect is not
+	// durable holds the floor.
 	raise(&s.parts[partition].requested, offset)
-	s.markTo(topic, partition, min(offset, floor), metadata)
+	s.markTo(topic, partition, min(s.parts[partition].requested.Load(), floor), metadata)
 }
 
 func (s *gatedSession) MarkMessage(msg *sarama.ConsumerMessage, metadata string) {

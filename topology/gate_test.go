@@ -102,6 +102,26 @@ func TestGateClampsCommitsToTheFloor(t *testing.T) {
 	}
 }
 
+// TestGateMarksPastOutOfOrderAcks acknowledges a later record before an
+// earlier one that holds the floor: once the earlier one is done, the commit
+// goes to the later one, not to where the earlier one would have taken it.
+func TestGateMarksPastOutOfOrderAcks(t *testing.T) {
+	f := &floors{floor: map[int32]int64{0: 48}} // record 47's report is not acknowledged yet
+	g := newGate(f, slog.Default())
+	s := &session{marked: map[int32]int64{}}
+	gs := g.begin(s)
+	g.claimed(claim{partition: 0, highWater: 51})
+	gs.MarkOffset("in", 0, 51, "") // record 50 done first
+	if s.marked[0] != 48 {
+		t.Fatalf("marked %d, want the floor 48", s.marked[0])
+	}
+	delete(f.floor, 0)
+	gs.MarkOffset("in", 0, 48, "") // then record 47
+	if s.marked[0] != 51 {
+		t.Fatalf("marked %d after every record was done, want 51", s.marked[0])
+	}
+}
+
 func TestGatePosition(t *testing.T) {
 	g := newGate(&floors{}, slog.Default())
 	g.begin(&session{marked: map[int32]int64{}})

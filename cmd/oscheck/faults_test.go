@@ -64,17 +64,6 @@ type faultCase struct {
 	moves bool
 }
 
-// movesMayRepeat says whether a window's final may come again when a
-// partition moves to another instance mid-fault, so that only each window's
-// first record must have its count. Under at_least_once the new owner
-// consumes again what the cut-off instance had not committed and writes its
-// finals again, identical; and the cut-off instance's produce retries may
-// land after the move. Once in six runs windows came again with about 3/4 of
-// their count, as if one of the four sources were missing. Under
-// exactly_once_v2 what a cut-off instance wrote is aborted, and no window may
-// come twice.
-const movesMayRepeat = true
-
 // faultRun produces a known stream in chunks: a third of them before the
 // service starts, then, as soon as the first final window comes out of that
 // backlog, the fault runs while the test goes on producing, a chunk every
@@ -177,7 +166,7 @@ func faultRun(t *testing.T, tc faultCase) {
 	}
 	awaitWindows(t, out, want, len(want), http, 3*time.Minute)
 	settle(t, brokers, 1, 3*time.Minute)
-	checkFinals(t, readAll(t, brokers, "os-check"), window, want, tc.moves && movesMayRepeat)
+	checkFinals(t, readAll(t, brokers, "os-check"), window, want)
 	if tc.moves {
 		for _, addr := range []string{http, other} {
 			t.Logf("instance at %s: rebalances %v, restarts %v", addr, scrape(t, addr, "oscheck_rebalances_total"),

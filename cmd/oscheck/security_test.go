@@ -141,7 +141,7 @@ func TestSecureEndToEnd(t *testing.T) {
 			logs := service(t, append(b.flags(t), "--window", window.String(), "--grace", grace.String(),
 				"--idle-timeout", "1s", "--http-addr", addr, "--log-level", "debug")...)
 			settle(t, b.addrs, 0, 90*time.Second, b.kgoOpts(t)...)
-			checkFinals(t, readAll(t, b.addrs, "os-check", b.kgoOpts(t)...), window, s.want(), false)
+			checkFinals(t, readAll(t, b.addrs, "os-check", b.kgoOpts(t)...), window, s.want())
 			awaitStatus(t, addr, http.StatusOK, "ready")
 			for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(200 * time.Millisecond) {
 				var all windowsAnswer
