@@ -56,6 +56,12 @@ type Config struct {
 	// Guarantee is what each stage promises of its effects across crashes,
 	// rebalances and network faults (Kafka Streams' processing.guarantee).
 	Guarantee Guarantee
+	// ProcessID tells this instance's transactional producers from other
+	// instances' when InstanceID is empty, as Kafka Streams' process id
+	// does. It is not a configuration key: `oscheck run` picks a random one
+	// and keeps it across in-process restarts, so that a restarted stage
+	// fences what its predecessor left open. New picks one if it is empty.
+	ProcessID string
 	// CommitInterval is how often each stage commits what it has done:
 	// under exactly_once_v2 a transaction, so also how long its output
 	// waits before read_committed readers see it.

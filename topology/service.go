@@ -20,14 +20,12 @@ import (
 	"github.com/oscheck/oscheck/state"
 )
 
-// processID tells this process's transactional producers from other
-// processes' when no instance id is configured, as Kafka Streams' process
-// id does; in-process restarts keep it.
-var processID = func() string {
+// NewProcessID returns a random Config.ProcessID.
+func NewProcessID() string {
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
-}()
+}
 
 // Service is one oscheck instance: both processor groups and the idle flush.
 type Service struct {
@@ -59,6 +57,9 @@ type Service struct {
 func New(cfg Config, reg prometheus.Registerer, log *slog.Logger) (*Service, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
+	}
+	if cfg.ProcessID == "" {
+		cfg.ProcessID = NewProcessID()
 	}
 	s := &Service{cfg: cfg, topics: TopicsFor(cfg), log: log}
 	var err error
@@ -303,13 +304,13 @@ func (s *Service) precommitParse(now time.Time) ([]*sarama.ProducerMessage, erro
 
 // transactionalID names a stage's transactional producer: unique per stage
 // and instance, and the same when the instance comes back (its instance id,
-// or else this process's id), so that its producer fences the previous one
-// and aborts what that left open, rather than leave readers waiting for the
+// or else its process id), so that its producer fences the previous one and
+// aborts what that left open, rather than leave readers waiting for the
 // brokers to time it out.
 func (s *Service) transactionalID(stage string) string {
 	id := s.cfg.InstanceID
 	if id == "" {
-		id = processID
+		id = s.cfg.ProcessID
 	}
 	return fmt.Sprintf("%s-%s-%s", s.cfg.Group, stage, id)
 }

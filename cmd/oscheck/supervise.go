@@ -28,6 +28,7 @@ import (
 // a restart cannot cure (credentials, TLS, ACLs, configuration), end serve
 // with the error instead.
 func serve(ctx context.Context, cfg topology.Config, httpAddr string, drain time.Duration, log *slog.Logger) error {
+	cfg.ProcessID = topology.NewProcessID()
 	log.Info("starting", "config", cfg)
 	warnInsecure(log, cfg.Security)
 	restarts := prometheus.NewCounter(prometheus.CounterOpts{
