@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"regexp"
-	"strings"
 	"testing"
 	"time"
 )
@@ -51,8 +50,8 @@ func exactThroughput(t *testing.T, o options) *bytes.Buffer {
 	return &out
 }
 
-// A small throughput run of every contender: oscheck's output must be one
-// right record per window, and the naive design's many records per window
+// A small throughput run of every contender: the output of oscheck under
+// either guarantee must be one right record per window, and the naive design's many records per window
 // must end on the right counts. No figure is asserted: this is a shared,
 // noisy machine.
 func TestThroughputSmall(t *testing.T) {
@@ -73,8 +72,10 @@ func TestThroughputSmall(t *testing.T) {
 	if m[1] == "1" || m[2] != m[3] {
 		t.Errorf("naive design: %s records per window, last right in %s of %s windows; want many, and all right", m[1], m[2], m[3])
 	}
-	if !strings.Contains(out.String(), "oscheck/naive") || !strings.Contains(out.String(), "oscheck/noop") {
-		t.Error("no ratios in the report")
+	for _, c := range []string{"oscheck-alo", "naive", "noop", "noop-tuned"} {
+		if !regexp.MustCompile(`(?m)^\s+oscheck/` + c + `\s+\d+\.\d\d$`).Match(out.Bytes()) {
+			t.Errorf("no ratio oscheck/%s in the report", c)
+		}
 	}
 }
 
@@ -90,12 +91,13 @@ func TestThroughputSparse(t *testing.T) {
 	exactThroughput(t, testOptions(t, "--lines", "10000", "--span", "20000s", "--runs", "1", "--contenders", "oscheck", "--timeout", "60s"))
 }
 
+// Both guarantees in one command, as the README compares them.
 func TestLatencyShort(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs several processes")
 	}
-	o := testOptions(t, "--mode", "latency", "--rate", "5000", "--duration", "10s")
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	o := testOptions(t, "--mode", "latency", "--rate", "5000", "--duration", "10s", "--guarantees", "exactly_once_v2,at_least_once")
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	var out bytes.Buffer
 	exact, err := latency(ctx, o, &out)
@@ -106,7 +108,9 @@ func TestLatencyShort(t *testing.T) {
 	if !exact {
 		t.Fatal("os-check was not exactly one right record per window")
 	}
-	if !regexp.MustCompile(`over \d+ records of windows closed by event time:\n\s+p50 \S+\s+p99 \S+\s+max`).Match(out.Bytes()) {
-		t.Error("no latency distribution in the report")
+	for _, g := range o.guarantees {
+		if !regexp.MustCompile(`oscheck ` + string(g) + `,[^\n]*\n[^\n]*read_committed reader, over \d+ records of windows closed by event time:\n\s+p50 \S+\s+p99 \S+\s+max`).Match(out.Bytes()) {
+			t.Errorf("no latency distribution for %s in the report", g)
+		}
 	}
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/oscheck/oscheck/cmd/internal/proc"
 	"github.com/oscheck/oscheck/cmd/internal/truth"
+	"github.com/oscheck/oscheck/topology"
 )
 
 // result is one contender's run.
@@ -42,13 +43,22 @@ func (r result) cpuPerMillion() float64 { return perMillion(r.cpu, r.events) }
 
 func perMillion(d time.Duration, events int) float64 { return d.Seconds() / float64(events) * 1e6 }
 
+// oscheckGuarantees is the processing guarantee of each oscheck contender:
+// oscheck is the service as shipped, oscheck-alo what exactly-once costs
+// against.
+var oscheckGuarantees = map[string]topology.Guarantee{
+	"oscheck":     topology.ExactlyOnceV2,
+	"oscheck-alo": topology.AtLeastOnce,
+}
+
 // runOscheck runs `oscheck run` from an empty consumer group over the
 // preloaded input and times it from its first record read (the metric
-// oscheck_records_consumed_total leaving 0) to the arrival on its output
-// topic of the last window the input has.
-func (e *env) runOscheck(ctx context.Context, run int, in *input) (result, error) {
-	res := result{contender: "oscheck", run: run, events: in.records}
-	group := fmt.Sprintf("bench-oscheck-%d", run)
+// oscheck_records_consumed_total leaving 0) to the arrival of the last window
+// the input has on its output topic, read read_committed: under
+// exactly_once_v2 a record counts once its transaction has committed.
+func (e *env) runOscheck(ctx context.Context, contender string, run int, in *input) (result, error) {
+	res := result{contender: contender, run: run, events: in.records}
+	group := fmt.Sprintf("bench-%s-%d", contender, run)
 	outTopic := group + "-out"
 	port, err := proc.FreePort()
 	if err != nil {
@@ -62,7 +72,7 @@ func (e *env) runOscheck(ctx context.Context, run int, in *input) (result, error
 	defer out.Close()
 	p, stop, err := e.launch(group, e.oscheck, "run", "--brokers", e.addr, "--group", group, "--output", outTopic,
 		"--http-addr", httpAddr, "--idle-timeout", e.o.idleTimeout.String(), "--grace", benchGrace.String(),
-		"--window", benchWindow.String(), "--log-level", "warn")
+		"--window", benchWindow.String(), "--processing-guarantee", string(oscheckGuarantees[contender]), "--log-level", "warn")
 	if err != nil {
 		return res, err
 	}

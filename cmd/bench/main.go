@@ -1,8 +1,11 @@
 // Command bench measures oscheck against two goka baselines on the same
 // broker and the same preloaded input, each contender in a process of its own:
 //
-//   - oscheck: `oscheck run`, from its first record read to the last final
-//     window visible on its output topic;
+//   - oscheck: `oscheck run` as shipped (exactly_once_v2), from its first
+//     record read to the last final window visible on its output topic to a
+//     read_committed reader;
+//   - oscheck-alo: the same with --processing-guarantee at_least_once, what
+//     exactly-once is measured against;
 //   - naive: the straightforward goka design, a loopback repartition and a
 //     table update (and an output record) per event;
 //   - noop: a goka processor whose callback does nothing, the ceiling of any
@@ -16,9 +19,11 @@
 //	go run ./cmd/bench                                 # 2,000,000 lines, 6 partitions, 3 runs: throughput table
 //	go run ./cmd/bench --logs ../shared/data/access-logs/nginx_logs_elastic_29480.log
 //	go run ./cmd/bench --mode latency                  # 50,000 lines/s for 60 s: window end+grace to visible
+//	go run ./cmd/bench --mode latency --guarantees exactly_once_v2,at_least_once
 //
 // Figures are for comparison within one run on one machine; it exits 1 when
-// oscheck's output is not exactly one right record per (os_type, window).
+// the output of an oscheck contender is not exactly one right record per
+// (os_type, window).
 package main
 
 import (
@@ -31,6 +36,8 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+
+	"github.com/oscheck/oscheck/topology"
 )
 
 // options shape a bench run.
@@ -42,6 +49,7 @@ type options struct {
 	span        time.Duration // event time the generated input covers
 	logs        []string      // real access-log files instead of generated lines
 	contenders  []string
+	guarantees  []topology.Guarantee // latency mode: each measured in turn
 	seed        uint64
 	idleTimeout time.Duration // oscheck's: how soon the last windows close once the input is consumed
 	rate        int           // latency mode: lines per second
@@ -100,7 +108,9 @@ func parseOptions(args []string) (options, error) {
 	fs.IntVar(&o.runs, "runs", 3, "runs of each contender; the table shows each and the median")
 	fs.DurationVar(&o.span, "span", 100*time.Second, "event time the generated input covers")
 	fs.StringSliceVar(&o.logs, "logs", nil, "real access-log files (one line per record) to use instead of generated lines")
-	fs.StringSliceVar(&o.contenders, "contenders", []string{"oscheck", "naive", "noop", "noop-tuned"}, "contenders to run")
+	fs.StringSliceVar(&o.contenders, "contenders", []string{"oscheck", "oscheck-alo", "naive", "noop", "noop-tuned"}, "contenders to run")
+	guarantees := fs.StringSlice("guarantees", []string{string(topology.ExactlyOnceV2)},
+		"latency mode: oscheck's processing guarantees to measure, one after the other, each against a broker of its own")
 	fs.Uint64Var(&o.seed, "seed", 1, "seed of the generated input")
 	fs.DurationVar(&o.idleTimeout, "idle-timeout", 100*time.Millisecond, "oscheck's idle timeout in throughput mode: the last windows close this long after the input is consumed")
 	fs.IntVar(&o.rate, "rate", 50_000, "latency mode: lines per second")
@@ -119,9 +129,18 @@ func parseOptions(args []string) (options, error) {
 		return o, errors.New("--span must be at least 2s and --duration at least 10s")
 	}
 	for _, c := range o.contenders {
-		if c != "oscheck" && c != "naive" && c != "noop" && c != "noop-tuned" {
+		if _, ok := oscheckGuarantees[c]; !ok && c != "naive" && c != "noop" && c != "noop-tuned" {
 			return o, fmt.Errorf("--contenders: unknown contender %q", c)
 		}
+	}
+	for _, g := range *guarantees {
+		if g := topology.Guarantee(g); g != topology.ExactlyOnceV2 && g != topology.AtLeastOnce {
+			return o, fmt.Errorf("--guarantees: %q is neither %s nor %s", g, topology.ExactlyOnceV2, topology.AtLeastOnce)
+		}
+		o.guarantees = append(o.guarantees, topology.Guarantee(g))
+	}
+	if len(o.guarantees) == 0 {
+		return o, errors.New("--guarantees: name at least one")
 	}
 	return o, nil
 }

@@ -10,8 +10,9 @@ import (
 )
 
 // throughput preloads the input once and runs every contender on it
-// o.runs times, in turn, rotating the order. It reports whether oscheck's output was exactly one
-// right record per window in every run.
+// o.runs times, in turn, rotating the order. It reports whether the output of
+// every oscheck contender was exactly one right record per window in every
+// run.
 func throughput(ctx context.Context, o options, w io.Writer) (bool, error) {
 	e, err := newEnv(ctx, o, os.Stderr)
 	if err != nil {
@@ -31,8 +32,8 @@ func throughput(ctx context.Context, o options, w io.Writer) (bool, error) {
 			c := o.contenders[(i+run-1)%n]
 			e.logf("run %d: %s", run, c)
 			var r result
-			if c == "oscheck" {
-				r, err = e.runOscheck(ctx, run, in)
+			if _, ok := oscheckGuarantees[c]; ok {
+				r, err = e.runOscheck(ctx, c, run, in)
 			} else {
 				r, err = e.runBaseline(ctx, c, run, in)
 			}
@@ -56,14 +57,15 @@ func report(w io.Writer, o options, in *input, results []result, brokerRSS int64
 	exact = true
 	for _, r := range results {
 		verdict := "-"
-		switch r.contender {
-		case "oscheck":
+		_, isOscheck := oscheckGuarantees[r.contender]
+		switch {
+		case isOscheck:
 			verdict = "yes"
 			if !r.verdict.OnePerWindow() {
 				verdict, exact = fmt.Sprintf("NO: %d missing, %d wrong, %d duplicates", r.verdict.Missing,
 					r.verdict.WrongCount, r.verdict.DuplicatesIdentical+r.verdict.DuplicatesConflicted), false
 			}
-		case "naive":
+		case r.contender == "naive":
 			verdict = fmt.Sprintf("no: %.0f per window, last right in %d/%d", float64(r.output)/float64(len(in.want)), r.lastRight, len(in.want))
 		}
 		fmt.Fprintf(tw, "%d\t%s\t%.0f\t%.2f\t%.2f\t%.2fs\t%.1f\t%.0f %.0f %.0f %.0f\t%d\t%s\t\n", r.run, r.contender, r.perSecond(),
@@ -72,6 +74,10 @@ func report(w io.Writer, o options, in *input, results []result, brokerRSS int64
 	tw.Flush()
 
 	medians := map[string]float64{}
+	width := 0
+	for _, c := range o.contenders {
+		width = max(width, len("oscheck/"+c))
+	}
 	fmt.Fprintf(w, "\nmedian of %d runs:\n", o.runs)
 	for _, c := range o.contenders {
 		var rates, cpus []float64
@@ -83,17 +89,13 @@ func report(w io.Writer, o options, in *input, results []result, brokerRSS int64
 			}
 		}
 		medians[c] = median(rates)
-		fmt.Fprintf(w, "  %-8s %10.0f events/s  %5.2f CPU-s per M events  peak RSS %.1f MB\n", c, medians[c], median(cpus), mb(peak))
+		fmt.Fprintf(w, "  %-*s %10.0f events/s  %5.2f CPU-s per M events  peak RSS %.1f MB\n", width, c, medians[c], median(cpus), mb(peak))
 	}
 	if m, ok := medians["oscheck"]; ok {
-		if n, ok := medians["naive"]; ok {
-			fmt.Fprintf(w, "  oscheck/naive  %.2f\n", m/n)
-		}
-		if n, ok := medians["noop"]; ok {
-			fmt.Fprintf(w, "  oscheck/noop   %.2f\n", m/n)
-		}
-		if n, ok := medians["noop-tuned"]; ok {
-			fmt.Fprintf(w, "  oscheck/noop-tuned  %.2f\n", m/n)
+		for _, c := range o.contenders {
+			if c != "oscheck" {
+				fmt.Fprintf(w, "  %-*s %10.2f\n", width, "oscheck/"+c, m/medians[c])
+			}
 		}
 	}
 	return exact
