@@ -14,6 +14,7 @@ import (
 
 	"github.com/oscheck/oscheck/cmd/internal/traffic"
 	"github.com/oscheck/oscheck/cmd/internal/truth"
+	"github.com/oscheck/oscheck/processor/output"
 )
 
 // stream is a known input with its ground truth, computed from what the test
@@ -143,6 +144,7 @@ func TestRunEndToEnd(t *testing.T) {
 	service(t, "--brokers", brokers[0], "--window", window.String(), "--grace", grace.String(),
 		"--idle-timeout", "1s", "--http-addr", http, "--format", "kstreams", "--late-topic", "os-check-late")
 
+	awaitFinals(t, brokers, output.KStreams, window, s.want(), 90*time.Second)
 	settle(t, brokers, 0, 90*time.Second)
 	checkFinals(t, readAll(t, brokers, "os-check"), window, s.want())
 	t.Logf("%d records, %d windows over %d window starts, %d late, %d malformed", len(s.records), len(s.counts), windows, s.late, len(s.malformed))

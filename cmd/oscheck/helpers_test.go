@@ -20,6 +20,8 @@ import (
 
 	"github.com/oscheck/oscheck/cmd/internal/proc"
 	"github.com/oscheck/oscheck/cmd/internal/secrettest"
+	"github.com/oscheck/oscheck/cmd/internal/truth"
+	"github.com/oscheck/oscheck/processor/output"
 )
 
 // startBroker starts an in-process Kafka-protocol broker with the given
@@ -116,16 +118,17 @@ const (
 	repartition = parseGroup + "-partials-repartition"
 )
 
-// settle waits until the service has done all it will with the input it has
-// been given: the parse group has committed every input partition to its end
-// (but for the last open records of each, whose windows the test keeps
-// open), and then the window group the repartition topic to the end it had
-// once the parse group was done. A commit never passes a record whose effect
-// is not acknowledged, so by then every report of that input is in the
-// repartition topic and every final of those reports in os-check: a final
-// that has not come by then never will, and neither will a duplicate.
-// Instances of the service may come and go meanwhile. extra is for a secured
-// broker.
+// settle waits until the service has done all it will with the records
+// that made the windows the test has seen: the parse group has committed
+// every input partition to its end (but for the last open records of each,
+// whose windows the test keeps open), and then the window group the
+// repartition topic to the end it had once the parse group was done. By then
+// every report of that input is in the repartition topic and every final of
+// those reports in os-check: a duplicate that has not come by then never
+// will. It does not wait for windows still open: under exactly_once_v2 the
+// parse stage commits its input with its open windows, which close later (by
+// watermark or idle timeout); await them first (awaitFinals). Instances of
+// the service may come and go meanwhile. extra is for a secured broker.
 func settle(t *testing.T, brokers []string, open int64, timeout time.Duration, extra ...kgo.Opt) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
@@ -171,6 +174,33 @@ func settle(t *testing.T, brokers []string, open int64, timeout time.Duration, e
 		if err != nil {
 			t.Fatalf("%v: ends %v, committed %v, last error: %v; the group: %s", err, ends, committed, last,
 				describeGroup(adm, stage.group))
+		}
+	}
+}
+
+// awaitFinals waits until os-check, read in format f, holds a record of
+// every window of want.
+func awaitFinals(t *testing.T, brokers []string, f output.Format, window time.Duration, want map[truth.Key]int64,
+	timeout time.Duration, extra ...kgo.Opt) {
+	t.Helper()
+	out := consume(t, brokers, "os-check", extra...)
+	have := make(map[truth.Key]bool)
+	for deadline := time.Now().Add(timeout); ; time.Sleep(50 * time.Millisecond) {
+		clear(have)
+		for _, r := range out.snapshot() {
+			w, err := f.Decode(r.Key, r.Value, window)
+			if err != nil {
+				t.Fatalf("os-check record at %d@%d: %v", r.Partition, r.Offset, err)
+			}
+			if k := (truth.Key{OS: w.OSType, Start: w.Start}); want[k] != 0 {
+				have[k] = true
+			}
+		}
+		if len(have) == len(want) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("os-check holds %d of the %d windows after %v", len(have), len(want), timeout)
 		}
 	}
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/oscheck/oscheck/cmd/internal/faultnet"
 	"github.com/oscheck/oscheck/cmd/internal/proc"
 	"github.com/oscheck/oscheck/cmd/internal/secrettest"
+	"github.com/oscheck/oscheck/processor/output"
 	"github.com/oscheck/oscheck/topology"
 )
 
@@ -140,6 +141,7 @@ func TestSecureEndToEnd(t *testing.T) {
 			addr := freeAddr(t)
 			logs := service(t, append(b.flags(t), "--window", window.String(), "--grace", grace.String(),
 				"--idle-timeout", "1s", "--http-addr", addr, "--log-level", "debug")...)
+			awaitFinals(t, b.addrs, output.KStreams, window, s.want(), 90*time.Second, b.kgoOpts(t)...)
 			settle(t, b.addrs, 0, 90*time.Second, b.kgoOpts(t)...)
 			checkFinals(t, readAll(t, b.addrs, "os-check", b.kgoOpts(t)...), window, s.want())
 			awaitStatus(t, addr, http.StatusOK, "ready")

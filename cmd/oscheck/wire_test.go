@@ -17,6 +17,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/oscheck/oscheck/cmd/internal/traffic"
+	"github.com/oscheck/oscheck/cmd/internal/truth"
+	"github.com/oscheck/oscheck/processor/output"
 )
 
 // referenceLine is a line of the reference app's access log; its window
@@ -108,14 +110,14 @@ func TestKcat(t *testing.T) {
 	brokers := startBroker(t, 2, "access_log")
 	start := time.Date(2019, 8, 14, 0, 43, 8, 0, time.UTC)
 	gen := traffic.NewGenerator(11)
-	want := make(map[string]int64)
+	want := make(map[truth.Key]int64)
 	var lines bytes.Buffer
 	for i := range 3000 {
 		at := start.Add(time.Duration(i) * 10 * time.Millisecond)
 		line, osType := gen.Append(nil, at)
 		lines.Write(line)
 		lines.WriteByte('\n')
-		want[fmt.Sprintf("%s@%d", osType, at.Truncate(time.Second).Truncate(2*time.Second).UnixMilli())]++
+		want[truth.Key{OS: osType, Start: at.Truncate(time.Second).Truncate(2 * time.Second).UnixMilli()}]++
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -125,6 +127,7 @@ func TestKcat(t *testing.T) {
 		t.Fatalf("kcat -P: %v\n%s", err, out)
 	}
 	service(t, "--brokers", brokers[0], "--format", "json", "--idle-timeout", "500ms", "--http-addr", "")
+	awaitFinals(t, brokers, output.JSON, 2*time.Second, want, 45*time.Second)
 	settle(t, brokers, 0, 45*time.Second)
 
 	out, err := exec.CommandContext(ctx, kcat, "-C", "-b", brokers[0], "-t", "os-check", "-o", "beginning", "-e",
@@ -132,7 +135,7 @@ func TestKcat(t *testing.T) {
 	if err != nil {
 		t.Fatalf("kcat -C: %v", err)
 	}
-	got := make(map[string]int64)
+	got := make(map[truth.Key]int64)
 	for _, row := range strings.Split(strings.TrimSpace(string(out)), "\n") {
 		if row == "" {
 			continue
@@ -150,17 +153,18 @@ func TestKcat(t *testing.T) {
 		if key != fmt.Sprintf("%s@%d", w.OSType, w.WindowStart) || w.WindowEnd != w.WindowStart+2000 {
 			t.Fatalf("record key %q does not match value %s", key, value)
 		}
-		if _, dup := got[key]; dup {
+		k := truth.Key{OS: w.OSType, Start: w.WindowStart}
+		if _, dup := got[k]; dup {
 			t.Fatalf("window %s emitted twice", key)
 		}
-		got[key] = w.Count
+		got[k] = w.Count
 	}
 	if len(got) != len(want) {
 		t.Fatalf("got %d windows, want %d", len(got), len(want))
 	}
 	for k, n := range want {
 		if got[k] != n {
-			t.Errorf("window %s: got %d, want %d", k, got[k], n)
+			t.Errorf("window %s@%d: got %d, want %d", k.OS, k.Start, got[k], n)
 		}
 	}
 }
