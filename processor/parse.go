@@ -46,6 +46,9 @@ type ParserConfig struct {
 	// ChangelogKeys[i] the key that lands on its partition i.
 	Changelog     goka.Stream
 	ChangelogKeys []string
+	// Closed, if not nil, is called under exactly_once_v2 when a record
+	// closes windows: their reports wait for the next commit.
+	Closed func()
 }
 
 // Parser is the parse stage: a goka callback plus the in-memory windows of
@@ -198,7 +201,13 @@ func (p *Parser) count(ctx goka.Context, part *partition, raw []byte) {
 			}})
 		}
 	}
-	if !p.cfg.Transactional && part.agg.Due() && p.reportDue(part) {
+	if p.cfg.Transactional {
+		if p.cfg.Closed != nil && part.agg.Due() {
+			p.cfg.Closed()
+		}
+		return
+	}
+	if part.agg.Due() && p.reportDue(part) {
 		reports, floor := part.agg.Flush()
 		if floor != math.MaxInt64 {
 			part.holds.add(offset, floor)

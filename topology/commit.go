@@ -39,14 +39,22 @@ type txnCommits struct {
 	// just before it commits, with every partition's records stopped.
 	precommit func(now time.Time) ([]*sarama.ProducerMessage, error)
 	commits   func(committed bool) // counts commits and aborts
+	// urgent asks for a commit soon after every record (Soon): the window
+	// stage's records are reports, few, and each may finalise windows.
+	urgent bool
 
 	producer atomic.Pointer[txnProducer]
-	mu       sync.Mutex // one commit at a time
-	fatal    chan error // the stage cannot go on
+	mu       sync.Mutex    // one commit at a time
+	fatal    chan error    // the stage cannot go on
+	hurry    chan struct{} // see Soon
 }
 
+// minCommitGap is the least time between two commits that Soon asks for:
+// each commit stops the stage's records for a few milliseconds.
+const minCommitGap = 20 * time.Millisecond
+
 func newTxnCommits(group, instanceID string, counted func(committed bool)) *txnCommits {
-	t := &txnCommits{group: group, commits: counted, fatal: make(chan error, 1)}
+	t := &txnCommits{group: group, commits: counted, fatal: make(chan error, 1), hurry: make(chan struct{}, 1)}
 	if instanceID != "" {
 		t.instanceID = &instanceID
 	}
@@ -95,14 +103,29 @@ func (g *gate) wrap(cb goka.ProcessCallback) goka.ProcessCallback {
 		defer part.mu.Unlock()
 		cb(ctx, msg)
 		part.pos = ctx.Offset() + 1
+		if g.txn.urgent {
+			g.txn.Soon()
+		}
 	}
 }
 
-// runCommits commits the current session's transaction every interval until
-// ctx is done; it returns an error only when the stage cannot go on.
+// Soon asks for a commit within minCommitGap rather than at the next tick:
+// the transaction holds what a reader waits for (a window's report, a final),
+// and nothing is visible to read_committed readers before it commits.
+func (t *txnCommits) Soon() {
+	select {
+	case t.hurry <- struct{}{}:
+	default:
+	}
+}
+
+// runCommits commits the current session's transaction every interval, and
+// sooner when asked (Soon), until ctx is done; it returns an error only when
+// the stage cannot go on.
 func (g *gate) runCommits(ctx context.Context, interval time.Duration) error {
 	t := time.NewTicker(interval)
 	defer t.Stop()
+	var last time.Time
 	for {
 		select {
 		case <-ctx.Done():
@@ -110,10 +133,19 @@ func (g *gate) runCommits(ctx context.Context, interval time.Duration) error {
 		case err := <-g.txn.fatal:
 			return err
 		case <-t.C:
-			if s := g.current.Load(); s != nil {
-				if err := g.commitTxn(s); err != nil {
-					return err
+		case <-g.txn.hurry:
+			if wait := time.Until(last.Add(minCommitGap)); wait > 0 {
+				select {
+				case <-ctx.Done():
+					return nil
+				case <-time.After(wait):
 				}
+			}
+		}
+		last = time.Now()
+		if s := g.current.Load(); s != nil {
+			if err := g.commitTxn(s); err != nil {
+				return err
 			}
 		}
 	}

@@ -110,6 +110,7 @@ func New(cfg Config, reg prometheus.Registerer, log *slog.Logger) (*Service, err
 		Transactional: txn,
 		Changelog:     s.topics.Changelog,
 		ChangelogKeys: changelogKeys,
+		Closed:        func() { s.gate.txn.Soon() },
 	}, s.metrics)
 	s.gate = newGate(s.parser, log)
 	s.windowGate = newGate(nil, log)
@@ -130,6 +131,7 @@ func New(cfg Config, reg prometheus.Registerer, log *slog.Logger) (*Service, err
 		s.gate.txn = newTxnCommits(string(s.topics.ParseGroup), cfg.InstanceID, s.metrics.Transaction("parse"))
 		s.gate.txn.precommit = s.precommitParse
 		s.windowGate.txn = newTxnCommits(string(s.topics.WindowGroup), cfg.InstanceID, s.metrics.Transaction("window"))
+		s.windowGate.txn.urgent = true
 	}
 	s.gate.access = s.checkCluster
 	if s.parse, err = s.processor("parse", parseGraph(s.topics, s.gate.wrap(s.parser.Consume)), s.gate); err != nil {

@@ -47,6 +47,10 @@ func newTxnProducer(brokers []string, cfg *sarama.Config, id string) (*txnProduc
 	cfg.Producer.Return.Successes = true
 	cfg.Producer.Return.Errors = true
 	cfg.Net.MaxOpenRequests = 1
+	// No linger: a commit waits for every record sent, and most of a
+	// stage's records are sent just before it (the parse stage's reports and
+	// checkpoints). Records sent while a request is in flight still batch.
+	cfg.Producer.Flush.Frequency, cfg.Producer.Flush.Bytes, cfg.Producer.Flush.Messages = 0, 0, 0
 	p, err := sarama.NewAsyncProducer(brokers, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("transactional producer %q: %w", id, err)
