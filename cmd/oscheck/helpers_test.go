@@ -8,9 +8,12 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -365,6 +368,72 @@ func service(t *testing.T, args ...string) *syncBuffer {
 		}
 	})
 	return logs
+}
+
+// built is the oscheck binary the tests that run it as a process of its own
+// share, built on first use and removed by TestMain.
+var built struct {
+	once      sync.Once
+	dir, path string
+	err       error
+}
+
+// oscheckBinary returns the path of the oscheck binary, built as the Dockerfile
+// builds it (without the race detector).
+func oscheckBinary(t *testing.T) string {
+	t.Helper()
+	built.once.Do(func() {
+		if built.dir, built.err = os.MkdirTemp("", "oscheck-test-bin"); built.err != nil {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		var bins []string
+		if bins, built.err = proc.Build(ctx, built.dir, "oscheck"); built.err == nil {
+			built.path = bins[0]
+		}
+	})
+	if built.err != nil {
+		t.Fatalf("building oscheck: %v", built.err)
+	}
+	return built.path
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if built.dir != "" {
+		_ = os.RemoveAll(built.dir)
+	}
+	os.Exit(code)
+}
+
+// serviceProcess runs `oscheck run` with args as a process of its own until
+// the test ends, and fails the test unless it then stops with SIGTERM and
+// exit status 0. Its log goes to the suite's log directory (cmd/testsuite
+// scans it), and into the test's output if the test fails.
+func serviceProcess(t *testing.T, name string, args ...string) {
+	t.Helper()
+	dir := secrettest.LogDir(t)
+	p, err := proc.New(dir, name, append([]string{oscheckBinary(t), "run"}, args...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := p.Signal(syscall.SIGTERM, 30*time.Second); err != nil {
+			t.Errorf("stopping %s: %v", name, err)
+		}
+		if err := p.ExitErr(); err != nil {
+			t.Errorf("%s exited with %v", name, err)
+		}
+		if t.Failed() {
+			if log, err := os.ReadFile(filepath.Join(dir, name+".log")); err == nil {
+				t.Logf("%s log:\n%s", name, log)
+			}
+		}
+	})
 }
 
 // freeAddr returns a loopback address nothing listens on right now.

@@ -23,7 +23,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kversion"
 
 	"github.com/oscheck/oscheck/cmd/internal/faultnet"
-	"github.com/oscheck/oscheck/cmd/internal/proc"
 	"github.com/oscheck/oscheck/cmd/internal/secrettest"
 	"github.com/oscheck/oscheck/processor/output"
 	"github.com/oscheck/oscheck/topology"
@@ -227,13 +226,7 @@ func TestSecurityFailures(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	bins, err := proc.Build(ctx, t.TempDir(), "oscheck")
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin := bins[0]
+	bin := oscheckBinary(t)
 	denyWrite := func(topic string) kfake.ACL {
 		return kfake.ACL{Resource: kmsg.ACLResourceTypeTopic, Name: topic, Pattern: kmsg.ACLResourcePatternTypeLiteral,
 			Operation: kmsg.ACLOperationWrite, Allow: false}

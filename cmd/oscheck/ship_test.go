@@ -86,17 +86,11 @@ func TestShipExactlyOnceAcrossKills(t *testing.T) {
 		t.Skip("builds and kills the binary")
 	}
 	dir := t.TempDir()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	bins, err := proc.Build(ctx, dir, "oscheck")
-	if err != nil {
-		t.Fatal(err)
-	}
 	brokers := startBroker(t, 3, "access_log")
 	path := filepath.Join(dir, "access.log")
 	lw := newLogWriter(t, path)
 	logs := secrettest.LogDir(t) // scanned by cmd/testsuite
-	shipper, err := proc.New(logs, "ship", bins[0], "ship", "--file", path, "--brokers", brokers[0], "--id", "test-ship",
+	shipper, err := proc.New(logs, "ship", oscheckBinary(t), "ship", "--file", path, "--brokers", brokers[0], "--id", "test-ship",
 		"--batch-lines", "50", "--poll-interval", "20ms", "--log-level", "debug", "--report-every", "0")
 	if err != nil {
 		t.Fatal(err)
@@ -157,7 +151,7 @@ func TestShipExactlyOnceAcrossKills(t *testing.T) {
 	// would come after.
 	var quietSince time.Time
 	for deadline := time.Now().Add(90 * time.Second); time.Now().Before(deadline); {
-		pctx, pcancel := context.WithTimeout(ctx, 500*time.Millisecond)
+		pctx, pcancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 		fetches := cl.PollFetches(pctx)
 		pcancel()
 		n := 0
