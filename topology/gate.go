@@ -449,13 +449,14 @@ func (g *gate) remark(partition int32) {
 	s.markTo(topic, partition, min(next, g.committer.Floor(partition)), "")
 }
 
-// position implements the question processor.Parser.IdleFlushes asks. A
-// next offset at the claim's high-water mark is caught up. One below it is
-// caught up only if what is left is transaction markers or aborted records,
-// which only the broker can tell (caughtUpTo); it is asked only once the
-// partition has stopped moving, so a partition that is consuming costs
-// nothing. The service's idle loop is its only caller, so the probe state
-// is touched by one goroutine.
+// position implements the question processor.Parser.IdleFlushes (and
+// Precommit) asks. A partition is caught up only if what is left below its
+// high-water mark is transaction markers or aborted records and no
+// transaction is open, which only the broker can tell (caughtUpTo); it is
+// asked only once the partition has stopped moving, so a partition that is
+// consuming costs nothing, and again at most every probeEvery. The idle loop
+// (at_least_once) or the commit loop (exactly_once_v2) is its only caller, so
+// the probe state is touched by one goroutine.
 func (g *gate) position(partition int32, next int64) (owned, caughtUp bool) {
 	g.mu.Lock()
 	c, client, start := g.claims[partition], g.client, g.starts[partition]
@@ -481,13 +482,17 @@ func (g *gate) position(partition int32, next int64) (owned, caughtUp bool) {
 		p.lastNext, p.movedAt = next, now
 	}
 	stopped := now.Sub(p.movedAt) >= probeAfter
-	if pos >= hwm {
-		return true, true
+	if client == nil {
+		return true, pos >= hwm
 	}
-	if !stopped || client == nil {
+	if !stopped {
 		return true, false
 	}
-	if p.next == pos && p.hwm == hwm && (p.caughtUp || now.Sub(p.at) < probeEvery) {
+	// Even a position at the claim's high-water mark is asked about: sarama
+	// updates the mark only from fetches that return records, and a
+	// read-committed fetch returns none while a transaction is open, so the
+	// mark stays at that transaction's first offset for as long as it is.
+	if p.next == pos && p.hwm == hwm && now.Sub(p.at) < probeEvery {
 		return true, p.caughtUp
 	}
 	up, err := caughtUpTo(client, c.Topic(), partition, pos)

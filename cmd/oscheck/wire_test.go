@@ -103,6 +103,57 @@ func TestIdleCloses(t *testing.T) {
 	t.Logf("window end %s, emitted %v after it", end.Format(time.StampMilli), arrived.Sub(end))
 }
 
+// TestOpenTransactionIsNotIdle holds one input partition in an open
+// transaction (a transactional shipper in the middle of a batch) for longer
+// than the idle timeout, while the other partition closes its window by idle
+// timeout. The held partition is not caught up, so it must not close its
+// windows: once the transaction commits, its record counts in the window.
+// (sarama's claim keeps the high-water mark of its last fetch with records,
+// and a read-committed fetch returns none while a transaction is open: taken
+// at its word, the partition looked caught up, and its record came late.)
+func TestOpenTransactionIsNotIdle(t *testing.T) {
+	brokers := startBroker(t, 2, "access_log")
+	idle := 500 * time.Millisecond
+	addr := freeAddr(t)
+	service(t, "--brokers", brokers[0], "--grace", "0s", "--idle-timeout", idle.String(), "--http-addr", addr)
+	// Consuming before the transaction opens, as a running service is: its
+	// claims have fetched the partitions empty.
+	awaitStatus(t, addr, http.StatusOK, "")
+	start := time.Date(2019, 8, 14, 0, 43, 8, 0, time.UTC)
+	line := func(os string) []byte {
+		return []byte(fmt.Sprintf(`10.0.0.1 - - [%s] "GET /v1?os_type=%s HTTP/1.1" 200 12`, start.Format("02/Jan/2006:15:04:05 -0700"), os))
+	}
+	txn, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.TransactionalID("shipper"),
+		kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer txn.Close()
+	ctx := context.Background()
+	if err := txn.BeginTransaction(); err != nil {
+		t.Fatal(err)
+	}
+	if err := txn.ProduceSync(ctx, &kgo.Record{Topic: "access_log", Partition: 1, Value: line("held")}).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	produce(t, brokers, []*kgo.Record{{Topic: "access_log", Partition: 0, Value: line("held")}})
+
+	// Partition 0 closes the window by idle timeout and reports it; the
+	// held partition stays silent for a while longer than the idle timeout.
+	reports := consume(t, brokers, repartition)
+	if len(reports.waitFor(1, time.Minute)) == 0 {
+		t.Fatal("the free partition did not report its window")
+	}
+	time.Sleep(4 * idle)
+	if err := txn.EndTransaction(ctx, kgo.TryCommit); err != nil {
+		t.Fatal(err)
+	}
+	want := map[truth.Key]int64{{OS: "held", Start: start.Truncate(2 * time.Second).UnixMilli()}: 2}
+	awaitFinals(t, brokers, output.KStreams, 2*time.Second, want, time.Minute)
+	settle(t, brokers, 0, time.Minute)
+	checkFinals(t, readAll(t, brokers, "os-check"), 2*time.Second, want)
+}
+
 // TestKcat produces with kcat (librdkafka) and reads os-check back with kcat,
 // in the json format.
 func TestKcat(t *testing.T) {
