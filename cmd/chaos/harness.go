@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -18,70 +20,135 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/oscheck/oscheck/cmd/internal/proc"
-	"github.com/oscheck/oscheck/cmd/internal/traffic"
 	"github.com/oscheck/oscheck/cmd/internal/truth"
 )
 
 // Options shape one chaos run.
 type Options struct {
-	Lines          int           // input lines to produce
-	Partitions     int32         // partitions of access_log
-	Instances      int           // oscheck processes in the group
-	Kills          int           // kill -9s, spread over the production
-	BrokerRestarts int           // stops and restarts of the broker (same data dir)
-	ScaleOut       bool          // add a further instance a third of the way in, remove it (SIGTERM) at two thirds
-	Rolling        bool          // instead of kills: SIGTERM each instance in turn and wait for it to come back
-	Windows        int           // event time spans this many windows
-	Window, Grace  time.Duration // the service's window and grace
-	Idle           time.Duration // the service's idle timeout
-	Produce        time.Duration // how long producing takes
-	Settle         time.Duration // how long to keep reading after every window arrived, to catch duplicates
-	Timeout        time.Duration // give up waiting for windows this long after producing ended
-	Seed           uint64
-	Dir            string // work directory (logs, broker data); a temporary one if empty
-	HotStandby     bool
+	Lines          int   // input lines to produce
+	Partitions     int32 // partitions of access_log
+	Instances      int   // oscheck processes in the group
+	Kills          int   // kill -9s, spread over the production
+	BrokerRestarts int   // stops and restarts of the broker (same data dir)
+	ScaleOut       bool  // add a further instance a third of the way in, remove it (SIGTERM) at two thirds
+	Rolling        bool  // instead of kills: SIGTERM each instance in turn and wait for it to come back
+	Windows        int   // the main stream's event time spans this many windows
+	// TailWindows: after the main stream, one line per window over this many
+	// windows more, produced at once.
+	TailWindows int
+	// HoldBack keeps the last input partition from the service, after the
+	// main stream, until every other one has closed every window of the
+	// tail: its further records are in one transaction, opened as the main
+	// stream ends, whose first record is past the tail. Released, it
+	// completes every tail window of a slot in one report.
+	HoldBack      bool
+	LateEvery     int           // one main-stream line in LateEvery is late (0: none)
+	Malformed     int           // records among the main stream that oscheck must send to its dead-letter topic
+	TailKills     int           // kill -9s after producing, while windows close by idle timeout
+	Window, Grace time.Duration // the service's window and grace
+	Idle          time.Duration // the service's idle timeout
+	Produce       time.Duration // how long producing takes
+	Settle        time.Duration // how long to keep reading after every window arrived, to catch duplicates
+	Timeout       time.Duration // give up waiting for windows this long after producing ended
+	Seed          uint64
+	Dir           string // work directory (logs, broker data); a temporary one if empty
+	HotStandby    bool
 	// Dynamic runs the instances without --instance-id (dynamic group
 	// membership): a restarted instance is then a new member, and the old
 	// one lingers until its session times out.
 	Dynamic bool
-	Log     io.Writer
+	// Guarantee is passed as --processing-guarantee; empty passes nothing
+	// (the binary's default).
+	Guarantee string
+	Emit      string // final or update, passed as --emit
+	// ExpectExactlyOnce judges duplicates too: no final record twice (in
+	// final mode), no malformed record twice on the dead-letter topic.
+	ExpectExactlyOnce bool
+	Log               io.Writer
 }
 
 // Summary is what a run found.
 type Summary struct {
-	InputRecords int
+	Emit              string
+	Guarantee         string
+	ExpectExactlyOnce bool
+	InputRecords      int
+	TimeWindows       int // windows with records (each has a record per os_type)
 	truth.Verdict
-	Late               int
-	UnknownInput       int // input records the harness did not produce
-	Kills              int
-	KillsBeforeReady   int // kills of an instance that had not become ready (joining, restoring)
-	KillsDuringRestore int // kills while the instance said it was restoring its window table
-	BrokerRestarts     int
-	RollingRestarts    int
-	Crashes            int // instance exits the harness did not cause (restarted, as an orchestrator would)
-	PeakRSS            map[string]int64
-	Wall               time.Duration
-	Dir                string
+	Late         int
+	UnknownInput int // input records the harness did not produce
+	DeadLetters  dlq
+	// Largest is the report that completed the most windows at once;
+	// HeldBack the held-back partition, -1 for none; HeldEarly the tail
+	// windows it closed before its release, when it was not idle.
+	Largest             largest
+	HeldBack            int32
+	HeldEarly           int
+	Kills               int
+	KillsAfterProducing int
+	KillsBeforeReady    int // kills of an instance that had not become ready (joining, restoring)
+	KillsDuringRestore  int // kills while the instance said it was restoring its window table
+	BrokerRestarts      int
+	RollingRestarts     int
+	Crashes             int // instance exits the harness did not cause (restarted, as an orchestrator would)
+	PeakRSS             map[string]int64
+	Wall                time.Duration
+	Dir                 string
+	Shortfalls          []string // how the run was tamer than asked
 }
 
 // Exact reports whether os-check equals the ground truth: no window missing,
-// none with a wrong count, nothing unexpected; duplicates only identical.
+// none with a wrong count, nothing unexpected; duplicates only identical (in
+// update mode: the last record of every window has its count). Every
+// malformed record is on the dead-letter topic, and nothing else.
 func (s Summary) Exact() bool {
-	return s.Verdict.Exact() && s.UnknownInput == 0
+	return s.Verdict.Exact() && s.UnknownInput == 0 && s.DeadLetters.Missing == 0 && s.DeadLetters.Unexpected == 0
+}
+
+// ExactlyOnce reports whether, on top of Exact, nothing came twice: no final
+// record (in final mode) and no dead letter.
+func (s Summary) ExactlyOnce() bool {
+	return s.Exact() && s.DeadLetters.Duplicates == 0 && (s.Emit == "update" || s.OnePerWindow())
+}
+
+// Proven reports whether the run shows what it was asked to: os-check
+// exact (and exactly once when expected) under every fault asked for.
+func (s Summary) Proven() bool {
+	return s.Exact() && (!s.ExpectExactlyOnce || s.ExactlyOnce()) && len(s.Shortfalls) == 0
 }
 
 func (s Summary) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "input records:          %d\n", s.InputRecords)
-	fmt.Fprintf(&b, "windows expected:       %d\n", s.Expected)
+	guarantee := s.Guarantee
+	if guarantee == "" {
+		guarantee = "the binary's default"
+	}
+	fmt.Fprintf(&b, "emit, guarantee:        %s, %s\n", s.Emit, guarantee)
+	fmt.Fprintf(&b, "input records:          %d (%d malformed)\n", s.InputRecords, s.DeadLetters.Sent)
+	fmt.Fprintf(&b, "windows expected:       %d (os_type and window; %d windows)\n", s.Expected, s.TimeWindows)
 	fmt.Fprintf(&b, "windows missing:        %d\n", s.Missing)
-	fmt.Fprintf(&b, "windows wrong count:    %d\n", s.WrongCount)
-	fmt.Fprintf(&b, "windows unexpected:     %d\n", s.Unexpected)
-	fmt.Fprintf(&b, "duplicates (identical): %d\n", s.DuplicatesIdentical)
-	fmt.Fprintf(&b, "duplicates (differing): %d\n", s.DuplicatesConflicted)
+	if s.Emit == "update" {
+		fmt.Fprintf(&b, "last record wrong:      %d\n", s.WrongCount)
+		fmt.Fprintf(&b, "windows unexpected:     %d\n", s.Unexpected)
+		fmt.Fprintf(&b, "counts above the truth: %d\n", s.Overcounts)
+		fmt.Fprintf(&b, "counts going back:      %d\n", s.Regressions)
+		fmt.Fprintf(&b, "repeated records:       %d\n", s.DuplicatesIdentical)
+	} else {
+		fmt.Fprintf(&b, "windows wrong count:    %d\n", s.WrongCount)
+		fmt.Fprintf(&b, "windows unexpected:     %d\n", s.Unexpected)
+		fmt.Fprintf(&b, "duplicates (identical): %d\n", s.DuplicatesIdentical)
+		fmt.Fprintf(&b, "duplicates (differing): %d\n", s.DuplicatesConflicted)
+	}
 	fmt.Fprintf(&b, "late records:           %d\n", s.Late)
-	fmt.Fprintf(&b, "kills (-9):             %d (%d before the instance was ready, %d of those while restoring its window table)\n",
-		s.Kills, s.KillsBeforeReady, s.KillsDuringRestore)
+	d := s.DeadLetters
+	fmt.Fprintf(&b, "dead letters:           %d (%d missing, %d duplicates, %d unexpected)\n", d.Records, d.Missing, d.Duplicates, d.Unexpected)
+	held := ""
+	if s.HeldBack >= 0 {
+		held = fmt.Sprintf(", the held-back partition is %d", s.HeldBack)
+	}
+	fmt.Fprintf(&b, "largest report:         %d windows completed at once (from partition %d%s)\n", s.Largest.windows, s.Largest.source, held)
+	fmt.Fprintf(&b, "kills (-9):             %d (%d before the instance was ready, %d of those while restoring its window table; %d after producing)\n",
+		s.Kills, s.KillsBeforeReady, s.KillsDuringRestore, s.KillsAfterProducing)
 	fmt.Fprintf(&b, "rolling restarts:       %d\n", s.RollingRestarts)
 	fmt.Fprintf(&b, "broker restarts:        %d\n", s.BrokerRestarts)
 	fmt.Fprintf(&b, "unplanned exits:        %d\n", s.Crashes)
@@ -94,9 +161,15 @@ func (s Summary) String() string {
 		fmt.Fprintf(&b, "peak RSS %-13s %.1f MB\n", n+":", float64(s.PeakRSS[n])/(1<<20))
 	}
 	fmt.Fprintf(&b, "wall time:              %v\n", s.Wall.Round(time.Second))
-	verdict := "EXACT"
-	if !s.Exact() {
-		verdict = "NOT EXACT"
+	for _, f := range s.Shortfalls {
+		fmt.Fprintf(&b, "tamer than asked:       %s\n", f)
+	}
+	verdict := "NOT EXACT"
+	switch {
+	case s.ExactlyOnce():
+		verdict = "EXACTLY ONCE"
+	case s.Exact():
+		verdict = "EXACT, NOT EXACTLY ONCE"
 	}
 	fmt.Fprintf(&b, "result:                 %s (work dir %s)\n", verdict, s.Dir)
 	return b.String()
@@ -109,14 +182,17 @@ type harness struct {
 	brokerAt  string
 	instances []*proc.Proc
 	http      []string
+	held      *kgo.Client // the held-back partition's transactional producer
 	sum       Summary
 	mu        sync.Mutex // guards sum's counters and instance restarts
-	stopping  chan struct{}
 }
 
 func (h *harness) logf(format string, args ...any) {
 	fmt.Fprintf(h.opt.Log, "%s chaos: %s\n", time.Now().Format("15:04:05.000"), fmt.Sprintf(format, args...))
 }
+
+// group is the instances' consumer group, which names the topics they own.
+const group = "chaos"
 
 // Run does one chaos run and reports what it found. An error means the
 // harness itself could not do its work; a wrong result is in the Summary.
@@ -125,6 +201,9 @@ func Run(ctx context.Context, opt Options) (sum Summary, err error) {
 	if opt.Log == nil {
 		opt.Log = io.Discard
 	}
+	if opt.Emit == "" {
+		opt.Emit = "final"
+	}
 	if opt.Dir == "" {
 		dir, err := os.MkdirTemp("", "oscheck-chaos-")
 		if err != nil {
@@ -132,28 +211,40 @@ func Run(ctx context.Context, opt Options) (sum Summary, err error) {
 		}
 		opt.Dir = dir
 	}
-	h := &harness{opt: opt, rng: rand.New(rand.NewPCG(opt.Seed, 9)), stopping: make(chan struct{})}
-	h.sum.Dir = opt.Dir
+	h := &harness{opt: opt, rng: rand.New(rand.NewPCG(opt.Seed, 9))}
+	h.sum = Summary{Dir: opt.Dir, Emit: opt.Emit, Guarantee: opt.Guarantee, ExpectExactlyOnce: opt.ExpectExactlyOnce, HeldBack: -1}
+	if opt.HoldBack {
+		h.sum.HeldBack = opt.Partitions - 1
+	}
 	defer func() {
 		// Stopping the processes completes the summary (peak memory,
 		// unplanned exits).
 		h.shutdown()
 		sum = h.sum
 	}()
+	start := time.Date(2019, 8, 14, 0, 0, 0, 0, time.FixedZone("+0800", 8*3600))
+	input := newStream(opt, start)
 	if err := h.start(ctx); err != nil {
 		return h.sum, err
 	}
 	stop := h.supervise()
 	defer stop()
 
-	start := time.Date(2019, 8, 14, 0, 0, 0, 0, time.FixedZone("+0800", 8*3600))
-	span := time.Duration(opt.Windows) * opt.Window
-	input := newStream(traffic.Backlog{Lines: opt.Lines, Partitions: opt.Partitions, Start: start, Span: span, Grace: opt.Grace, Seed: opt.Seed})
 	out, err := truth.Collect(h.brokerAt, "os-check", opt.Window)
 	if err != nil {
 		return h.sum, err
 	}
 	defer out.Close()
+	reports, err := truth.Follow(h.brokerAt, group+"-partials-repartition", readReport)
+	if err != nil {
+		return h.sum, err
+	}
+	defer reports.Close()
+	dead, err := truth.Follow(h.brokerAt, group+"-dlq", func(r *kgo.Record, _ time.Time) ([]byte, bool) { return r.Value, true })
+	if err != nil {
+		return h.sum, err
+	}
+	defer dead.Close()
 
 	var wg sync.WaitGroup
 	var produceErr, chaosErr error
@@ -164,34 +255,99 @@ func Run(ctx context.Context, opt Options) (sum Summary, err error) {
 	if err := errors.Join(produceErr, chaosErr); err != nil {
 		return h.sum, err
 	}
-	h.logf("producing and chaos done; reading the input back for the ground truth")
+	killed := h.sum.Kills
+	if err := h.afterProducing(ctx, input, reports); err != nil {
+		return h.sum, err
+	}
+	h.sum.KillsAfterProducing = h.sum.Kills - killed
+	h.logf("reading the input back for the ground truth")
 
-	got, err := readAll(ctx, h.brokerAt, "access_log", opt.Partitions, opt.Lines)
+	produced := len(input.records) + len(input.held)
+	got, err := readAll(ctx, h.brokerAt, "access_log", opt.Partitions, produced)
 	if err != nil {
 		return h.sum, err
 	}
-	want, late, unknown := input.truth(got, opt.Window, opt.Grace)
+	in := input.truth(got, opt.Window, opt.Grace)
+	want := in.counts
 	for _, p := range got {
 		h.sum.InputRecords += len(p)
 	}
-	h.sum.Late, h.sum.UnknownInput = late, unknown
-	if h.sum.InputRecords != opt.Lines {
-		h.logf("input has %d records, %d produced", h.sum.InputRecords, opt.Lines)
+	h.sum.Late, h.sum.UnknownInput = in.late, in.unknown
+	if h.sum.InputRecords != produced {
+		h.logf("input has %d records, %d produced", h.sum.InputRecords, produced)
 	}
 
+	judge := truth.Compare
+	if opt.Emit == "update" {
+		// Updates come before a window is final: wait for each window's
+		// last record to be right, not just for its first.
+		judge = truth.CompareLast
+	}
 	h.logf("waiting for %d windows", len(want))
 	deadline := time.Now().Add(opt.Timeout)
-	for out.Have(want) < len(want) && time.Now().Before(deadline) && ctx.Err() == nil {
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		records, _ := out.Records()
+		if v := judge(records, want); v.Missing == 0 && (opt.Emit != "update" || v.WrongCount == 0) {
+			break
+		}
 		time.Sleep(250 * time.Millisecond)
 	}
 	time.Sleep(opt.Settle)
 	records, _ := out.Records()
-	h.sum.Verdict = truth.Compare(records, want)
+	h.sum.Verdict = judge(records, want)
 	for _, p := range h.sum.Problems {
 		h.logf("%s", p)
 	}
+	h.sum.DeadLetters = input.deadLetters(dead.Items())
+	windows := windowsOf(want)
+	h.sum.TimeWindows = len(windows)
+	if _, h.sum.Largest, err = replay(reports.Items(), windows, opt.Window, opt.Partitions); err != nil {
+		return h.sum, err
+	}
+	h.sum.Shortfalls = h.shortfalls()
 	h.sum.Wall = time.Since(began)
 	return h.sum, nil
+}
+
+// windowsOf returns the start of every window with a count.
+func windowsOf(counts map[truth.Key]int64) []int64 {
+	seen := make(map[int64]bool)
+	for k := range counts {
+		seen[k.Start] = true
+	}
+	return slices.Collect(maps.Keys(seen))
+}
+
+// shortfalls names how the run fell short of what it was asked to do.
+func (h *harness) shortfalls() []string {
+	o, s := h.opt, h.sum
+	var out []string
+	if asked := o.Kills + o.TailKills; s.Kills < asked {
+		out = append(out, fmt.Sprintf("%d kills, %d asked for", s.Kills, asked))
+	}
+	if asked := (o.Kills + o.TailKills) / 2; s.KillsDuringRestore < asked {
+		out = append(out, fmt.Sprintf("%d kills during a table restore, %d aimed at one", s.KillsDuringRestore, asked))
+	}
+	if s.KillsAfterProducing < o.TailKills {
+		out = append(out, fmt.Sprintf("%d kills after producing, %d asked for", s.KillsAfterProducing, o.TailKills))
+	}
+	if s.BrokerRestarts < o.BrokerRestarts {
+		out = append(out, fmt.Sprintf("%d broker restarts, %d asked for", s.BrokerRestarts, o.BrokerRestarts))
+	}
+	if o.LateEvery > 0 && s.Late == 0 {
+		out = append(out, "no late records")
+	}
+	// Released after every other partition closed every window, the
+	// held-back partition completes each slot's tail windows in one report.
+	if s.HeldEarly > 0 {
+		out = append(out, fmt.Sprintf("the held-back partition %d closed %d windows of the tail before its release, "+
+			"though its transaction was open (not idle): its release completed none of them", s.HeldBack, s.HeldEarly))
+	}
+	if perSlot := o.TailWindows / int(o.Partitions); o.HoldBack && (s.Largest.source != s.HeldBack || s.Largest.windows < perSlot) {
+		out = append(out, fmt.Sprintf("the largest report completed %d windows, from partition %d; want %d or more from the held-back partition %d",
+			s.Largest.windows, s.Largest.source, perSlot, s.HeldBack))
+	}
+	return out
 }
 
 func (h *harness) start(ctx context.Context) error {
@@ -224,9 +380,12 @@ func (h *harness) start(ctx context.Context) error {
 			return err
 		}
 		h.http = append(h.http, "127.0.0.1:"+strconv.Itoa(hp))
-		args := []string{oscheck, "run", "--brokers", h.brokerAt, "--http-addr", h.http[i],
+		args := []string{oscheck, "run", "--brokers", h.brokerAt, "--group", group, "--http-addr", h.http[i],
 			"--client-id", fmt.Sprintf("chaos-%d", i), "--window", h.opt.Window.String(), "--grace", h.opt.Grace.String(),
-			"--idle-timeout", h.opt.Idle.String(), "--log-level", "info"}
+			"--idle-timeout", h.opt.Idle.String(), "--emit", h.opt.Emit, "--log-level", "info"}
+		if h.opt.Guarantee != "" {
+			args = append(args, "--processing-guarantee", h.opt.Guarantee)
+		}
 		if !h.opt.Dynamic {
 			// One id per instance slot, as a StatefulSet's pod name would be.
 			args = append(args, "--instance-id", fmt.Sprintf("chaos-%d", i))
@@ -291,7 +450,46 @@ func (h *harness) supervise() (stop func()) {
 	return func() { close(done) }
 }
 
-// produce writes the stream evenly over opt.Produce, partition-interleaved.
+// heldFor is the held-back transaction's timeout: Kafka's (and kfake's)
+// default transaction.max.timeout.ms, the longest a broker allows. The
+// release must come sooner, or the broker aborts the transaction.
+const heldFor = 15 * time.Minute
+
+// holdBack opens the held-back partition's transaction with its records and
+// leaves it open: a read_committed consumer sees nothing of the partition
+// past the transaction's start meanwhile, and oscheck must not count the
+// partition as idle (its last stable offset is below its high-water mark).
+func (h *harness) holdBack(ctx context.Context, s *stream) error {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(h.brokerAt), kgo.RecordPartitioner(kgo.ManualPartitioner()),
+		kgo.TransactionalID("chaos-held-back"), kgo.TransactionTimeout(heldFor))
+	if err != nil {
+		return fmt.Errorf("held-back producer: %w", err)
+	}
+	h.held = cl
+	if err := cl.BeginTransaction(); err != nil {
+		return fmt.Errorf("held-back transaction: %w", err)
+	}
+	if err := cl.ProduceSync(ctx, kafkaRecords(s.held)...).FirstErr(); err != nil {
+		return fmt.Errorf("producing the held-back partition: %w", err)
+	}
+	h.logf("partition %d held back: %d records in a transaction left open", h.sum.HeldBack, len(s.held))
+	return nil
+}
+
+func kafkaRecords(rs []record) []*kgo.Record {
+	out := make([]*kgo.Record, len(rs))
+	for i, r := range rs {
+		out[i] = &kgo.Record{Topic: "access_log", Partition: r.p, Value: r.v}
+	}
+	return out
+}
+
+// produce writes the main stream evenly over opt.Produce, holds a partition
+// back if asked, then writes the tail at once. At once, each partition's
+// watermark crosses many windows between two of its reports: the window
+// stage rewrites a slot's open windows (up to a thousand while a partition
+// is held back) with every report it merges, and merges a few per slot
+// instead of one per window.
 func (h *harness) produce(ctx context.Context, s *stream) error {
 	cl, err := kgo.NewClient(kgo.SeedBrokers(h.brokerAt), kgo.RecordPartitioner(kgo.ManualPartitioner()),
 		kgo.ProducerLinger(5*time.Millisecond))
@@ -300,25 +498,86 @@ func (h *harness) produce(ctx context.Context, s *stream) error {
 	}
 	defer cl.Close()
 	const batch = 2000
-	total := h.opt.Lines
-	began := time.Now()
-	var recs []*kgo.Record
-	next := make([]int, s.partitions)
-	for sent := 0; sent < total; {
-		recs = recs[:0]
-		for len(recs) < batch && sent+len(recs) < total {
-			p := int32(sent+len(recs)) % s.partitions
-			recs = append(recs, &kgo.Record{Topic: "access_log", Partition: p, Value: s.values[p][next[p]]})
-			next[p]++
-		}
-		if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+	send := func(rs []record) error {
+		if err := cl.ProduceSync(ctx, kafkaRecords(rs)...).FirstErr(); err != nil {
 			return fmt.Errorf("producing: %w", err)
 		}
-		sent += len(recs)
-		due := began.Add(time.Duration(int64(h.opt.Produce) * int64(sent) / int64(total)))
-		time.Sleep(time.Until(due))
+		return nil
 	}
-	h.logf("produced %d lines in %v", total, time.Since(began).Round(time.Millisecond))
+	began := time.Now()
+	main, tail := s.records[:s.tail], s.records[s.tail:]
+	for sent := 0; sent < len(main); {
+		n := min(batch, len(main)-sent)
+		if err := send(main[sent : sent+n]); err != nil {
+			return err
+		}
+		sent += n
+		time.Sleep(time.Until(began.Add(time.Duration(int64(h.opt.Produce) * int64(sent) / int64(len(main))))))
+	}
+	if h.opt.HoldBack {
+		if err := h.holdBack(ctx, s); err != nil {
+			return err
+		}
+	}
+	for sent := 0; sent < len(tail); sent += batch {
+		if err := send(tail[sent:min(sent+batch, len(tail))]); err != nil {
+			return err
+		}
+	}
+	h.logf("produced %d records in %v", len(s.records), time.Since(began).Round(time.Millisecond))
+	return nil
+}
+
+// afterProducing kills instances while the stream's last windows close by
+// idle timeout; with a held-back partition, it then waits until every other
+// partition has closed every window, releases it, and kills on while its
+// report is merged and its own last window closes by idle timeout.
+func (h *harness) afterProducing(ctx context.Context, s *stream, reports *truth.Tail[report]) error {
+	before := h.opt.TailKills
+	if h.opt.HoldBack {
+		before = (h.opt.TailKills + 1) / 2
+	}
+	if err := h.killOver(ctx, before, h.opt.Idle); err != nil {
+		return err
+	}
+	if !h.opt.HoldBack {
+		return nil
+	}
+	h.logf("waiting for every partition but %d to close every window", h.sum.HeldBack)
+	var c *claims
+	through := func() bool {
+		var err error
+		c, _, err = replay(reports.Items(), nil, h.opt.Window, h.opt.Partitions)
+		return err == nil && c.through(h.opt.Partitions, h.sum.HeldBack, s.end)
+	}
+	for deadline := time.Now().Add(h.opt.Timeout); !through(); time.Sleep(500 * time.Millisecond) {
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return fmt.Errorf("the partitions but %d did not close every window within %v", h.sum.HeldBack, h.opt.Timeout)
+		}
+	}
+	if h.sum.HeldEarly = c.claimed(h.sum.HeldBack, s.tailStart, s.end); h.sum.HeldEarly > 0 {
+		h.logf("partition %d closed %d windows of the tail while held back", h.sum.HeldBack, h.sum.HeldEarly)
+	}
+	if err := h.held.EndTransaction(ctx, kgo.TryCommit); err != nil {
+		return fmt.Errorf("releasing partition %d: %w", h.sum.HeldBack, err)
+	}
+	h.logf("released partition %d", h.sum.HeldBack)
+	return h.killOver(ctx, h.opt.TailKills-before, h.opt.Idle)
+}
+
+// killOver spreads n kill requests over d, the first at once.
+func (h *harness) killOver(ctx context.Context, n int, d time.Duration) error {
+	began := time.Now()
+	for i := range n {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Until(began.Add(d * time.Duration(i) / time.Duration(n)))):
+		}
+		if err := h.kill(ctx); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -487,24 +746,29 @@ func (h *harness) shutdown() {
 		h.sum.PeakRSS[p.Name] = p.PeakRSS()
 		h.sum.Crashes += p.Crashes()
 	}
+	if h.held != nil {
+		h.held.Close()
+	}
 	if h.broker != nil {
 		h.sum.PeakRSS["broker"] = h.broker.PeakRSS()
 		_ = h.broker.Signal(syscall.SIGTERM, 30*time.Second)
 	}
 }
 
-// readAll reads every partition of topic: at least atLeast records, and then
-// until a second passes without more.
+// readAll reads every partition of topic, read_committed: at least atLeast
+// records, and then until a second passes without more, or, short of
+// atLeast, half a minute.
 func readAll(ctx context.Context, broker, topic string, partitions int32, atLeast int) ([][][]byte, error) {
 	cl, err := kgo.NewClient(kgo.SeedBrokers(broker), kgo.ConsumeTopics(topic),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(100*time.Millisecond))
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(100*time.Millisecond),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()))
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("reading %s: %w", topic, err)
 	}
 	defer cl.Close()
 	out := make([][][]byte, partitions)
 	quiet, total := 0, 0
-	for total < atLeast || quiet < 4 {
+	for quiet < 4 || total < atLeast && quiet < 100 {
 		fctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
 		f := cl.PollFetches(fctx)
 		cancel()

@@ -1,13 +1,17 @@
 // Command chaos proves oscheck's exactly-once effects: it runs a dev broker
 // and several `oscheck run` processes as separate OS processes, produces a
-// known access-log stream while it kill -9s instances, scales the group out
-// and in, and restarts the broker, then compares every os-check record with
-// the ground truth computed from the input the broker holds.
+// known access-log stream (with late and malformed records, and one
+// partition held back in an open transaction) while it kill -9s instances,
+// scales the group out and in, and restarts the broker, then compares every
+// os-check record with the ground truth computed from the input the broker
+// holds, and the dead-letter topic with the malformed records.
 //
-//	go run ./cmd/chaos                        # the full run: 1,000,000 lines, 20 kills
-//	go run ./cmd/chaos --lines 100000 --kills 5 --produce 40s
+//	go run ./cmd/chaos                              # the acceptance run: 1,000,000 lines, 24 kill requests
+//	go run ./cmd/chaos --guarantee exactly_once_v2  # the same, and no record may come twice
+//	go run ./cmd/chaos --lines 100000 --kills 5 --tail-kills 2 --tail-windows 1200 --malformed 100 --produce 40s
 //
-// It exits 1 when os-check is not exact.
+// It exits 1 when os-check is not exact (or not exactly once, when expected),
+// or when the run was tamer than asked.
 package main
 
 import (
@@ -28,11 +32,16 @@ func main() {
 	fs.IntVar(&o.Lines, "lines", 1_000_000, "input lines")
 	fs.Int32Var(&o.Partitions, "partitions", 12, "partitions of access_log")
 	fs.IntVar(&o.Instances, "instances", 3, "oscheck processes")
-	fs.IntVar(&o.Kills, "kills", 20, "kill -9s during the run")
+	fs.IntVar(&o.Kills, "kills", 20, "kill -9s while producing; every other one kills the restarted instance again while it restores")
+	fs.IntVar(&o.TailKills, "tail-kills", 4, "kill -9s after producing, while windows close by idle timeout (half after the held-back partition's release)")
 	fs.IntVar(&o.BrokerRestarts, "broker-restarts", 1, "broker stops and restarts")
 	fs.BoolVar(&o.ScaleOut, "scale-out", true, "add and later remove one more instance")
 	fs.BoolVar(&o.Rolling, "rolling", false, "also SIGTERM every instance in turn (a rolling restart)")
-	fs.IntVar(&o.Windows, "windows", 240, "windows of event time the input spans")
+	fs.IntVar(&o.Windows, "windows", 240, "windows of event time the main stream spans")
+	fs.IntVar(&o.TailWindows, "tail-windows", 12_600, "windows more, one line each, after the main stream, produced at once")
+	fs.BoolVar(&o.HoldBack, "hold-back", true, "hold the last partition back in an open transaction until every other one closed every window")
+	fs.IntVar(&o.LateEvery, "late-every", 1000, "one main-stream line in this many is late (0: none)")
+	fs.IntVar(&o.Malformed, "malformed", 1000, "malformed records among the main stream, for the dead-letter topic")
 	fs.DurationVar(&o.Window, "window", 2*time.Second, "window size")
 	fs.DurationVar(&o.Grace, "grace", 2*time.Second, "grace")
 	fs.DurationVar(&o.Idle, "idle-timeout", 15*time.Second, "idle timeout (longer than any production stall)")
@@ -43,11 +52,17 @@ func main() {
 	fs.StringVar(&o.Dir, "dir", "", "work directory for logs and broker data (default: a new temporary one)")
 	fs.BoolVar(&o.HotStandby, "hot-standby", false, "run instances with --hot-standby")
 	fs.BoolVar(&o.Dynamic, "dynamic", false, "dynamic group membership (no --instance-id): restarts join as new members")
+	fs.StringVar(&o.Guarantee, "guarantee", "", "passed to every instance as --processing-guarantee (exactly_once_v2 or at_least_once); empty: not passed")
+	fs.StringVar(&o.Emit, "emit", "final", "passed to every instance as --emit: final (judged by each window's first record) or update (by its last)")
+	fs.BoolVar(&o.ExpectExactlyOnce, "expect-exactly-once", false, "fail on any duplicate final record or dead letter (default: when --guarantee is exactly_once_v2)")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
 			os.Exit(0)
 		}
 		os.Exit(2)
+	}
+	if !fs.Changed("expect-exactly-once") {
+		o.ExpectExactlyOnce = o.Guarantee == "exactly_once_v2"
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -58,7 +73,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "chaos:", err)
 		os.Exit(2)
 	}
-	if !sum.Exact() {
+	if !sum.Proven() {
 		os.Exit(1)
 	}
 }

@@ -9,7 +9,7 @@ import (
 // round-robin over Partitions, in Kafka Connect envelopes, with event time
 // advancing evenly through Span from Start. One line in ten is up to 90% of
 // Grace older than its neighbours: out of order, as real shippers deliver,
-// but never late.
+// but never late. Late lines are asked for apart (LateEvery).
 type Backlog struct {
 	Lines      int
 	Partitions int32
@@ -17,6 +17,11 @@ type Backlog struct {
 	Span       time.Duration
 	Grace      time.Duration
 	Seed       uint64
+	// LateEvery, when positive, makes one line in LateEvery (at random)
+	// LateBy older than its neighbours instead: late, once LateBy exceeds
+	// grace and a window.
+	LateEvery int
+	LateBy    time.Duration
 }
 
 // Each calls f with every record in production order: its partition, its
@@ -29,7 +34,11 @@ func (b Backlog) Each(f func(partition int32, value []byte, t int64, osType stri
 	var line []byte
 	for i := range b.Lines {
 		at := b.Start.Add(time.Duration(int64(b.Span) * int64(i) / int64(b.Lines)))
-		if rng.IntN(10) == 0 && b.Grace > 0 {
+		// Drawn only with LateEvery, so that a backlog without late lines
+		// keeps the lines its seed always gave.
+		if b.LateEvery > 0 && rng.IntN(b.LateEvery) == 0 {
+			at = at.Add(-b.LateBy)
+		} else if rng.IntN(10) == 0 && b.Grace > 0 {
 			at = at.Add(-time.Duration(rng.Int64N(int64(b.Grace) * 9 / 10)))
 		}
 		var os string

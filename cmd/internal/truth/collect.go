@@ -2,6 +2,7 @@ package truth
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 
@@ -10,68 +11,109 @@ import (
 	"github.com/oscheck/oscheck/processor/output"
 )
 
-// Collector reads an os-check topic in the kstreams format from its start,
-// in the background, until Close.
-type Collector struct {
-	mu      sync.Mutex
-	records []Record
-	arrived []time.Time // when each record was read
-	cancel  context.CancelFunc
-	done    chan struct{}
+// Tail reads a topic from its start, in the background, until Close, and
+// keeps what its read function makes of each record.
+type Tail[T any] struct {
+	mu     sync.Mutex
+	items  []T
+	cancel context.CancelFunc
+	done   chan struct{}
 }
 
-// Collect starts reading topic on broker; window is the window size the
-// records were written with. A broker that creates topics on demand creates
-// a missing topic at once, so reading starts before its writer does.
-func Collect(broker, topic string, window time.Duration) (*Collector, error) {
+// Follow starts reading topic on broker; read turns a record, read at
+// arrived, into what the Tail keeps, or reports that it keeps nothing.
+//
+// It reads read_committed, as a consumer of a transactional writer must:
+// records of a transaction count once it commits and never when it aborts,
+// and a writer that is not transactional reads the same either way. A broker
+// that creates topics on demand creates a missing topic at once, so reading
+// starts before its writer does.
+func Follow[T any](broker, topic string, read func(r *kgo.Record, arrived time.Time) (T, bool)) (*Tail[T], error) {
 	cl, err := kgo.NewClient(kgo.SeedBrokers(broker), kgo.ConsumeTopics(topic), kgo.AllowAutoTopicCreation(),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(100*time.Millisecond),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()))
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("reading %s: %w", topic, err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	c := &Collector{cancel: cancel, done: make(chan struct{})}
+	t := &Tail[T]{cancel: cancel, done: make(chan struct{})}
 	go func() {
-		defer close(c.done)
+		defer close(t.done)
 		defer cl.Close()
 		for ctx.Err() == nil {
 			f := cl.PollFetches(ctx)
 			now := time.Now()
 			f.EachRecord(func(r *kgo.Record) {
-				w, err := output.KStreams.Decode(r.Key, r.Value, window)
-				if err != nil {
-					return
+				if v, ok := read(r, now); ok {
+					t.mu.Lock()
+					t.items = append(t.items, v)
+					t.mu.Unlock()
 				}
-				c.mu.Lock()
-				c.records = append(c.records, Record{Key{w.OSType, w.Start}, w.Count})
-				c.arrived = append(c.arrived, now)
-				c.mu.Unlock()
 			})
 		}
 	}()
-	return c, nil
+	return t, nil
+}
+
+// Items returns what was kept so far, each partition's records in offset
+// order. The caller must not change it.
+func (t *Tail[T]) Items() []T {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	// Capped, so that the reader's next append cannot write into it.
+	return t.items[:len(t.items):len(t.items)]
+}
+
+// Close stops reading.
+func (t *Tail[T]) Close() { t.cancel(); <-t.done }
+
+// Collector reads an os-check topic in the kstreams format from its start,
+// in the background, until Close.
+type Collector struct {
+	tail *Tail[arrival]
+}
+
+type arrival struct {
+	Record
+	at time.Time
+}
+
+// Collect starts reading topic on broker, as Follow does; window is the
+// window size the records were written with. Records that do not decode
+// are left out.
+func Collect(broker, topic string, window time.Duration) (*Collector, error) {
+	t, err := Follow(broker, topic, func(r *kgo.Record, at time.Time) (arrival, bool) {
+		w, err := output.KStreams.Decode(r.Key, r.Value, window)
+		return arrival{Record{Key{w.OSType, w.Start}, w.Count}, at}, err == nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &Collector{tail: t}, nil
 }
 
 // Records returns a copy of the records read so far and when each arrived.
+// Each window's records are in offset order: a key is written to one
+// partition.
 func (c *Collector) Records() ([]Record, []time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return append([]Record(nil), c.records...), append([]time.Time(nil), c.arrived...)
+	items := c.tail.Items()
+	records, arrived := make([]Record, len(items)), make([]time.Time, len(items))
+	for i, a := range items {
+		records[i], arrived[i] = a.Record, a.at
+	}
+	return records, arrived
 }
 
 // Have counts the wanted windows read so far.
 func (c *Collector) Have(want map[Key]int64) int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	seen := make(map[Key]bool)
-	for _, r := range c.records {
-		if _, ok := want[r.Key]; ok {
-			seen[r.Key] = true
+	for _, a := range c.tail.Items() {
+		if _, ok := want[a.Key]; ok {
+			seen[a.Key] = true
 		}
 	}
 	return len(seen)
 }
 
 // Close stops reading.
-func (c *Collector) Close() { c.cancel(); <-c.done }
+func (c *Collector) Close() { c.tail.Close() }

@@ -50,3 +50,30 @@ func TestCompare(t *testing.T) {
 		t.Errorf("identical duplicates: exact %v, one per window %v; want true, false", dup.Exact(), dup.OnePerWindow())
 	}
 }
+
+func TestCompareLast(t *testing.T) {
+	want := map[Key]int64{{"ios", 0}: 3, {"android", 0}: 2, {"linux", 0}: 4, {"bot", 0}: 1}
+	records := []Record{
+		{Key{"ios", 0}, 1}, {Key{"ios", 0}, 3}, // updated to its count
+		{Key{"android", 0}, 2}, {Key{"android", 0}, 1}, // a regression, and the last is wrong
+		{Key{"linux", 0}, 5}, {Key{"linux", 0}, 4}, // above its count on the way
+		{Key{"macos", 0}, 5}, // not in the input
+	}
+	v := CompareLast(records, want)
+	if v.Missing != 1 || v.WrongCount != 1 || v.Unexpected != 1 || v.Overcounts != 1 || v.Regressions != 2 || v.DuplicatesIdentical != 0 {
+		t.Errorf("verdict %+v", v)
+	}
+	if v.Exact() {
+		t.Error("a wrong output judged exact")
+	}
+	good := CompareLast([]Record{
+		{Key{"ios", 0}, 2}, {Key{"android", 0}, 2}, {Key{"ios", 0}, 3}, {Key{"ios", 0}, 3},
+		{Key{"linux", 0}, 4}, {Key{"bot", 0}, 1},
+	}, want)
+	if !good.Exact() || good.DuplicatesIdentical != 1 {
+		t.Errorf("a right output with one repeat: %+v", good)
+	}
+	if over := CompareLast([]Record{{Key{"ios", 0}, 4}, {Key{"ios", 0}, 3}, {Key{"android", 0}, 2}, {Key{"linux", 0}, 4}, {Key{"bot", 0}, 1}}, want); over.Exact() {
+		t.Errorf("a count above the truth on the way judged exact: %+v", over)
+	}
+}
