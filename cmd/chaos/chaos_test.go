@@ -29,7 +29,7 @@ func TestChaosShort(t *testing.T) {
 		Lines: 100_000, Partitions: 12, Instances: 3, Kills: 5, TailKills: 2, BrokerRestarts: 1, ScaleOut: true,
 		Windows: 200, TailWindows: 1200, HoldBack: true, LateEvery: 1000, Malformed: 100,
 		Window: 2 * time.Second, Grace: 2 * time.Second, Idle: 15 * time.Second,
-		Produce: 40 * time.Second, Settle: 3 * time.Second, Timeout: 2 * time.Minute, Seed: 1,
+		Produce: 40 * time.Second, Settle: 3 * time.Second, Timeout: 2 * time.Minute, Seed: 1, ExpectExactlyOnce: true,
 	})
 	if sum.Largest.windows < 100 {
 		t.Errorf("the largest report completed %d windows, want 100 or more", sum.Largest.windows)
@@ -43,7 +43,7 @@ func TestChaosShortUpdate(t *testing.T) {
 		Lines: 50_000, Partitions: 12, Instances: 3, Kills: 3, TailKills: 2, BrokerRestarts: 1,
 		Windows: 100, TailWindows: 600, HoldBack: true, LateEvery: 1000, Malformed: 50, Emit: "update",
 		Window: 2 * time.Second, Grace: 2 * time.Second, Idle: 15 * time.Second,
-		Produce: 25 * time.Second, Settle: 3 * time.Second, Timeout: 2 * time.Minute, Seed: 3,
+		Produce: 25 * time.Second, Settle: 3 * time.Second, Timeout: 2 * time.Minute, Seed: 3, ExpectExactlyOnce: true,
 	})
 }
 
@@ -54,7 +54,7 @@ func TestRollingRestart(t *testing.T) {
 	sum := runProven(t, Options{
 		Lines: 60_000, Partitions: 12, Instances: 3, Rolling: true,
 		Windows: 100, Window: 2 * time.Second, Grace: 2 * time.Second, Idle: 15 * time.Second,
-		Produce: 40 * time.Second, Settle: 3 * time.Second, Timeout: 2 * time.Minute, Seed: 2,
+		Produce: 40 * time.Second, Settle: 3 * time.Second, Timeout: 2 * time.Minute, Seed: 2, ExpectExactlyOnce: true,
 	})
 	if sum.RollingRestarts != 3 {
 		t.Fatalf("%d rolling restarts, want 3", sum.RollingRestarts)

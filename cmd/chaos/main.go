@@ -52,9 +52,9 @@ func main() {
 	fs.StringVar(&o.Dir, "dir", "", "work directory for logs and broker data (default: a new temporary one)")
 	fs.BoolVar(&o.HotStandby, "hot-standby", false, "run instances with --hot-standby")
 	fs.BoolVar(&o.Dynamic, "dynamic", false, "dynamic group membership (no --instance-id): restarts join as new members")
-	fs.StringVar(&o.Guarantee, "guarantee", "", "passed to every instance as --processing-guarantee (exactly_once_v2 or at_least_once); empty: not passed")
+	fs.StringVar(&o.Guarantee, "guarantee", "", "passed to every instance as --processing-guarantee (exactly_once_v2 or at_least_once); empty: not passed (oscheck's default, exactly_once_v2)")
 	fs.StringVar(&o.Emit, "emit", "final", "passed to every instance as --emit: final (judged by each window's first record) or update (by its last)")
-	fs.BoolVar(&o.ExpectExactlyOnce, "expect-exactly-once", false, "fail on any duplicate final record or dead letter (default: when --guarantee is exactly_once_v2)")
+	fs.BoolVar(&o.ExpectExactlyOnce, "expect-exactly-once", false, "fail on any duplicate final record or dead letter (default: unless --guarantee is at_least_once)")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
 			os.Exit(0)
@@ -62,7 +62,7 @@ func main() {
 		os.Exit(2)
 	}
 	if !fs.Changed("expect-exactly-once") {
-		o.ExpectExactlyOnce = o.Guarantee == "exactly_once_v2"
+		o.ExpectExactlyOnce = o.Guarantee != "at_least_once" // exactly_once_v2 is oscheck's default
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
