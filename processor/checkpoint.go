@@ -56,22 +56,31 @@ func (p *Parser) Restore(id int32, data []byte, initial int64) (restored bool, e
 	return true, nil
 }
 
-// Precommit is the parse stage's part of every transaction under
-// exactly_once_v2, called with every partition's records stopped: it closes
-// the windows of idle partitions (as IdleFlushes), and returns the reports
-// of every window closed since the last commit and a checkpoint of every
-// partition whose state changed. Windows are reported only here, so a
-// partition sends each slot at most one report per transaction.
-func (p *Parser) Precommit(now time.Time, position func(partition int32, next int64) (owned, caughtUp bool)) ([]Record, error) {
-	parts := *p.parts.Load()
-	var out []Record
-	for id, part := range parts {
-		owned := p.closeIdle(int32(id), part, now, position)
-		part.mu.Lock()
-		if !owned && !part.dirty {
-			part.mu.Unlock()
+// CloseIdle closes, under exactly_once_v2, the windows of every partition
+// that is idle, as IdleFlushes does, and reports whether windows wait to be
+// reported: their reports go out with the next commit (Precommit), which the
+// caller should ask for soon.
+func (p *Parser) CloseIdle(now time.Time, position func(partition int32, next int64) (owned, caughtUp bool)) (due bool) {
+	for id, part := range *p.parts.Load() {
+		if !p.closeIdle(int32(id), part, now, position) {
 			continue
 		}
+		part.mu.Lock()
+		due = due || part.agg.Due()
+		part.mu.Unlock()
+	}
+	return due
+}
+
+// Precommit is the parse stage's part of every transaction under
+// exactly_once_v2, called with every partition's records stopped: it returns
+// the reports of every window closed since the last commit and a checkpoint
+// of every partition whose state changed. Windows are reported only here, so
+// a partition sends each slot at most one report per transaction.
+func (p *Parser) Precommit() ([]Record, error) {
+	var out []Record
+	for id, part := range *p.parts.Load() {
+		part.mu.Lock()
 		recs, err := p.precommit(int32(id), part)
 		part.mu.Unlock()
 		if err != nil {

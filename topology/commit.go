@@ -37,7 +37,7 @@ type txnCommits struct {
 	instanceID *string
 	// precommit, if not nil, returns records to send in each transaction
 	// just before it commits, with every partition's records stopped.
-	precommit func(now time.Time) ([]*sarama.ProducerMessage, error)
+	precommit func() ([]*sarama.ProducerMessage, error)
 	commits   func(committed bool) // counts commits and aborts
 	// urgent asks for a commit soon after every record (Soon): the window
 	// stage's records are reports, few, and each may finalise windows.
@@ -227,7 +227,7 @@ func (t *txnCommits) prepare(tp *txnProducer) error {
 	if t.precommit == nil {
 		return nil
 	}
-	msgs, err := t.precommit(time.Now())
+	msgs, err := t.precommit()
 	if err != nil {
 		return fmt.Errorf("preparing the transaction: %w", err)
 	}

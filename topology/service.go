@@ -193,7 +193,7 @@ func (s *Service) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	var wg sync.WaitGroup
-	errs := make([]error, 6)
+	errs := make([]error, 7)
 	run := func(i int, name string, f func(context.Context) error) {
 		wg.Add(1)
 		go func() {
@@ -225,6 +225,7 @@ func (s *Service) Run(ctx context.Context) error {
 		}
 		run(4, "parse stage commits", every(s.gate))
 		run(5, "window stage commits", every(s.windowGate))
+		run(6, "idle close", s.runIdle)
 	} else {
 		run(4, "idle flush", s.runIdle)
 		run(5, "window stage offsets", func(ctx context.Context) error {
@@ -292,8 +293,8 @@ func (s *Service) restoreParse(partition int32, initial int64) error {
 
 // precommitParse is the parse stage's part of each transaction
 // (processor.Parser.Precommit).
-func (s *Service) precommitParse(now time.Time) ([]*sarama.ProducerMessage, error) {
-	recs, err := s.parser.Precommit(now, s.gate.position)
+func (s *Service) precommitParse() ([]*sarama.ProducerMessage, error) {
+	recs, err := s.parser.Precommit()
 	if err != nil {
 		return nil, err
 	}
@@ -328,7 +329,8 @@ func (s *Service) transactionalIDs() []string {
 const reportEvery = 10 * time.Millisecond
 
 // runIdle closes the windows of idle partitions on a timer and sends the
-// reports that reportEvery held back. The tick is a fraction of the idle
+// reports that reportEvery held back; under exactly_once_v2 the next commit
+// sends them, and is asked for at once. The tick is a fraction of the idle
 // timeout, so a window closes within about a tenth of it after its
 // deadline, and at most 50 ms, so held-back reports wait no longer.
 func (s *Service) runIdle(ctx context.Context) error {
@@ -343,6 +345,13 @@ func (s *Service) runIdle(ctx context.Context) error {
 		case err := <-failed:
 			return err
 		case now := <-t.C:
+			if s.cfg.Guarantee.Transactional() {
+				// Closed here, reported with the next commit.
+				if s.parser.CloseIdle(now, s.gate.position) {
+					s.gate.txn.Soon()
+				}
+				continue
+			}
 			for _, f := range s.parser.IdleFlushes(now, s.gate.position) {
 				s.sendIdle(f, failed)
 			}

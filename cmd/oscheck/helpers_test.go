@@ -411,7 +411,7 @@ func TestMain(m *testing.M) {
 // the test ends, and fails the test unless it then stops with SIGTERM and
 // exit status 0. Its log goes to the suite's log directory (cmd/testsuite
 // scans it), and into the test's output if the test fails.
-func serviceProcess(t *testing.T, name string, args ...string) {
+func serviceProcess(t *testing.T, name string, args ...string) *proc.Proc {
 	t.Helper()
 	dir := secrettest.LogDir(t)
 	p, err := proc.New(dir, name, append([]string{oscheckBinary(t), "run"}, args...)...)
@@ -434,6 +434,7 @@ func serviceProcess(t *testing.T, name string, args ...string) {
 			}
 		}
 	})
+	return p
 }
 
 // freeAddr returns a loopback address nothing listens on right now.

@@ -124,6 +124,24 @@ func (p *Proc) Signal(sig syscall.Signal, timeout time.Duration) error {
 	}
 }
 
+// Pause stops the process (SIGSTOP) for d, then lets it go on (SIGCONT): a
+// process frozen by a long pause of its host, as a swapped-out VM or a hung
+// disk would freeze it.
+func (p *Proc) Pause(d time.Duration) error {
+	pid := p.pid()
+	if pid == 0 {
+		return fmt.Errorf("%s is not running", p.Name)
+	}
+	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+		return fmt.Errorf("stopping %s: %w", p.Name, err)
+	}
+	time.Sleep(d)
+	if err := syscall.Kill(pid, syscall.SIGCONT); err != nil {
+		return fmt.Errorf("continuing %s: %w", p.Name, err)
+	}
+	return nil
+}
+
 func (p *Proc) pid() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
