@@ -171,14 +171,24 @@ func (g *gate) commitTxn(s *gatedSession) error {
 		}
 	}()
 	err := t.prepare(tp)
+	// Every transaction that holds a record carries the offsets of every
+	// partition the session has claimed, moved or not: its TxnOffsetCommit
+	// is where the brokers check the session's generation, so a session the
+	// group has moved on from (it was frozen, its heartbeats were lost)
+	// cannot commit what its idle closes wrote.
 	var offsets []*sarama.PartitionOffsetMetadata
+	moved := false
 	for i := range s.parts {
 		part := &s.parts[i]
-		if part.pos > part.committed.Load() {
+		committed := part.committed.Load()
+		if part.pos > committed {
+			moved = true
 			offsets = append(offsets, &sarama.PartitionOffsetMetadata{Partition: int32(i), Offset: part.pos, LeaderEpoch: -1})
+		} else if part.claimed.Load() {
+			offsets = append(offsets, &sarama.PartitionOffsetMetadata{Partition: int32(i), Offset: committed, LeaderEpoch: -1})
 		}
 	}
-	if err == nil && len(offsets) == 0 && tp.sent.Load() == 0 {
+	if err == nil && !moved && tp.sent.Load() == 0 {
 		return nil
 	}
 	if err == nil {
@@ -199,6 +209,9 @@ func (g *gate) commitTxn(s *gatedSession) error {
 	t.commits(false)
 	s.failed.Store(true)
 	s.cancel()
+	// Until the next session begins, what the session's records still emit
+	// (goka's partitions finish the record at hand) is dropped: it is
+	// redone from what was committed.
 	if aerr := tp.abort(); aerr != nil {
 		err = fmt.Errorf("%w; then %w", err, aerr)
 		t.fail(err)
@@ -212,6 +225,16 @@ func (g *gate) commitTxn(s *gatedSession) error {
 	g.log.Log(context.Background(), level, "transaction aborted; the session's partitions restart from what was committed",
 		"group", t.group, "generation", s.GenerationID(), "error", err)
 	return nil
+}
+
+// begin readies the producer for a new session: after an abort it has
+// dropped what the failed session emitted, and begins a transaction now.
+func (t *txnCommits) begin() {
+	if tp := t.producer.Load(); tp != nil {
+		if err := tp.resume(); err != nil {
+			t.fail(err)
+		}
+	}
 }
 
 // fail ends the stage with err (the first such error wins).

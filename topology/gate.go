@@ -283,8 +283,10 @@ type sessionPartition struct {
 	requested atomic.Int64 // highest offset goka asked to mark
 	marked    atomic.Int64 // highest offset passed on to sarama
 	// committed is the partition's committed offset as last known: where
-	// a crash would make the stage read again from.
+	// a crash would make the stage read again from. claimed tells that it
+	// is known: the partition's claim has started.
 	committed atomic.Int64
+	claimed   atomic.Bool
 
 	// Under exactly_once_v2: held while a record of the partition is
 	// processed, and by the gate around a commit, so that a transaction
@@ -362,6 +364,9 @@ func (g *gate) begin(s sarama.ConsumerGroupSession) *gatedSession {
 	}
 	gs := &gatedSession{ConsumerGroupSession: s, gate: g, parts: make([]sessionPartition, n)}
 	gs.ctx, gs.cancel = context.WithCancel(s.Context())
+	if g.txn != nil {
+		g.txn.begin()
+	}
 	g.current.Store(gs)
 	g.sessions.Add(1)
 	owned := 0
@@ -419,6 +424,7 @@ func (g *gate) claimed(c sarama.ConsumerGroupClaim) error {
 	}
 	if s != nil && int(c.Partition()) < len(s.parts) {
 		s.parts[c.Partition()].committed.Store(max(start, 0))
+		s.parts[c.Partition()].claimed.Store(true)
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()

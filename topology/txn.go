@@ -35,6 +35,9 @@ type txnProducer struct {
 	id      string
 	sent    atomic.Int64 // records handed over since the last commit or abort
 	drained sync.WaitGroup
+	// dropping, after an abort and until resume, resolves every emit at
+	// once without sending it: it belongs to the session the abort ended.
+	dropping atomic.Bool
 }
 
 // newTxnProducer starts a producer with transactional id id, fencing any
@@ -96,6 +99,9 @@ func (tp *txnProducer) Emit(topic, key string, value []byte) *goka.Promise {
 // EmitWithHeaders implements goka.Producer.
 func (tp *txnProducer) EmitWithHeaders(topic, key string, value []byte, headers goka.Headers) *goka.Promise {
 	promise, finish := goka.NewPromiseWithFinisher()
+	if tp.dropping.Load() {
+		return finish(nil, nil)
+	}
 	tp.send(&sarama.ProducerMessage{Topic: topic, Key: sarama.StringEncoder(key), Value: valueEncoder(value),
 		Headers: headers.ToSarama(), Metadata: finish})
 	return promise
@@ -135,11 +141,12 @@ func (tp *txnProducer) commit(offsets map[string][]*sarama.PartitionOffsetMetada
 	return nil
 }
 
-// abort aborts the transaction and begins the next one. It fails when the
-// producer can no longer write (fenced by a newer producer with its
-// transactional id, or refused by the broker for good): the stage must then
-// start again with a new producer.
+// abort aborts the transaction and drops what is emitted until resume. It
+// fails when the producer can no longer write (fenced by a newer producer
+// with its transactional id, or refused by the broker for good): the stage
+// must then start again with a new producer.
 func (tp *txnProducer) abort() error {
+	tp.dropping.Store(true)
 	status := tp.p.TxnStatus()
 	if status&sarama.ProducerTxnFlagFatalError != 0 {
 		return fmt.Errorf("transactional producer %q cannot continue (status %s)", tp.id, status)
@@ -150,9 +157,18 @@ func (tp *txnProducer) abort() error {
 		}
 	}
 	tp.sent.Store(0)
+	return nil
+}
+
+// resume begins a transaction after an abort, for a new session.
+func (tp *txnProducer) resume() error {
+	if !tp.dropping.Load() {
+		return nil
+	}
 	if err := tp.p.BeginTxn(); err != nil {
 		return fmt.Errorf("beginning a transaction: %w", err)
 	}
+	tp.dropping.Store(false)
 	return nil
 }
 
