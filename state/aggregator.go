@@ -6,7 +6,6 @@ import (
 	"maps"
 	"math"
 	"slices"
-	"strings"
 )
 
 // Aggregator pre-aggregates one source partition's records into per-window
@@ -244,6 +243,18 @@ func (a *Aggregator) Checkpoint() ([]byte, error) {
 	return b, nil
 }
 
+// MismatchError is a checkpoint written under another configuration than
+// the one it is restored into.
+type MismatchError struct {
+	Field      string // "window size", "grace", "sources", "slots" or "source"
+	Checkpoint int64  // its value in the checkpoint
+	Configured int64
+}
+
+func (e *MismatchError) Error() string {
+	return fmt.Sprintf("aggregator checkpoint does not match the configuration: %s %d, configured %d", e.Field, e.Checkpoint, e.Configured)
+}
+
 // RestoreAggregator returns the aggregator that Checkpoint encoded in data.
 // It refuses a checkpoint taken under another source, number of sources or
 // slots, window size or grace than c's: its windows, claims and late
@@ -253,19 +264,16 @@ func RestoreAggregator(c AggregatorConfig, data []byte) (*Aggregator, error) {
 	if err := json.Unmarshal(data, &cp); err != nil {
 		return nil, fmt.Errorf("aggregator checkpoint: %w", err)
 	}
-	var diffs []string
-	differ := func(what string, got, want int64) {
-		if got != want {
-			diffs = append(diffs, fmt.Sprintf("%s %d, configured %d", what, got, want))
+	for _, d := range []MismatchError{
+		{"window size", cp.Size, c.Windows.Size},
+		{"grace", cp.Grace, c.Grace},
+		{"sources", int64(cp.Sources), int64(c.Sources)},
+		{"slots", int64(cp.Slots), int64(c.Slots)},
+		{"source", int64(cp.Source), int64(c.Source)},
+	} {
+		if d.Checkpoint != d.Configured {
+			return nil, &d
 		}
-	}
-	differ("source", int64(cp.Source), int64(c.Source))
-	differ("sources", int64(cp.Sources), int64(c.Sources))
-	differ("slots", int64(cp.Slots), int64(c.Slots))
-	differ("window size", cp.Size, c.Windows.Size)
-	differ("grace", cp.Grace, c.Grace)
-	if diffs != nil {
-		return nil, fmt.Errorf("aggregator checkpoint does not match the configuration: %s", strings.Join(diffs, "; "))
 	}
 	if len(cp.Claimed) != int(c.Slots) {
 		return nil, fmt.Errorf("aggregator checkpoint: %d claims for %d slots", len(cp.Claimed), c.Slots)

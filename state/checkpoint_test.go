@@ -3,6 +3,7 @@ package state
 import (
 	"bytes"
 	"cmp"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -93,8 +94,9 @@ func TestRestoreAggregatorRefuses(t *testing.T) {
 	other := c
 	other.Source, other.Grace = 0, 0
 	_, err := RestoreAggregator(other, b)
-	if err == nil || !strings.Contains(err.Error(), "source 2, configured 0; grace 500, configured 0") {
-		t.Errorf("restore with two differences: error %v, want both named", err)
+	var mismatch *MismatchError
+	if !errors.As(err, &mismatch) || *mismatch != (MismatchError{"grace", 500, 0}) {
+		t.Errorf("restore with two differences: error %v, want the setting named first, grace, as a MismatchError", err)
 	}
 
 	valid := string(b)

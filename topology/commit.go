@@ -101,6 +101,11 @@ func (g *gate) wrap(cb goka.ProcessCallback) goka.ProcessCallback {
 		part := &s.parts[p]
 		part.mu.Lock()
 		defer part.mu.Unlock()
+		if s.failed.Load() {
+			// The session's transaction aborted: its state is dropped, and
+			// the next session reads this record again.
+			return
+		}
 		cb(ctx, msg)
 		part.pos = ctx.Offset() + 1
 		if g.txn.urgent {

@@ -44,6 +44,9 @@ type gate struct {
 	// use its topics: a session that failed on an authorization error
 	// (goka's error chain keeps only the text) is retried only if it may.
 	access func() error
+	// stopped holds a permanent failure met in a session, which ends
+	// Consume, and so the stage, once the session is over.
+	stopped chan error
 
 	mu      sync.Mutex
 	session *gatedSession                // the current one; nil between sessions
@@ -84,7 +87,16 @@ const (
 )
 
 func newGate(c processor.Committer, log *slog.Logger) *gate {
-	return &gate{committer: c, log: log}
+	return &gate{committer: c, log: log, stopped: make(chan error, 1)}
+}
+
+// stop ends the stage with err (the first such error wins) once the
+// session ends.
+func (g *gate) stop(err error) {
+	select {
+	case g.stopped <- err:
+	default:
+	}
 }
 
 // builder is the goka.ConsumerGroupBuilder of a gated processor.
@@ -197,6 +209,11 @@ func (cg *gatedGroup) Consume(ctx context.Context, topics []string, h sarama.Con
 		if ctx.Err() != nil {
 			return nil // stopping: an aborted join's error is expected
 		}
+		select {
+		case err := <-cg.gate.stopped:
+			return err
+		default:
+		}
 		if errors.Is(err, sarama.ErrClosedConsumerGroup) || Permanent(err) {
 			return err
 		}
@@ -233,6 +250,12 @@ func (h *gatedHandler) Setup(s sarama.ConsumerGroupSession) error {
 
 func (h *gatedHandler) ConsumeClaim(s sarama.ConsumerGroupSession, c sarama.ConsumerGroupClaim) error {
 	if err := h.gate.claimed(c); err != nil {
+		if Permanent(err) {
+			// A session would fail the same way for ever (a partition's
+			// state cannot be restored as configured): the stage ends.
+			h.gate.stop(err)
+			h.session.cancel()
+		}
 		return err
 	}
 	return h.inner.ConsumeClaim(h.session, c)

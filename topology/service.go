@@ -240,9 +240,15 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 	for _, err := range errs {
 		// The other stages fail with this one's consequences.
-		var denied *AccessError
+		var (
+			denied *AccessError
+			bad    *KeyError
+		)
 		if errors.As(err, &denied) {
 			return denied
+		}
+		if errors.As(err, &bad) {
+			return bad
 		}
 	}
 	return errors.Join(errs...)
@@ -284,6 +290,19 @@ func (s *Service) restoreParse(partition int32, initial int64) error {
 		return err
 	}
 	restored, err := s.parser.Restore(partition, value, initial)
+	var mismatch *state.MismatchError
+	if errors.As(err, &mismatch) {
+		key, unit := "input", " partitions"
+		switch mismatch.Field {
+		case "window size":
+			key, unit = "window", " ms"
+		case "grace":
+			key, unit = "grace", " ms"
+		}
+		return &KeyError{Key: key, Reason: fmt.Sprintf("input partition %d's windows were committed (on %s) with %s %d%s, and this instance runs with %d%s: "+
+			"set it back, or start over on a new group (key \"group\")", partition, s.topics.Changelog, mismatch.Field,
+			mismatch.Checkpoint, unit, mismatch.Configured, unit)}
+	}
 	if err != nil {
 		return err
 	}

@@ -54,9 +54,13 @@ func serve(ctx context.Context, cfg topology.Config, httpAddr string, drain time
 	for {
 		began := time.Now()
 		err = in.run(ctx, drain, log)
-		var denied *topology.AccessError
-		if err == nil || ctx.Err() != nil || errors.As(err, &denied) {
-			// ACLs that deny what the service does would deny it again.
+		var (
+			denied *topology.AccessError
+			bad    *topology.KeyError
+		)
+		if err == nil || ctx.Err() != nil || errors.As(err, &denied) || errors.As(err, &bad) {
+			// ACLs that deny what the service does, or a setting the
+			// committed state cannot be read with, would fail it again.
 			log.Info("stopped", "error", err)
 			return err
 		}
