@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"math"
 	"sync/atomic"
 	"testing"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/oscheck/oscheck/cmd/internal/truth"
@@ -126,5 +128,47 @@ func TestAttackAbortedCommitStragglersCommittedNext(t *testing.T) {
 	checkExactAfter(t, brokers, window, want, 30*time.Second)
 	if refused.Load() == 0 {
 		t.Fatal("the window stage's offset commit was never refused: the attack did not happen")
+	}
+}
+
+// TestAttackDistinctOSTypeFloodWedgesTheWindowStage: os_type is a query
+// parameter any client of the web server sets. A client that sends a
+// thousand distinct, well-formed values (32 characters of [a-z0-9], below
+// the classifier's 1024-value bound per partition) in every window makes
+// each final a thousand counts, some 37 KB of JSON. The window stage keeps
+// the newest retain-finals (64) finals of each slot in the slot's table
+// value, which it writes to the window table's changelog on every report:
+// after some 16 such windows in one slot the value passes the producer's
+// 1,000,000-byte message limit (the topic's max.message.bytes is about the
+// same). The write fails; under exactly_once_v2 the transaction aborts and
+// the session restarts from the last commit, reads the same report and fails
+// the same way, so the window stage never moves again and os-check gets no
+// window from then on, for any os_type. Under at_least_once the same loop
+// emits the finals of the replayed reports again on every turn.
+func TestAttackDistinctOSTypeFloodWedgesTheWindowStage(t *testing.T) {
+	for _, guarantee := range []string{"exactly_once_v2", "at_least_once"} {
+		t.Run(guarantee, func(t *testing.T) {
+			t.Parallel()
+			const windows, names = 40, 1000
+			window := 2 * time.Second
+			_, brokers := startCluster(t, 1, "access_log")
+			start := time.Date(2019, 8, 14, 0, 43, 8, 0, time.UTC)
+			want := make(map[truth.Key]int64)
+			var recs []*kgo.Record
+			for w := range windows {
+				at := start.Add(time.Duration(w) * window)
+				for i := range names {
+					os := fmt.Sprintf("flood%027d", i) // 32 bytes, a sane os_type
+					line := fmt.Sprintf(`10.0.0.1 - - [%s] "GET /v1/open/product_list?os_type=%s HTTP/1.0" 200 1321`,
+						at.Format("02/Jan/2006:15:04:05 -0700"), os)
+					recs = append(recs, &kgo.Record{Topic: "access_log", Value: []byte(line)})
+					want[truth.Key{OS: os, Start: at.UnixMilli()}]++
+				}
+			}
+			produce(t, brokers, recs)
+			service(t, "--brokers", brokers[0], "--window", window.String(), "--grace", "1s", "--idle-timeout", "1s",
+				"--http-addr", freeAddr(t), "--processing-guarantee", guarantee)
+			checkExactAfter(t, brokers, window, want, 20*time.Second)
+		})
 	}
 }
