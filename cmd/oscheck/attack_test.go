@@ -172,3 +172,55 @@ func TestAttackDistinctOSTypeFloodWedgesTheWindowStage(t *testing.T) {
 		})
 	}
 }
+
+// TestAttackOversizedInputRecordWedgesTheParseStage: the input topic takes
+// record batches up to its max.message.bytes (1,048,588 bytes by default),
+// so a record of some 1,048,500 bytes; the service's producers send records
+// of at most sarama's Producer.MaxMessageBytes (1,048,576), counting the
+// headers. A malformed record that size (one oversized line from any
+// shipper) is to go to the dead-letter topic with its original bytes and a
+// reason header: with the header, that emit is larger than the producer
+// allows (and than the topic takes), and fails.
+// The failed emit fails its partition's processing, the session restarts
+// from the last commit, reads the same record, fails again: the parse stage
+// never passes it, and no window of that partition (so no window at all, as
+// every window waits for every partition) is ever emitted again. The
+// contract says: anything unparsable goes to the dead-letter topic and never
+// stops the service.
+func TestAttackOversizedInputRecordWedgesTheParseStage(t *testing.T) {
+	for _, guarantee := range []string{"exactly_once_v2", "at_least_once"} {
+		t.Run(guarantee, func(t *testing.T) {
+			t.Parallel()
+			const partitions = 2
+			window, grace := 2*time.Second, time.Second
+			_, brokers := startCluster(t, partitions, "access_log")
+			start := time.Date(2019, 8, 14, 0, 43, 8, 0, time.UTC)
+			s := makeStream(20_000, partitions, start, 30*time.Second, window, grace, 13)
+			// The poison: 1,048,500 bytes of junk, in the middle of
+			// partition 0.
+			giant := append([]byte("not an access log line "), make([]byte, 1_048_500-23)...)
+			var recs []*kgo.Record
+			placed := false
+			for _, r := range s.records {
+				if r.Partition == 0 && !placed && len(recs) > len(s.records)/4 {
+					recs = append(recs, &kgo.Record{Topic: "access_log", Partition: 0, Value: giant})
+					placed = true
+				}
+				recs = append(recs, r)
+			}
+			produce(t, brokers, recs)
+			dlq := consume(t, brokers, "os-check-streams-dlq")
+			service(t, "--brokers", brokers[0], "--window", window.String(), "--grace", grace.String(),
+				"--idle-timeout", "1s", "--http-addr", freeAddr(t), "--processing-guarantee", guarantee)
+			checkExactAfter(t, brokers, window, wantOf(s), 20*time.Second)
+			dead := dlq.waitFor(len(s.malformed)+1, 5*time.Second)
+			found := false
+			for _, r := range dead {
+				found = found || len(r.Value) == len(giant)
+			}
+			if !found {
+				t.Errorf("the oversized malformed record is not in the dead-letter topic (%d dead letters)", len(dead))
+			}
+		})
+	}
+}
