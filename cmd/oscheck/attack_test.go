@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"math"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -222,5 +223,42 @@ func TestAttackOversizedInputRecordWedgesTheParseStage(t *testing.T) {
 				t.Errorf("the oversized malformed record is not in the dead-letter topic (%d dead letters)", len(dead))
 			}
 		})
+	}
+}
+
+// TestAttackTransactionTimedOutByTheBroker: a stage's commit stalls for
+// longer than the transaction timeout (10 s) — the process was paused, or
+// its connection to the coordinator hung — with records of the transaction
+// already on the brokers. The brokers abort the transaction and bump the
+// producer's epoch; when the held EndTxn finally arrives it is fenced. The
+// stage must not commit anything of the aborted transaction, must not wedge,
+// and must come back (here: its producer is fatally fenced, the stage ends
+// and the service is started again in the process) with os-check exact and
+// without duplicates.
+func TestAttackTransactionTimedOutByTheBroker(t *testing.T) {
+	const partitions = 4
+	window, grace := 2*time.Second, 2*time.Second
+	c, brokers := startCluster(t, partitions, "access_log")
+	start := time.Date(2019, 8, 14, 0, 43, 8, 0, time.UTC)
+	s := makeStream(60_000, partitions, start, 60*time.Second, window, grace, 17)
+	var seen, held atomic.Int64
+	c.ControlKey(int16(kmsg.EndTxn), func(kreq kmsg.Request) (kmsg.Response, error, bool) {
+		req := kreq.(*kmsg.EndTxnRequest)
+		c.KeepControl()
+		if !strings.HasPrefix(req.TransactionalID, "os-check-streams-window-") || !req.Commit || seen.Add(1) != 2 {
+			return nil, nil, false
+		}
+		held.Add(1)
+		c.SleepControl(func() { time.Sleep(11 * time.Second) })
+		return nil, nil, false // now answered as the broker answers it
+	})
+	produce(t, brokers, s.records)
+	http := freeAddr(t)
+	service(t, "--brokers", brokers[0], "--window", window.String(), "--grace", grace.String(),
+		"--idle-timeout", "1s", "--http-addr", http)
+	checkExactAfter(t, brokers, window, wantOf(s), 60*time.Second)
+	t.Logf("restarts in the process: %v", sum(scrape(t, http, "oscheck_restarts_total")))
+	if held.Load() == 0 {
+		t.Fatal("no commit was held past the transaction timeout: the attack did not happen")
 	}
 }
