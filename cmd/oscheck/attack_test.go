@@ -1,13 +1,16 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"math"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/IBM/sarama"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -260,5 +263,85 @@ func TestAttackTransactionTimedOutByTheBroker(t *testing.T) {
 	t.Logf("restarts in the process: %v", sum(scrape(t, http, "oscheck_restarts_total")))
 	if held.Load() == 0 {
 		t.Fatal("no commit was held past the transaction timeout: the attack did not happen")
+	}
+}
+
+// TestAttackInputPartitionsGrowSilentlyMiscounts: an operator adds a
+// partition to the input topic while the service runs (to scale it out, the
+// usual reason). README says a changed partition count needs a new group,
+// but nothing tells the running service: the parse stage's windows count
+// the partitions it was started with (every report says sources=2), sarama's
+// consumer group notices the new partition only at its next metadata refresh
+// (10 minutes by default), and until then every window is completed and
+// emitted without the new partition's records: os-check carries wrong
+// counts, and nothing is logged. (When the group does rebalance onto the new
+// partition, or an instance restarts, the restore of a partition the
+// changelog does not have fails, and the stage retries that for ever.) The
+// test accepts either outcome that is not silently wrong: exact counts, or
+// the service stopping with an error that names the partition count.
+func TestAttackInputPartitionsGrowSilentlyMiscounts(t *testing.T) {
+	window, grace := 2*time.Second, time.Second
+	_, brokers := startCluster(t, 2, "access_log")
+	start := time.Date(2019, 8, 14, 0, 43, 8, 0, time.UTC)
+	before := makeStream(20_000, 2, start, 30*time.Second, window, grace, 13)
+	produce(t, brokers, before.records)
+	out, err := truth.Collect(brokers[0], "os-check", window)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	logs := new(syncBuffer)
+	go func() {
+		done <- run(ctx, []string{"run", "--brokers", brokers[0], "--window", window.String(), "--grace", grace.String(),
+			"--idle-timeout", "1s"}, io.Discard, logs)
+	}()
+	defer func() {
+		cancel()
+		<-done
+		if t.Failed() {
+			t.Logf("service log:\n%s", logs.String())
+		}
+	}()
+	for out.Have(wantOf(before)) < len(before.counts) {
+		time.Sleep(100 * time.Millisecond)
+	}
+
+	cfg := sarama.NewConfig()
+	cfg.Version = sarama.V2_8_0_0
+	admin, err := sarama.NewClusterAdmin(brokers, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := admin.CreatePartitions("access_log", 3, nil, false); err != nil {
+		t.Fatal(err)
+	}
+	admin.Close()
+	// Event time now, so that the windows close by watermark and by the
+	// idle timeout within seconds.
+	after := makeStream(30_000, 3, time.Now().Add(2*time.Second).Truncate(window), 8*time.Second, window, grace, 14)
+	produce(t, brokers, after.records)
+	want := wantOf(after)
+	var stopped error
+	for deadline := time.Now().Add(25 * time.Second); time.Now().Before(deadline) && out.Have(want) < len(want); {
+		select {
+		case stopped = <-done:
+			done <- stopped // for the deferred wait
+			deadline = time.Now()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	records, _ := out.Records()
+	v := truth.Compare(records, want)
+	v.Unexpected = 0 // the windows before the growth
+	switch {
+	case stopped != nil && strings.Contains(stopped.Error(), "partition") && v.WrongCount == 0:
+		t.Logf("the service refused the grown input: %v", stopped)
+	case stopped == nil && v.WrongCount > 0:
+		t.Errorf("after the input grew from 2 to 3 partitions the service kept running and emitted %d of %d windows "+
+			"with a wrong count (missing the new partition's records), e.g. %v", v.WrongCount, len(want), v.Problems)
+	case !v.Exact():
+		t.Errorf("after the input grew: service stopped with %v; os-check: %+v", stopped, v)
 	}
 }
