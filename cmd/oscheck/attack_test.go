@@ -345,3 +345,42 @@ func TestAttackInputPartitionsGrowSilentlyMiscounts(t *testing.T) {
 		t.Errorf("after the input grew: service stopped with %v; os-check: %+v", stopped, v)
 	}
 }
+
+// TestAttackAbortedCommitStragglersDuplicateDeadLetters is the parse stage's
+// side of TestAttackAbortedCommitStragglersCommittedNext: after its offset
+// commit is refused and the transaction aborted, the records goka's
+// partition processors still take (the one waiting for its partition's lock,
+// and those picked from the channel before the cancelled context is seen)
+// are processed, and their dead letters go into the transaction the abort
+// began, which the next session commits. The next session reads the same
+// records again from the committed offset and dead-letters them again: under
+// exactly_once_v2 the dead-letter topic, read committed, holds them twice.
+func TestAttackAbortedCommitStragglersDuplicateDeadLetters(t *testing.T) {
+	const partitions, perPartition = 4, 10_000
+	c, brokers := startCluster(t, partitions, "access_log")
+	var recs []*kgo.Record
+	for p := range int32(partitions) {
+		for i := range perPartition {
+			recs = append(recs, &kgo.Record{Topic: "access_log", Partition: p, Value: fmt.Appendf(nil, "junk %d-%d", p, i)})
+		}
+	}
+	refused := refuseTxnOffsetCommit(c, "os-check-streams", 3, 500*time.Millisecond, kerr.IllegalGeneration)
+	produce(t, brokers, recs)
+	dlq := consume(t, brokers, "os-check-streams-dlq")
+	service(t, "--brokers", brokers[0], "--http-addr", freeAddr(t))
+	dlq.waitFor(len(recs), 30*time.Second)
+	time.Sleep(2 * time.Second) // a duplicate would come now
+	seen := make(map[string]int)
+	dups := 0
+	for _, r := range dlq.snapshot() {
+		if seen[string(r.Value)]++; seen[string(r.Value)] == 2 {
+			dups++
+		}
+	}
+	if len(seen) != len(recs) || dups > 0 {
+		t.Errorf("dead-letter topic: %d of %d malformed records, %d of them more than once", len(seen), len(recs), dups)
+	}
+	if refused.Load() == 0 {
+		t.Fatal("the parse stage's offset commit was never refused: the attack did not happen")
+	}
+}
