@@ -384,3 +384,75 @@ func TestAttackAbortedCommitStragglersDuplicateDeadLetters(t *testing.T) {
 		t.Fatal("the parse stage's offset commit was never refused: the attack did not happen")
 	}
 }
+
+// TestAttackWindowChangedRestartLoopsSilently: an operator changes the
+// window size (2 s to 4 s) and restarts the service with the same group.
+// Under exactly_once_v2 each parse-stage partition restores its last
+// checkpoint when the checkpoint's position is the committed offset, and
+// state.RestoreAggregator refuses a checkpoint of another window size. The
+// claim fails, sarama ends the session, Consume returns nil (the failure is
+// reported on the group's error channel, which goka logs at debug level),
+// gatedGroup joins again at once, and the same restore fails again: some
+// eight rounds a second, for ever, with nothing logged at info level, the
+// service up and os-check frozen. The test accepts what is not a silent
+// stall: the service stops with an error naming the changed key, or it
+// carries on and os-check gets windows again.
+func TestAttackWindowChangedRestartLoopsSilently(t *testing.T) {
+	grace := time.Second
+	_, brokers := startCluster(t, 2, "access_log")
+	start := time.Date(2019, 8, 14, 0, 43, 8, 0, time.UTC)
+	s := makeStream(20_000, 2, start, 30*time.Second, 2*time.Second, grace, 13)
+	halves := chunked(s.records, 2, 2)
+	produce(t, brokers, halves[0])
+	out := consume(t, brokers, "os-check")
+	runFor := func(ctx context.Context, window string) (*syncBuffer, chan error) {
+		logs := new(syncBuffer)
+		done := make(chan error, 1)
+		go func() {
+			done <- run(ctx, []string{"run", "--brokers", brokers[0], "--window", window, "--grace", grace.String(),
+				"--idle-timeout", "10m"}, io.Discard, logs)
+		}()
+		return logs, done
+	}
+	first, stop := context.WithCancel(context.Background())
+	_, done := runFor(first, "2s")
+	if len(out.waitFor(1, 30*time.Second)) == 0 {
+		t.Fatal("no window from the first run")
+	}
+	stop()
+	if err := <-done; err != nil {
+		t.Fatalf("first run: %v", err)
+	}
+	emitted := len(out.waitFor(math.MaxInt, time.Second))
+
+	produce(t, brokers, halves[1])
+	second, stop2 := context.WithCancel(context.Background())
+	defer stop2()
+	logs, done := runFor(second, "4s")
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case err := <-done:
+			if err == nil || !strings.Contains(err.Error(), "window") {
+				t.Errorf("the service stopped with %v, which does not name the changed key", err)
+			}
+			return
+		case <-time.After(100 * time.Millisecond):
+		}
+		if len(out.snapshot()) > emitted {
+			stop2()
+			<-done
+			return // carrying on with the new window
+		}
+	}
+	stop2()
+	<-done
+	info := 0
+	for _, l := range strings.Split(logs.String(), "\n") {
+		if strings.Contains(l, "level=WARN") || strings.Contains(l, "level=ERROR") {
+			info++
+		}
+	}
+	t.Errorf("20 s after a restart with --window 4s (was 2s) the service still runs, os-check has nothing new, "+
+		"and it logged %d warnings or errors", info)
+}
