@@ -456,3 +456,46 @@ func TestAttackWindowChangedRestartLoopsSilently(t *testing.T) {
 	t.Errorf("20 s after a restart with --window 4s (was 2s) the service still runs, os-check has nothing new, "+
 		"and it logged %d warnings or errors", info)
 }
+
+// TestAttackSIGTERMDuringLongJoinGroupOutlastsDrain: SIGTERM arrives while a
+// stage's consumer group is in a JoinGroup the coordinator holds (a
+// rebalance waiting for members that died; under churn the coordinator keeps
+// it open, and the service allows it 60 s, Net.ReadTimeout). gatedGroup
+// means to abort such a join abortAfter (10 s) into the shutdown by closing
+// the group's client under it, but sarama's Broker.sendAndReceive holds the
+// broker's lock until the response arrives, and client.Close's
+// safeAsyncClose waits for that lock (Broker.Connected) before it closes
+// the connection: the join is not aborted, the drain waits for the join to
+// end or time out, and the process outlives its shutdown-timeout (and, in
+// Kubernetes, its grace period). Seen in cmd/chaos with dynamic membership,
+// kills and a rolling restart: "draining took longer than 30s", and a
+// goroutine dump with both stages in JoinGroup and safeAsyncClose blocked
+// in Broker.Connected.
+func TestAttackSIGTERMDuringLongJoinGroupOutlastsDrain(t *testing.T) {
+	c, brokers := startCluster(t, 2, "access_log")
+	var held atomic.Int64
+	c.ControlKey(int16(kmsg.JoinGroup), func(kmsg.Request) (kmsg.Response, error, bool) {
+		c.KeepControl()
+		held.Add(1)
+		c.SleepControl(func() { time.Sleep(45 * time.Second) })
+		return nil, nil, false
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	logs := new(syncBuffer)
+	go func() {
+		done <- run(ctx, []string{"run", "--brokers", brokers[0], "--shutdown-timeout", "20s"}, io.Discard, logs)
+	}()
+	for held.Load() == 0 {
+		select {
+		case err := <-done:
+			t.Fatalf("oscheck run returned before joining: %v", err)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	cancel() // SIGTERM, with the stages in JoinGroup
+	if err := <-done; err != nil {
+		t.Errorf("SIGTERM during a join the coordinator holds: %v (the join is not aborted after %v as gatedGroup intends)", err, 10*time.Second)
+	}
+}
