@@ -3,14 +3,17 @@ package topology
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"testing"
 	"time"
 
 	"github.com/IBM/sarama"
 	"github.com/lovoo/goka"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // zombieSession is a consumer-group session the group has moved on from:
@@ -120,5 +123,105 @@ func TestAttackZombieIdleCloseCommitsUnfenced(t *testing.T) {
 	if visible > 0 {
 		t.Errorf("a session the group had moved on from committed %d record(s): its transaction carried no offsets, "+
 			"so the brokers never checked its generation (KIP-447 fencing)", visible)
+	}
+}
+
+// adminSession is a session whose commits the brokers do not check against
+// a generation (generation -1, no member id), so a test decides with a
+// fault which of its commits fail.
+type adminSession struct {
+	sarama.ConsumerGroupSession
+	ctx context.Context
+}
+
+func (s adminSession) Claims() map[string][]int32 { return map[string][]int32{"in": {0}} }
+func (s adminSession) Context() context.Context   { return s.ctx }
+func (s adminSession) GenerationID() int32        { return -1 }
+func (s adminSession) MemberID() string           { return "" }
+
+type gokaContext = goka.Context
+
+// recordContext is the goka.Context of one input record, as far as the
+// gate's wrap reads it.
+type recordContext struct {
+	gokaContext
+	partition int32
+	offset    int64
+}
+
+func (c recordContext) Partition() int32 { return c.partition }
+func (c recordContext) Offset() int64    { return c.offset }
+
+// TestAttackStragglerAfterAbortCommittedByNextSession is the gate-level
+// form of cmd/oscheck's TestAttackAbortedCommitStragglersCommittedNext: a
+// record processed after its session's transaction aborted (goka's
+// partition processor had taken it and was waiting at the partition's lock)
+// emits into the transaction the abort began, and the next session's first
+// commit commits it, although its offset was never committed: the next
+// session reads the record again and its effect is doubled (or, in the
+// window stage, the replay is skipped as already applied and the aborted
+// reports' finals are lost).
+func TestAttackStragglerAfterAbortCommittedByNextSession(t *testing.T) {
+	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "in", "out"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cluster.Close()
+	brokers := cluster.ListenAddrs()
+	refused := cluster.Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.TxnOffsetCommit}, Err: kerr.IllegalGeneration})
+
+	g := newGate(&floors{}, slog.Default())
+	g.txn = newTxnCommits("g", "", func(bool) {})
+	cfg := func() *sarama.Config {
+		c := sarama.NewConfig()
+		c.Version = sarama.V2_8_0_0
+		return c
+	}
+	tp, err := g.txn.producerBuilder(cfg, "g-window-x", errors.New("denied"))(brokers, "x", goka.DefaultHasher())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tp.Close()
+	process := g.wrap(func(ctx goka.Context, _ any) {
+		tp.Emit("out", "slot-0", fmt.Appendf(nil, "effect of offset %d", ctx.Offset()))
+	})
+
+	s1 := g.begin(adminSession{ctx: context.Background()})
+	if err := g.claimed(claim{partition: 0, initial: 0, highWater: 10}); err != nil {
+		t.Fatal(err)
+	}
+	process(recordContext{partition: 0, offset: 0}, nil)
+	if err := g.commitTxn(s1); err != nil {
+		t.Fatal(err)
+	}
+	if refused.Hits() != 1 || !s1.failed.Load() {
+		t.Fatalf("the first commit was not refused (%d refusals): the attack did not happen", refused.Hits())
+	}
+	// The straggler: goka's partition processor had taken offset 1 before
+	// it saw the session's context end.
+	process(recordContext{partition: 0, offset: 1}, nil)
+	g.end(s1)
+
+	s2 := g.begin(adminSession{ctx: context.Background()})
+	if err := g.claimed(claim{partition: 0, initial: 0, highWater: 10}); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.commitTxn(s2); err != nil {
+		t.Fatal(err)
+	}
+
+	client, err := sarama.NewClient(brokers, cfg())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	if err := settle(client, "out", 0, 20*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if last, value, err := lastCommitted(client, "out", 0); err != nil {
+		t.Fatal(err)
+	} else if last >= 0 {
+		t.Errorf("committed %q although the input offset it came from was never committed: the next session reads "+
+			"that record again", value)
 	}
 }
