@@ -216,8 +216,8 @@ func TestAttackOversizedInputRecordWedgesTheParseStage(t *testing.T) {
 			dlq := consume(t, brokers, "os-check-streams-dlq")
 			service(t, "--brokers", brokers[0], "--window", window.String(), "--grace", grace.String(),
 				"--idle-timeout", "1s", "--http-addr", freeAddr(t), "--processing-guarantee", guarantee)
-			checkExactAfter(t, brokers, window, wantOf(s), 20*time.Second)
-			dead := dlq.waitFor(len(s.malformed)+1, 5*time.Second)
+			checkExactAfter(t, brokers, window, wantOf(s), 15*time.Second)
+			dead := dlq.waitFor(len(s.malformed)+1, 3*time.Second)
 			found := false
 			for _, r := range dead {
 				found = found || len(r.Value) == len(giant)
