@@ -30,16 +30,14 @@ func (s zombieSession) Context() context.Context   { return s.ctx }
 func (s zombieSession) GenerationID() int32        { return 1 }
 func (s zombieSession) MemberID() string           { return "expired-member" }
 
-// TestAttackZombieIdleCloseCommitsUnfenced: a parse-stage instance is paused
-// (GC, SIGSTOP, a frozen VM) for longer than its session timeout; the group
-// gives its partitions to another member. When it resumes, its commit loop
-// fires before it learns of the rebalance. It has consumed nothing since its
-// last commit, but Precommit closes the windows of the partitions it still
-// believes it owns (quiet for longer than the idle timeout: it was paused)
-// and returns their reports and a checkpoint. With no position to add,
-// commitTxn commits them without AddOffsetsToTxn: no TxnOffsetCommit carries
-// the stale generation, so KIP-447's fencing never runs and the zombie's
-// transaction commits. Its reports race the new owner's to the window stage,
+// TestZombieTransactionIsFenced: a parse-stage instance is paused (GC,
+// SIGSTOP, a frozen VM) for longer than its session timeout; the group gives
+// its partitions to another member. When it resumes, its commit loop fires
+// before it learns of the rebalance. It has consumed nothing since its last
+// commit, but its idle closes have reports and a checkpoint to commit. With
+// no position moved, its transaction used to commit without AddOffsetsToTxn:
+// no TxnOffsetCommit carried the stale generation, so KIP-447's fencing
+// never ran and the zombie's transaction committed. Its reports race the new owner's to the window stage,
 // where the first report of a window from a source wins, so a zombie report
 // that lacks the records the new owner has read since counts the window
 // short; and its checkpoint (Next = its stale position) lands after the new
@@ -51,7 +49,7 @@ func (s zombieSession) MemberID() string           { return "expired-member" }
 // member is another client, and a gate whose session is from generation 1
 // with a member id the group does not know. Its precommit returns one record
 // (an idle close's report). Nothing the zombie sends may become visible.
-func TestAttackZombieIdleCloseCommitsUnfenced(t *testing.T) {
+func TestZombieTransactionIsFenced(t *testing.T) {
 	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "in", "out"))
 	if err != nil {
 		t.Fatal(err)
@@ -82,7 +80,7 @@ func TestAttackZombieIdleCloseCommitsUnfenced(t *testing.T) {
 
 	g := newGate(&floors{}, slog.Default())
 	g.txn = newTxnCommits("g", "", func(bool) {})
-	g.txn.precommit = func(time.Time) ([]*sarama.ProducerMessage, error) {
+	g.txn.precommit = func() ([]*sarama.ProducerMessage, error) {
 		return []*sarama.ProducerMessage{{Topic: "out", Key: sarama.StringEncoder("slot-0"),
 			Value: sarama.StringEncoder(`{"report":"an idle close"}`)}}, nil
 	}
@@ -152,16 +150,15 @@ type recordContext struct {
 func (c recordContext) Partition() int32 { return c.partition }
 func (c recordContext) Offset() int64    { return c.offset }
 
-// TestAttackStragglerAfterAbortCommittedByNextSession is the gate-level
-// form of cmd/oscheck's TestAttackAbortedCommitStragglersCommittedNext: a
-// record processed after its session's transaction aborted (goka's
-// partition processor had taken it and was waiting at the partition's lock)
-// emits into the transaction the abort began, and the next session's first
-// commit commits it, although its offset was never committed: the next
-// session reads the record again and its effect is doubled (or, in the
-// window stage, the replay is skipped as already applied and the aborted
-// reports' finals are lost).
-func TestAttackStragglerAfterAbortCommittedByNextSession(t *testing.T) {
+// TestStragglerAfterAbortIsDropped is the gate-level form of cmd/oscheck's
+// TestAbortedCommitStragglersDropped: a record that goka's partition
+// processor took before its session's transaction aborted (it waited at the
+// partition's lock) must leave nothing in the next transaction. It emitted
+// into the transaction the abort began, and the next session's first commit
+// committed it although its offset was never committed: the next session
+// read the record again and its effect doubled (in the window stage, the
+// aborted reports were skipped as already applied and their finals lost).
+func TestStragglerAfterAbortIsDropped(t *testing.T) {
 	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "in", "out"))
 	if err != nil {
 		t.Fatal(err)
