@@ -16,6 +16,32 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
+// inAndOut starts a broker with one-partition topics "in" and "out", closed
+// when the test ends.
+func inAndOut(t *testing.T) (*kfake.Cluster, []string) {
+	t.Helper()
+	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "in", "out"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cluster.Close)
+	return cluster, cluster.ListenAddrs()
+}
+
+// txnGate returns a gate of group "g" under exactly_once_v2 and its
+// transactional producer with id, on brokers, closed when the test ends.
+func txnGate(t *testing.T, brokers []string, id string) (*gate, goka.Producer) {
+	t.Helper()
+	g := newGate(&floors{}, slog.Default())
+	g.txn = newTxnCommits("g", "", func(bool) {})
+	tp, err := g.txn.producerBuilder(saramaTestConfig, id, errors.New("denied"))(brokers, id, goka.DefaultHasher())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = tp.Close() })
+	return g, tp
+}
+
 // zombieSession is a consumer-group session the group has moved on from:
 // its member has been expired, and the group is at a later generation with
 // other members, but nothing has told this process yet (it was paused, or
@@ -50,12 +76,7 @@ func (s zombieSession) MemberID() string           { return "expired-member" }
 // with a member id the group does not know. Its precommit returns one record
 // (an idle close's report). Nothing the zombie sends may become visible.
 func TestZombieTransactionIsFenced(t *testing.T) {
-	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "in", "out"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cluster.Close()
-	brokers := cluster.ListenAddrs()
+	_, brokers := inAndOut(t)
 
 	// The group's live member: the group is at a generation the zombie is
 	// not part of.
@@ -78,22 +99,11 @@ func TestZombieTransactionIsFenced(t *testing.T) {
 		}
 	}
 
-	g := newGate(&floors{}, slog.Default())
-	g.txn = newTxnCommits("g", "", func(bool) {})
+	g, _ := txnGate(t, brokers, "g-parse-zombie")
 	g.txn.precommit = func() ([]*sarama.ProducerMessage, error) {
 		return []*sarama.ProducerMessage{{Topic: "out", Key: sarama.StringEncoder("slot-0"),
 			Value: sarama.StringEncoder(`{"report":"an idle close"}`)}}, nil
 	}
-	cfg := func() *sarama.Config {
-		c := sarama.NewConfig()
-		c.Version = sarama.V2_8_0_0
-		return c
-	}
-	tp, err := g.txn.producerBuilder(cfg, "g-parse-zombie", errors.New("denied"))(brokers, "zombie", goka.DefaultHasher())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tp.Close()
 	gs := g.begin(zombieSession{ctx: context.Background()})
 	if err := g.claimed(claim{partition: 0, initial: 0, highWater: 0}); err != nil {
 		t.Fatal(err)
@@ -105,7 +115,7 @@ func TestZombieTransactionIsFenced(t *testing.T) {
 	// Wait until the zombie's transaction is decided (committed, or
 	// aborted), then look for a committed record, as a read_committed reader
 	// would see it.
-	client, err := sarama.NewClient(brokers, cfg())
+	client, err := sarama.NewClient(brokers, saramaTestConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,26 +169,10 @@ func (c recordContext) Offset() int64    { return c.offset }
 // read the record again and its effect doubled (in the window stage, the
 // aborted reports were skipped as already applied and their finals lost).
 func TestStragglerAfterAbortIsDropped(t *testing.T) {
-	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "in", "out"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cluster.Close()
-	brokers := cluster.ListenAddrs()
+	cluster, brokers := inAndOut(t)
 	refused := cluster.Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.TxnOffsetCommit}, Err: kerr.IllegalGeneration})
 
-	g := newGate(&floors{}, slog.Default())
-	g.txn = newTxnCommits("g", "", func(bool) {})
-	cfg := func() *sarama.Config {
-		c := sarama.NewConfig()
-		c.Version = sarama.V2_8_0_0
-		return c
-	}
-	tp, err := g.txn.producerBuilder(cfg, "g-window-x", errors.New("denied"))(brokers, "x", goka.DefaultHasher())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tp.Close()
+	g, tp := txnGate(t, brokers, "g-window-x")
 	process := g.wrap(func(ctx goka.Context, _ any) {
 		tp.Emit("out", "slot-0", fmt.Appendf(nil, "effect of offset %d", ctx.Offset()))
 	})
@@ -207,7 +201,7 @@ func TestStragglerAfterAbortIsDropped(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	client, err := sarama.NewClient(brokers, cfg())
+	client, err := sarama.NewClient(brokers, saramaTestConfig())
 	if err != nil {
 		t.Fatal(err)
 	}

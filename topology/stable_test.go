@@ -8,7 +8,6 @@ import (
 
 	"github.com/IBM/sarama"
 	"github.com/lovoo/goka"
-	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -17,30 +16,8 @@ import (
 // longer than the first look-back window, and a transaction still open.
 func TestLastCommitted(t *testing.T) {
 	const topic = "table"
-	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, topic))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cluster.Close()
-	txn, err := kgo.NewClient(kgo.SeedBrokers(cluster.ListenAddrs()...), kgo.DefaultProduceTopic(topic),
-		kgo.TransactionalID("writer"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer txn.Close()
-	plain, err := kgo.NewClient(kgo.SeedBrokers(cluster.ListenAddrs()...), kgo.DefaultProduceTopic(topic))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer plain.Close()
-	cfg := sarama.NewConfig()
-	cfg.Version = sarama.V2_8_0_0
-	client, err := sarama.NewClient(cluster.ListenAddrs(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
-	l := &txnLog{t: t, client: txn, plain: plain}
+	l, client := newTxnLog(t, topic)
+	txn := l.client
 	tm := &stableTopicManager{TopicManager: nopTopicManager{}, client: client}
 
 	check := func(wantOffset int64, wantValue string) {

@@ -18,6 +18,41 @@ type txnLog struct {
 	plain  *kgo.Client
 }
 
+// newTxnLog starts a broker with a one-partition topic, and returns a txnLog
+// on it and a sarama client of the broker, all closed when the test ends.
+func newTxnLog(t *testing.T, topic string) (*txnLog, sarama.Client) {
+	t.Helper()
+	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, topic))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cluster.Close)
+	txn, err := kgo.NewClient(kgo.SeedBrokers(cluster.ListenAddrs()...), kgo.DefaultProduceTopic(topic),
+		kgo.TransactionalID("writer"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(txn.Close)
+	plain, err := kgo.NewClient(kgo.SeedBrokers(cluster.ListenAddrs()...), kgo.DefaultProduceTopic(topic))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(plain.Close)
+	client, err := sarama.NewClient(cluster.ListenAddrs(), saramaTestConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = client.Close() })
+	return &txnLog{t: t, client: txn, plain: plain}, client
+}
+
+// saramaTestConfig is a client configuration for the test broker.
+func saramaTestConfig() *sarama.Config {
+	c := sarama.NewConfig()
+	c.Version = sarama.V2_8_0_0
+	return c
+}
+
 func (l *txnLog) txn(commit bool, values ...string) {
 	l.t.Helper()
 	ctx := context.Background()
@@ -45,30 +80,8 @@ func (l *txnLog) write(values ...string) {
 
 func TestCaughtUpToSkipsMarkersAndAbortedRecords(t *testing.T) {
 	const topic = "in"
-	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, topic))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cluster.Close()
-	txn, err := kgo.NewClient(kgo.SeedBrokers(cluster.ListenAddrs()...), kgo.DefaultProduceTopic(topic),
-		kgo.TransactionalID("ship"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer txn.Close()
-	plain, err := kgo.NewClient(kgo.SeedBrokers(cluster.ListenAddrs()...), kgo.DefaultProduceTopic(topic))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer plain.Close()
-	cfg := sarama.NewConfig()
-	cfg.Version = sarama.V2_8_0_0
-	client, err := sarama.NewClient(cluster.ListenAddrs(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
-	l := &txnLog{t: t, client: txn, plain: plain}
+	l, client := newTxnLog(t, topic)
+	txn := l.client
 
 	check := func(next int64, want bool) {
 		t.Helper()
