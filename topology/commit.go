@@ -95,7 +95,8 @@ func (g *gate) wrap(cb goka.ProcessCallback) goka.ProcessCallback {
 		s := g.current.Load()
 		p := ctx.Partition()
 		if s == nil || int(p) >= len(s.parts) {
-			cb(ctx, msg) // not a partition of a session: goka stops it
+			// Not a partition of the current session: goka is stopping
+			// it, and the partition's next owner reads the record again.
 			return
 		}
 		part := &s.parts[p]
