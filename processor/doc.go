@@ -8,8 +8,13 @@
 // window's counts to the output topic once every source partition has closed
 // it.
 //
-// Both implement Committer: goka marks a record's offset once the record's
-// emits are acknowledged, and the topology clamps that mark to Floor so the
-// committed offset never passes a record whose effect is not yet durable —
-// for the parse stage, a record still counted only in memory.
+// Under exactly_once_v2 (Transactional) the topology commits in transactions:
+// the parse stage reports and checkpoints its partitions' windows only in a
+// transaction's Precommit, restores a partition from its checkpoint (Restore),
+// and holds nothing back; the window stage never emits for a report read
+// again. Under at_least_once both implement Committer: goka marks a record's
+// offset once the record's emits are acknowledged, and the topology clamps
+// that mark to Floor so the committed offset never passes a record whose
+// effect is not yet durable — for the parse stage, a record still counted only
+// in memory.
 package processor

@@ -15,4 +15,9 @@
 //     nothing; claims may arrive in any order.
 //   - A Slot finalises a window once every source partition's claims cover it,
 //     and only then; a window is finalised at most once.
+//   - An Aggregator restored from its Checkpoint behaves exactly as the one
+//     checkpointed would have, and a checkpoint is refused (MismatchError) by
+//     an Aggregator configured otherwise.
+//   - A Slot applied with SlotConfig.Committed returns, for a report read again
+//     at any offset from Committed on, exactly what that report returned first.
 package state
