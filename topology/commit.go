@@ -215,6 +215,15 @@ func (g *gate) commitTxn(s *gatedSession) error {
 	t.commits(false)
 	s.failed.Store(true)
 	s.cancel()
+	if g.access != nil && (errors.Is(err, sarama.ErrTopicAuthorizationFailed) || errors.Is(err, sarama.ErrGroupAuthorizationFailed) ||
+		errors.Is(err, sarama.ErrTransactionalIDAuthorizationFailed)) {
+		// The ACLs changed under the running service: if the brokers now
+		// deny what it must do, no new session can do better.
+		if denied := g.access(); Permanent(denied) {
+			t.fail(denied)
+			return denied
+		}
+	}
 	// Until the next session begins, what the session's records still emit
 	// (goka's partitions finish the record at hand) is dropped: it is
 	// redone from what was committed.

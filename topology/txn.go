@@ -50,6 +50,11 @@ func newTxnProducer(brokers []string, cfg *sarama.Config, id string) (*txnProduc
 	cfg.Producer.Return.Successes = true
 	cfg.Producer.Return.Errors = true
 	cfg.Net.MaxOpenRequests = 1
+	// A record that cannot be written within a few seconds dooms its
+	// transaction: the stage is better off starting over from what was
+	// committed than retrying for the 30 s the other clients ride out (a
+	// commit, and closing the producer, wait for every record's retries).
+	cfg.Producer.Retry.Max = 10
 	// No linger: a commit waits for every record sent, and most of a
 	// stage's records are sent just before it (the parse stage's reports and
 	// checkpoints). Records sent while a request is in flight still batch.

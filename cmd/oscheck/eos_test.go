@@ -144,7 +144,7 @@ func TestStalledInstanceRecovers(t *testing.T) {
 	}
 	t.Cleanup(out.Close)
 	addr := freeAddr(t)
-	p := serviceProcess(t, "oscheck", "--brokers", brokers[0], "--window", window.String(), "--grace", grace.String(),
+	p, _ := serviceProcess(t, "oscheck", "--brokers", brokers[0], "--window", window.String(), "--grace", grace.String(),
 		"--idle-timeout", "10m", "--http-addr", addr)
 	produce(t, brokers, slices.Concat(chunks[:5]...))
 	awaitWindows(t, out, want, 1, addr, 2*time.Minute)

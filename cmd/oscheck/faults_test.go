@@ -19,11 +19,7 @@ import (
 // mid-stream and checks that the service rides the fault out by itself: it
 // keeps running (and stops with status 0 on SIGTERM at the end), and
 // os-check ends with exactly one record per window of the ground truth, with
-// its count. The service runs as a process of its own, built without the
-// race detector: under faults like these, sarama 1.61.1's transactional
-// producer races with itself (transactionManager.transitionTo writes
-// lastError under its status lock while publishTxnPartitions reads it without),
-// which would fail the test for a library's race. Each subtest has its own broker and service. With one instance,
+// its count. The service runs as a process of its own (see serviceProcess). Each subtest has its own broker and service. With one instance,
 // every connection to the broker, the service's and the test's own, suffers
 // the fault. With two, only the second instance's connections do, and the
 // outage outlasts its consumer-group sessions: its partitions move to the

@@ -41,7 +41,7 @@ func TestRestartAfterRuntimeFailure(t *testing.T) {
 	app := *b
 	app.user, app.password = "app", password
 	addr := freeAddr(t)
-	logs := service(t, append(app.flags(t), "--window", window.String(), "--grace", grace.String(),
+	_, logs := serviceProcess(t, "oscheck", append(app.flags(t), "--window", window.String(), "--grace", grace.String(),
 		"--idle-timeout", "10m", "--http-addr", addr)...)
 	if len(out.waitFor(1, time.Minute)) == 0 {
 		t.Fatal("no final window before the failure")
@@ -79,7 +79,7 @@ func TestRestartAfterRuntimeFailure(t *testing.T) {
 }
 
 // awaitLog waits up to a minute for a log line holding msg.
-func awaitLog(t *testing.T, logs *syncBuffer, msg string) {
+func awaitLog(t *testing.T, logs fmt.Stringer, msg string) {
 	t.Helper()
 	for deadline := time.Now().Add(time.Minute); !strings.Contains(logs.String(), msg); time.Sleep(20 * time.Millisecond) {
 		if time.Now().After(deadline) {

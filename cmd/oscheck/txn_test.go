@@ -25,7 +25,8 @@ import (
 // a test drives the service into one sequence of events through the broker
 // (kfake's controls answer chosen requests as a real broker would in a rare
 // moment) and reads os-check read_committed, comparing it with the ground
-// truth.
+// truth. Transactions abort in each, so the service runs as a process of its
+// own (see serviceProcess).
 
 // startCluster starts an in-process broker, as startBroker does, and
 // returns the cluster too, for its controls and faults.
@@ -99,7 +100,7 @@ func TestAbortedCommitStragglersDropped(t *testing.T) {
 	refused := refuseTxnOffsetCommit(c, "os-check-streams-window", 3, 500*time.Millisecond, kerr.IllegalGeneration)
 	produce(t, brokers, s.records)
 	http := freeAddr(t)
-	service(t, "--brokers", brokers[0], "--window", window.String(), "--grace", grace.String(),
+	serviceProcess(t, "oscheck", "--brokers", brokers[0], "--window", window.String(), "--grace", grace.String(),
 		"--idle-timeout", "1s", "--http-addr", http)
 	checkExactlyOnce(t, brokers, window, s.want(), time.Minute)
 	if refused.Load() == 0 {
@@ -135,7 +136,7 @@ func TestTransactionTimedOutByTheBroker(t *testing.T) {
 	})
 	produce(t, brokers, s.records)
 	http := freeAddr(t)
-	service(t, "--brokers", brokers[0], "--window", window.String(), "--grace", grace.String(),
+	serviceProcess(t, "oscheck", "--brokers", brokers[0], "--window", window.String(), "--grace", grace.String(),
 		"--idle-timeout", "1s", "--http-addr", http)
 	checkExactlyOnce(t, brokers, window, s.want(), 2*time.Minute)
 	t.Logf("restarts in the process: %v", sum(scrape(t, http, "oscheck_restarts_total")))
@@ -163,7 +164,7 @@ func TestAbortedCommitStragglersWriteNoDeadLetter(t *testing.T) {
 	}
 	refused := refuseTxnOffsetCommit(c, "os-check-streams", 3, 500*time.Millisecond, kerr.IllegalGeneration)
 	produce(t, brokers, recs)
-	service(t, "--brokers", brokers[0], "--http-addr", freeAddr(t))
+	serviceProcess(t, "oscheck", "--brokers", brokers[0], "--http-addr", freeAddr(t))
 	settle(t, brokers, 0, time.Minute)
 	seen := make(map[string]int)
 	dups := 0
