@@ -71,6 +71,26 @@ func refuseTxnOffsetCommit(c *kfake.Cluster, group string, nth int64, hold time.
 	return &refused
 }
 
+// holdCommit holds the nth commit (EndTxn) of the transactional ids with
+// prefix for longer than the transaction timeout before the broker answers
+// it: by then the broker has aborted the transaction and fenced its
+// producer, as for a process frozen mid-commit. It returns the number of
+// commits held so far.
+func holdCommit(c *kfake.Cluster, prefix string, nth int64) *atomic.Int64 {
+	var seen, held atomic.Int64
+	c.ControlKey(int16(kmsg.EndTxn), func(kreq kmsg.Request) (kmsg.Response, error, bool) {
+		req := kreq.(*kmsg.EndTxnRequest)
+		c.KeepControl()
+		if !strings.HasPrefix(req.TransactionalID, prefix) || !req.Commit || seen.Add(1) != nth {
+			return nil, nil, false
+		}
+		held.Add(1)
+		c.SleepControl(func() { time.Sleep(11 * time.Second) })
+		return nil, nil, false // now answered as the broker answers it
+	})
+	return &held
+}
+
 // checkExactlyOnce waits for every window of want, then for the service to
 // settle, and checks that os-check holds exactly one record per window, with
 // its count.
@@ -123,17 +143,7 @@ func TestTransactionTimedOutByTheBroker(t *testing.T) {
 	c, brokers := startCluster(t, partitions, "access_log")
 	start := time.Date(2019, 8, 14, 0, 43, 8, 0, time.UTC)
 	s := makeStream(60_000, partitions, start, 60*time.Second, window, grace, 17)
-	var seen, held atomic.Int64
-	c.ControlKey(int16(kmsg.EndTxn), func(kreq kmsg.Request) (kmsg.Response, error, bool) {
-		req := kreq.(*kmsg.EndTxnRequest)
-		c.KeepControl()
-		if !strings.HasPrefix(req.TransactionalID, "os-check-streams-window-") || !req.Commit || seen.Add(1) != 2 {
-			return nil, nil, false
-		}
-		held.Add(1)
-		c.SleepControl(func() { time.Sleep(11 * time.Second) })
-		return nil, nil, false // now answered as the broker answers it
-	})
+	held := holdCommit(c, "os-check-streams-window-", 2)
 	produce(t, brokers, s.records)
 	http := freeAddr(t)
 	serviceProcess(t, "oscheck", "--brokers", brokers[0], "--window", window.String(), "--grace", grace.String(),
