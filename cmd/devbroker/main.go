@@ -49,6 +49,12 @@ func run(args []string) error {
 	}
 	if *dataDir != "" {
 		opts = append(opts, kfake.DataDir(*dataDir))
+	} else {
+		// In memory, a segment is a byte slice that doubles as it fills:
+		// at kfake's default 100 MB, each partition copies up to 64 MB at
+		// once, and under steady load every partition does so at about the
+		// same moment, stalling every request for half a second.
+		opts = append(opts, kfake.BrokerConfigs(map[string]string{"log.segment.bytes": strconv.Itoa(memorySegmentBytes)}))
 	}
 	if *syncWrites {
 		opts = append(opts, kfake.SyncWrites())
@@ -73,3 +79,6 @@ func run(args []string) error {
 	fmt.Println("devbroker stopped")
 	return nil
 }
+
+// memorySegmentBytes is the segment size of a broker kept in memory.
+const memorySegmentBytes = 8 << 20
