@@ -115,14 +115,7 @@ func TestZombieTransactionIsFenced(t *testing.T) {
 	// Wait until the zombie's transaction is decided (committed, or
 	// aborted), then look for a committed record, as a read_committed reader
 	// would see it.
-	client, err := sarama.NewClient(brokers, saramaTestConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
-	if err := settle(client, "out", 0, 20*time.Second); err != nil {
-		t.Fatal(err)
-	}
+	client := settledClient(t, brokers, "out")
 	last, _, err := lastCommitted(client, "out", 0)
 	if err != nil {
 		t.Fatal(err)
@@ -201,18 +194,26 @@ func TestStragglerAfterAbortIsDropped(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	client, err := sarama.NewClient(brokers, saramaTestConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
-	if err := settle(client, "out", 0, 20*time.Second); err != nil {
-		t.Fatal(err)
-	}
+	client := settledClient(t, brokers, "out")
 	if last, value, err := lastCommitted(client, "out", 0); err != nil {
 		t.Fatal(err)
 	} else if last >= 0 {
 		t.Errorf("committed %q although the input offset it came from was never committed: the next session reads "+
 			"that record again", value)
 	}
+}
+
+// settledClient returns a client of brokers once no transaction is open on
+// topic's partition 0, so that what it reads there is decided.
+func settledClient(t *testing.T, brokers []string, topic string) sarama.Client {
+	t.Helper()
+	client, err := sarama.NewClient(brokers, saramaTestConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { client.Close() })
+	if err := settle(client, topic, 0, 20*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	return client
 }
