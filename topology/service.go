@@ -134,7 +134,10 @@ func New(cfg Config, reg prometheus.Registerer, log *slog.Logger) (*Service, err
 		s.windowGate.txn.urgent = true
 	}
 	s.gate.access = s.checkCluster
-	if s.parse, err = s.processor("parse", parseGraph(s.topics, s.gate.wrap(s.parser.Consume)), s.gate); err != nil {
+	// goka drops a NULL value (a tombstone) by default, and marks it done:
+	// the parse stage must see it, to move it to the dead-letter topic.
+	if s.parse, err = s.processor("parse", parseGraph(s.topics, s.gate.wrap(s.parser.Consume)), s.gate,
+		goka.WithNilHandling(goka.NilProcess)); err != nil {
 		return nil, fmt.Errorf("parse stage: %w", err)
 	}
 	var windowOpts []goka.ProcessorOption

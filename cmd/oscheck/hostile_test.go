@@ -1,0 +1,63 @@
+package main
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/oscheck/oscheck/cmd/internal/truth"
+	"github.com/oscheck/oscheck/processor/output"
+)
+
+// reasonOf returns a dead letter's reason header.
+func reasonOf(r *kgo.Record) string {
+	for _, h := range r.Headers {
+		if h.Key == "reason" {
+			return string(h.Value)
+		}
+	}
+	return ""
+}
+
+// TestEmptyAndNullRecords produces a tombstone (a NULL value) and an empty
+// value between two lines: both must reach the dead-letter topic with reason
+// "empty" and be counted as malformed, and the lines around them counted.
+// (goka drops NULL values by default, and marks them done: they vanished.)
+func TestEmptyAndNullRecords(t *testing.T) {
+	brokers := startBroker(t, 1, "access_log")
+	at := time.Date(2019, 8, 14, 0, 43, 8, 0, time.UTC)
+	line := []byte(strings.Replace(referenceLine, "14/Aug/2019:08:49:48 +0800", at.Format("02/Jan/2006:15:04:05 -0700"), 1))
+	produce(t, brokers, []*kgo.Record{
+		{Topic: "access_log", Key: []byte("a"), Value: line},
+		{Topic: "access_log", Key: []byte("tombstone"), Value: nil},
+		{Topic: "access_log", Key: []byte("empty"), Value: []byte{}},
+		{Topic: "access_log", Key: []byte("b"), Value: line},
+	})
+	addr := freeAddr(t)
+	service(t, "--brokers", brokers[0], "--window", "2s", "--grace", "1s", "--idle-timeout", "500ms",
+		"--http-addr", addr, "--format", "kstreams")
+
+	want := map[truth.Key]int64{{OS: "android", Start: at.Truncate(2 * time.Second).UnixMilli()}: 2}
+	awaitFinals(t, brokers, output.KStreams, 2*time.Second, want, time.Minute)
+	checkFinals(t, readAll(t, brokers, "os-check"), 2*time.Second, want)
+
+	dead := consume(t, brokers, "os-check-streams-dlq").waitFor(2, 30*time.Second)
+	keys := make(map[string]bool)
+	for _, r := range dead {
+		keys[string(r.Key)] = true
+		if len(r.Value) != 0 {
+			t.Errorf("dead letter %q holds %q, want it empty as it came", r.Key, r.Value)
+		}
+		if reason := reasonOf(r); !strings.HasPrefix(reason, "empty") {
+			t.Errorf("dead letter %q has reason %q, want empty", r.Key, reason)
+		}
+	}
+	if len(dead) != 2 || !keys["tombstone"] || !keys["empty"] {
+		t.Errorf("dead-letter topic holds %d records with keys %v, want the tombstone and the empty record", len(dead), keys)
+	}
+	if n := scrape(t, addr, "oscheck_records_malformed_total")[`reason="empty"`]; n != 2 {
+		t.Errorf("oscheck_records_malformed_total{reason=\"empty\"} = %v, want 2", n)
+	}
+}
