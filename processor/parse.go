@@ -21,6 +21,11 @@ type ParserConfig struct {
 	Grace      time.Duration
 	Idle       time.Duration
 	TimeSource TimeSource
+	// MaxEventSkew is how far ahead of the wall clock an event time may be
+	// (0: any). A record further ahead goes to the dead-letter topic
+	// (ReasonFuture) instead of moving the partition's event time, which
+	// would make every later record late and keep its window open.
+	MaxEventSkew time.Duration
 	// ReportEvery is the least time between a partition's reports: windows
 	// that close sooner wait for the partition's next record after it, or
 	// for the idle flush. Sparse input (a record every few seconds of event
@@ -190,6 +195,15 @@ func (p *Parser) count(ctx goka.Context, part *partition, raw []byte) {
 			fmt.Sprintf("%s: event time %d ms is outside the years 1970 to 9999", ReasonTimeOutOfRange, t))
 		return
 	}
+	// Only a record that moves event time can be too far ahead: the
+	// watermark passed this check against an earlier, smaller wall clock.
+	if p.cfg.MaxEventSkew > 0 && t > part.agg.Watermark() {
+		if ahead := time.Duration(t-time.Now().UnixMilli()) * time.Millisecond; ahead > p.cfg.MaxEventSkew {
+			p.deadLetter(ctx, part, raw, ReasonFuture, fmt.Sprintf("%s: event time %s is %v ahead of the wall clock (max-event-skew %v)",
+				ReasonFuture, time.UnixMilli(t).UTC().Format(time.RFC3339Nano), ahead.Round(time.Second), p.cfg.MaxEventSkew))
+			return
+		}
+	}
 	p.metrics.RecordsDecoded.Inc()
 	osType := part.cls.OSType(part.req.OSParam, part.req.UserAgent)
 	if !part.agg.Add(offset, t, osType) {
@@ -247,6 +261,10 @@ func (p *Parser) reportDue(part *partition) bool {
 // (from the record's timestamp, with time source "record") is outside
 // [state.MinEventTime, state.MaxEventTime].
 const ReasonTimeOutOfRange = "time_out_of_range"
+
+// ReasonFuture is the dead-letter reason of a record whose event time is
+// more than ParserConfig.MaxEventSkew ahead of the wall clock.
+const ReasonFuture = "future"
 
 // deadLetter queues raw for the dead-letter topic with its reason and holds
 // the commit below the record until the broker has it: a malformed record is

@@ -113,6 +113,10 @@ func (a *Aggregator) closeThrough(boundary int64) {
 	}
 }
 
+// Watermark returns the highest event time counted so far (math.MinInt64
+// before the first record).
+func (a *Aggregator) Watermark() int64 { return a.watermark }
+
 // Due reports whether windows closed since the last Flush (or claims not yet
 // sent) wait to be reported.
 func (a *Aggregator) Due() bool { return a.closed > a.reported }

@@ -23,10 +23,13 @@ type Config struct {
 	Window      time.Duration
 	Grace       time.Duration
 	IdleTimeout time.Duration
-	TimeSource  processor.TimeSource
-	Emit        processor.EmitMode
-	Format      output.Format
-	OSParam     string
+	// MaxEventSkew is how far ahead of the wall clock an event time may be;
+	// a record further ahead is dead-lettered (reason future). 0: any.
+	MaxEventSkew time.Duration
+	TimeSource   processor.TimeSource
+	Emit         processor.EmitMode
+	Format       output.Format
+	OSParam      string
 	// Buckets are the user's own os_type buckets, tried in order before
 	// the built-in ones; BuiltinBuckets false leaves only them (and other).
 	Buckets        []classify.Bucket
@@ -104,6 +107,7 @@ func DefaultConfig() Config {
 		Window:            2 * time.Second,
 		Grace:             time.Second,
 		IdleTimeout:       5 * time.Second,
+		MaxEventSkew:      15 * time.Minute,
 		TimeSource:        processor.TimeFromLog,
 		Emit:              processor.EmitFinal,
 		Format:            output.KStreams,
@@ -129,6 +133,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Any("brokers", c.Brokers), slog.String("input", c.Input), slog.String("output", c.Output),
 		slog.String("group", c.Group), slog.String("late-topic", c.LateTopic), slog.Duration("window", c.Window),
 		slog.Duration("grace", c.Grace), slog.Duration("idle-timeout", c.IdleTimeout),
+		slog.Duration("max-event-skew", c.MaxEventSkew),
 		slog.String("time-source", string(c.TimeSource)), slog.String("emit", string(c.Emit)),
 		slog.String("format", string(c.Format)), slog.String("os-param", c.OSParam),
 		slog.String("buckets", strings.Join(buckets, ";")), slog.Bool("builtin-buckets", c.BuiltinBuckets),
@@ -177,6 +182,9 @@ func (c Config) Validate() error {
 	}
 	if c.IdleTimeout <= 0 {
 		bad("idle-timeout", "must be positive, got %v", c.IdleTimeout)
+	}
+	if c.MaxEventSkew < 0 {
+		bad("max-event-skew", "must not be negative (0 turns the check off), got %v", c.MaxEventSkew)
 	}
 	if _, err := processor.ParseTimeSource(string(c.TimeSource)); err != nil {
 		bad("time-source", "%v", err)

@@ -98,6 +98,7 @@ func New(cfg Config, reg prometheus.Registerer, log *slog.Logger) (*Service, err
 		Windows:       windows,
 		Grace:         cfg.Grace,
 		Idle:          cfg.IdleTimeout,
+		MaxEventSkew:  cfg.MaxEventSkew,
 		ReportEvery:   reportEvery,
 		TimeSource:    cfg.TimeSource,
 		OSParam:       cfg.OSParam,

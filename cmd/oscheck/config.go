@@ -35,6 +35,7 @@ func serviceFlags(fs *pflag.FlagSet) {
 	fs.String("window", d.Window.String(), "tumbling window size")
 	fs.String("grace", d.Grace.String(), "how long after a window's end (event time) records are still counted")
 	fs.String("idle-timeout", d.IdleTimeout.String(), "close windows of a caught-up partition after this long without records")
+	fs.String("max-event-skew", d.MaxEventSkew.String(), "dead-letter (reason future) a record whose event time is further ahead of the wall clock than this (0: off)")
 	fs.String("time-source", string(d.TimeSource), "event time: log (the line's timestamp), record (Kafka timestamp) or wall")
 	fs.String("emit", string(d.Emit), "final (one record per os and window) or update (each change)")
 	fs.String("format", string(d.Format), "output format: kstreams (Kafka Streams' windowed serdes), json or text")
@@ -151,6 +152,7 @@ func serviceConfig(v *viper.Viper) (topology.Config, error) {
 		Window:            duration("window"),
 		Grace:             duration("grace"),
 		IdleTimeout:       duration("idle-timeout"),
+		MaxEventSkew:      duration("max-event-skew"),
 		TimeSource:        processor.TimeSource(v.GetString("time-source")),
 		Emit:              processor.EmitMode(v.GetString("emit")),
 		Format:            output.Format(v.GetString("format")),

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -59,5 +60,48 @@ func TestEmptyAndNullRecords(t *testing.T) {
 	}
 	if n := scrape(t, addr, "oscheck_records_malformed_total")[`reason="empty"`]; n != 2 {
 		t.Errorf("oscheck_records_malformed_total{reason=\"empty\"} = %v, want 2", n)
+	}
+}
+
+// TestFutureRecord puts one line dated 2099 in the middle of a partition's
+// lines from 2019: it must go to the dead-letter topic with reason "future",
+// and every line after it must count (before, it moved the partition's event
+// time to 2099, and every later line was late).
+func TestFutureRecord(t *testing.T) {
+	brokers := startBroker(t, 1, "access_log")
+	start := time.Date(2019, 8, 14, 0, 43, 8, 0, time.UTC)
+	lineAt := func(at time.Time) []byte {
+		return []byte(strings.Replace(referenceLine, "14/Aug/2019:08:49:48 +0800", at.Format("02/Jan/2006:15:04:05 -0700"), 1))
+	}
+	want := make(map[truth.Key]int64)
+	var recs []*kgo.Record
+	for i := range 200 {
+		at := start.Add(time.Duration(i) * 100 * time.Millisecond)
+		recs = append(recs, &kgo.Record{Topic: "access_log", Value: lineAt(at)})
+		want[truth.Key{OS: "android", Start: at.Truncate(2 * time.Second).UnixMilli()}]++
+		if i == 50 {
+			recs = append(recs, &kgo.Record{Topic: "access_log", Key: []byte("2099"), Value: lineAt(time.Date(2099, 1, 1, 0, 0, 0, 0, time.UTC))})
+		}
+	}
+	produce(t, brokers, recs)
+	addr := freeAddr(t)
+	service(t, "--brokers", brokers[0], "--window", "2s", "--grace", "1s", "--idle-timeout", "500ms",
+		"--http-addr", addr, "--format", "kstreams")
+
+	awaitFinals(t, brokers, output.KStreams, 2*time.Second, want, time.Minute)
+	checkFinals(t, readAll(t, brokers, "os-check"), 2*time.Second, want)
+	dead := consume(t, brokers, "os-check-streams-dlq").waitFor(1, 30*time.Second)
+	if len(dead) != 1 || string(dead[0].Key) != "2099" || !strings.HasPrefix(reasonOf(dead[0]), "future") {
+		var got []string
+		for _, r := range dead {
+			got = append(got, fmt.Sprintf("%s: %s", r.Key, reasonOf(r)))
+		}
+		t.Fatalf("dead-letter topic holds %q, want the 2099 line with reason future", got)
+	}
+	if n := sum(scrape(t, addr, "oscheck_records_late_total")); n != 0 {
+		t.Errorf("oscheck_records_late_total = %v, want 0", n)
+	}
+	if n := scrape(t, addr, "oscheck_records_malformed_total")[`reason="future"`]; n != 1 {
+		t.Errorf("oscheck_records_malformed_total{reason=\"future\"} = %v, want 1", n)
 	}
 }
