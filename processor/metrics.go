@@ -13,6 +13,7 @@ type Metrics struct {
 	RecordsDecoded   prometheus.Counter
 	RecordsMalformed *prometheus.CounterVec
 	RecordsLate      prometheus.Counter
+	RecordsFolded    prometheus.Counter
 	ReportsSent      prometheus.Counter
 	RecordsCounted   *prometheus.CounterVec
 	WindowsEmitted   *prometheus.CounterVec
@@ -41,6 +42,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "oscheck_records_late_total",
 			Help: "Input records whose window had already closed; they are not counted.",
 		}),
+		RecordsFolded: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "oscheck_records_folded_total",
+			Help: "Input records counted as other because their window already had max-os-types other os_type values from their partition.",
+		}),
 		ReportsSent: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "oscheck_reports_sent_total",
 			Help: "Per-partition window reports sent from the parse stage to the window stage.",
@@ -63,7 +68,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Kafka transactions a stage ended under exactly_once_v2, by result: committed or aborted.",
 		}, []string{"stage", "result"}),
 	}
-	reg.MustRegister(m.RecordsConsumed, m.RecordsDecoded, m.RecordsMalformed, m.RecordsLate, m.ReportsSent,
+	reg.MustRegister(m.RecordsConsumed, m.RecordsDecoded, m.RecordsMalformed, m.RecordsLate, m.RecordsFolded, m.ReportsSent,
 		m.RecordsCounted, m.WindowsEmitted, m.EmitLatency, m.Transactions)
 	return m
 }

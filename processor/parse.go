@@ -36,7 +36,11 @@ type ParserConfig struct {
 	OSParam     string // query parameter that names the os_type
 	// Classify configures each partition's classifier (user buckets).
 	Classify []classify.Option
-	Sources  int32 // input partitions
+	// MaxOSTypes bounds, per input partition and window, the os types
+	// counted under their own names besides the classifier's buckets; the
+	// records of further ones count as other (state.TypeBound). 0: no bound.
+	MaxOSTypes int
+	Sources    int32 // input partitions
 	// SlotKeys[i] is the repartition key of slot i; len(SlotKeys) is the
 	// number of slots.
 	SlotKeys    []string
@@ -67,6 +71,7 @@ type ParserConfig struct {
 type Parser struct {
 	cfg     ParserConfig
 	metrics *Metrics
+	types   state.TypeBound
 
 	parts atomic.Pointer[[]*partition] // by input partition; replaced whole by Reset
 	token atomic.Int64                 // counts down: keys of holds not tied to a record are negative
@@ -95,6 +100,10 @@ type partition struct {
 // NewParser returns a parse stage with no partitions.
 func NewParser(cfg ParserConfig, m *Metrics) *Parser {
 	p := &Parser{cfg: cfg, metrics: m}
+	p.types = state.TypeBound{Max: cfg.MaxOSTypes, Kept: make(map[string]bool), Fold: classify.Other}
+	for _, name := range classify.BucketNames(cfg.Classify...) {
+		p.types.Kept[name] = true
+	}
 	p.Reset()
 	return p
 }
@@ -123,6 +132,7 @@ func (p *Parser) aggregatorConfig(id int32) state.AggregatorConfig {
 		Source:  id,
 		Sources: p.cfg.Sources,
 		Slots:   int32(len(p.cfg.SlotKeys)),
+		Types:   p.types,
 	}
 }
 
@@ -206,7 +216,12 @@ func (p *Parser) count(ctx goka.Context, part *partition, raw []byte) {
 	}
 	p.metrics.RecordsDecoded.Inc()
 	osType := part.cls.OSType(part.req.OSParam, part.req.UserAgent)
-	if !part.agg.Add(offset, t, osType) {
+	folded := part.agg.Folded()
+	if part.agg.Add(offset, t, osType) {
+		if part.agg.Folded() != folded {
+			p.metrics.RecordsFolded.Inc()
+		}
+	} else {
 		p.metrics.RecordsLate.Inc()
 		if p.cfg.Late != "" {
 			p.hold(part, offset, offset)

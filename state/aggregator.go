@@ -28,6 +28,8 @@ type Aggregator struct {
 	source  int32
 	sources int32
 	slots   int32
+	types   TypeBound
+	folded  int64 // records counted under types.Fold instead of their own os type
 
 	watermark int64   // highest event time seen; math.MinInt64 before the first record
 	closed    int64   // every window ending at or before this is closed
@@ -39,6 +41,7 @@ type Aggregator struct {
 type openWindow struct {
 	firstOffset int64
 	counts      map[string]int64
+	extra       int // os types in counts that types.Kept does not hold
 }
 
 // AggregatorConfig describes where an Aggregator sits.
@@ -48,6 +51,7 @@ type AggregatorConfig struct {
 	Source  int32 // the input partition
 	Sources int32 // number of input partitions
 	Slots   int32 // number of window-stage slots reports are spread over, > 0
+	Types   TypeBound
 }
 
 // NewAggregator returns an empty aggregator that has reported nothing.
@@ -58,6 +62,7 @@ func NewAggregator(c AggregatorConfig) *Aggregator {
 		source:    c.Source,
 		sources:   c.Sources,
 		slots:     c.Slots,
+		types:     c.Types,
 		watermark: math.MinInt64,
 		closed:    Unbounded,
 		reported:  Unbounded,
@@ -74,7 +79,8 @@ const (
 	MaxEventTime int64 = 253402300799999 // 9999-12-31T23:59:59.999Z
 )
 
-// Add counts one record at offset with event time t (Unix ms) under osType.
+// Add counts one record at offset with event time t (Unix ms) under osType,
+// or under the TypeBound's Fold once the window holds its Max others.
 // It returns false, counting nothing, when the record's window is already
 // closed here (the record is late) or t is outside the event-time range.
 func (a *Aggregator) Add(offset, t int64, osType string) bool {
@@ -94,9 +100,15 @@ func (a *Aggregator) Add(offset, t int64, osType string) bool {
 		w = &openWindow{firstOffset: offset, counts: make(map[string]int64, 8)}
 		a.open[start] = w
 	}
-	w.counts[osType]++
+	if a.types.count(w, osType) {
+		a.folded++
+	}
 	return true
 }
+
+// Folded returns how many records this aggregator has counted under the
+// TypeBound's Fold instead of their own os type.
+func (a *Aggregator) Folded() int64 { return a.folded }
 
 // CloseIdle closes, for a partition that has gone idle, every window that
 // ended at least grace+idle (ms) before now (wall clock, Unix ms). It is the
@@ -291,7 +303,7 @@ func RestoreAggregator(c AggregatorConfig, data []byte) (*Aggregator, error) {
 		if w.Counts == nil { // a JSON null; Add writes to the map
 			w.Counts = make(map[string]int64)
 		}
-		a.open[w.Start] = &openWindow{firstOffset: w.FirstOffset, counts: w.Counts}
+		a.open[w.Start] = &openWindow{firstOffset: w.FirstOffset, counts: w.Counts, extra: c.Types.extra(w.Counts)}
 	}
 	return a, nil
 }

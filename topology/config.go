@@ -34,6 +34,10 @@ type Config struct {
 	// the built-in ones; BuiltinBuckets false leaves only them (and other).
 	Buckets        []classify.Bucket
 	BuiltinBuckets bool
+	// MaxOSTypes bounds the os_type values besides the buckets that one
+	// input partition counts in one window: the first MaxOSTypes in offset
+	// order; the records of later ones count as other. 0: no bound.
+	MaxOSTypes int
 	// OffsetReset is where a group without a committed offset starts:
 	// "earliest" (Kafka Streams' default) or "latest".
 	OffsetReset string
@@ -113,6 +117,7 @@ func DefaultConfig() Config {
 		Format:            output.KStreams,
 		OSParam:           "os_type",
 		BuiltinBuckets:    true,
+		MaxOSTypes:        16,
 		OffsetReset:       "earliest",
 		ReplicationFactor: -1,
 		RetainFinals:      64,
@@ -137,6 +142,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("time-source", string(c.TimeSource)), slog.String("emit", string(c.Emit)),
 		slog.String("format", string(c.Format)), slog.String("os-param", c.OSParam),
 		slog.String("buckets", strings.Join(buckets, ";")), slog.Bool("builtin-buckets", c.BuiltinBuckets),
+		slog.Int("max-os-types", c.MaxOSTypes),
 		slog.String("offset-reset", c.OffsetReset), slog.Int("replication-factor", c.ReplicationFactor),
 		slog.Int("retain-finals", c.RetainFinals), slog.String("client-id", c.ClientID),
 		slog.String("instance-id", c.InstanceID), slog.Bool("hot-standby", c.HotStandby),
@@ -218,6 +224,9 @@ func (c Config) Validate() error {
 	}
 	if c.ReplicationFactor == 0 || c.ReplicationFactor < -1 {
 		bad("replication-factor", "must be -1 (broker default) or positive, got %d", c.ReplicationFactor)
+	}
+	if c.MaxOSTypes < 0 {
+		bad("max-os-types", "must not be negative (0: no bound), got %d", c.MaxOSTypes)
 	}
 	if c.RetainFinals < 1 {
 		bad("retain-finals", "must be at least 1, got %d", c.RetainFinals)

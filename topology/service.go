@@ -103,6 +103,7 @@ func New(cfg Config, reg prometheus.Registerer, log *slog.Logger) (*Service, err
 		TimeSource:    cfg.TimeSource,
 		OSParam:       cfg.OSParam,
 		Classify:      cfg.classifyOptions(),
+		MaxOSTypes:    cfg.MaxOSTypes,
 		Sources:       sources,
 		SlotKeys:      keys,
 		Repartition:   s.topics.Repartition,

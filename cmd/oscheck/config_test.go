@@ -23,6 +23,7 @@ func TestRunRejectsBadConfig(t *testing.T) {
 		{args: []string{"--grace", "-1s"}, key: `"grace"`},
 		{args: []string{"--idle-timeout", "0"}, key: `"idle-timeout"`},
 		{args: []string{"--max-event-skew", "-1s"}, key: `"max-event-skew"`},
+		{args: []string{"--max-os-types", "-1"}, key: `"max-os-types"`},
 		{args: []string{"--max-event-skew", "soon"}, key: `"max-event-skew"`},
 		{args: []string{"--format", "avro"}, key: `"format"`},
 		{args: []string{"--emit", "sometimes"}, key: `"emit"`},

@@ -105,3 +105,43 @@ func TestFutureRecord(t *testing.T) {
 		t.Errorf("oscheck_records_malformed_total{reason=\"future\"} = %v, want 1", n)
 	}
 }
+
+// TestScannerOSTypes sends 1,100 distinct os_type values in one window, as a
+// scanner would, then a new legitimate value in the next window. The first
+// window counts the first max-os-types (16) values under their own names and
+// the rest as other; the next window counts the new value under its name.
+// (Before, a partition that had seen 1,024 distinct values in the process's
+// lifetime counted every new one as other until a restart.)
+func TestScannerOSTypes(t *testing.T) {
+	brokers := startBroker(t, 1, "access_log")
+	start := time.Date(2019, 8, 14, 0, 43, 8, 0, time.UTC)
+	lineAt := func(at time.Time, osType string) []byte {
+		l := strings.Replace(referenceLine, "14/Aug/2019:08:49:48 +0800", at.Format("02/Jan/2006:15:04:05 -0700"), 1)
+		return []byte(strings.Replace(l, "os_type=android", "os_type="+osType, 1))
+	}
+	want := make(map[truth.Key]int64)
+	first, next := start.UnixMilli(), start.Add(2*time.Second).UnixMilli()
+	var recs []*kgo.Record
+	for i := range 1100 {
+		os := fmt.Sprintf("v%d", i)
+		recs = append(recs, &kgo.Record{Topic: "access_log", Value: lineAt(start, os)})
+		if i >= 16 {
+			os = "other"
+		}
+		want[truth.Key{OS: os, Start: first}]++
+	}
+	for range 5 {
+		recs = append(recs, &kgo.Record{Topic: "access_log", Value: lineAt(start.Add(2*time.Second), "harmonyos")})
+	}
+	want[truth.Key{OS: "harmonyos", Start: next}] = 5
+	produce(t, brokers, recs)
+	addr := freeAddr(t)
+	service(t, "--brokers", brokers[0], "--window", "2s", "--grace", "1s", "--idle-timeout", "500ms",
+		"--http-addr", addr, "--format", "kstreams")
+
+	awaitFinals(t, brokers, output.KStreams, 2*time.Second, want, time.Minute)
+	checkFinals(t, readAll(t, brokers, "os-check"), 2*time.Second, want)
+	if n := sum(scrape(t, addr, "oscheck_records_folded_total")); n != 1084 {
+		t.Errorf("oscheck_records_folded_total = %v, want 1084", n)
+	}
+}

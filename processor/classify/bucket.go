@@ -29,6 +29,23 @@ func WithBuckets(b ...Bucket) Option {
 	return func(c *config) { c.buckets = append(c.buckets, b...) }
 }
 
+// BucketNames returns every os_type a Classifier built with opts can return
+// other than an os parameter's value: the built-in buckets' names (Other
+// among them) and the user's buckets'.
+func BucketNames(opts ...Option) []string {
+	var cfg config
+	for _, o := range opts {
+		o(&cfg)
+	}
+	names := slices.Clone(builtinNames[:])
+	for _, b := range cfg.buckets {
+		if !slices.Contains(names, b.Name) {
+			names = append(names, b.Name)
+		}
+	}
+	return names
+}
+
 // WithoutBuiltins leaves only the user's buckets: a User-Agent that none of
 // them selects is Other.
 func WithoutBuiltins() Option {

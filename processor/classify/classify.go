@@ -43,10 +43,17 @@ func New(opts ...Option) *Classifier {
 		panic("classify: " + err.Error())
 	}
 	c := &Classifier{interned: make(map[string]string, maxInterned), rules: tableFor(cfg), recent: newRecent()}
+	c.resetInterned()
+	return c
+}
+
+// resetInterned empties the table of parameter values but for the
+// built-in bucket names.
+func (c *Classifier) resetInterned() {
+	clear(c.interned)
 	for _, s := range builtinNames {
 		c.interned[s] = s
 	}
-	return c
 }
 
 // OSType returns the os_type of a request: the os param when present and

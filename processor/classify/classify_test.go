@@ -1,6 +1,7 @@
 package classify
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -159,22 +160,32 @@ func TestOSParamIsCopied(t *testing.T) {
 	}
 }
 
+// TestInternTableIsBounded: a flood of distinct values never grows the
+// table past its bound, and every value, however many came before it, is
+// returned as itself (what it counts as is decided per window, downstream).
 func TestInternTableIsBounded(t *testing.T) {
 	c := New()
-	for i := 0; len(c.interned) < maxInterned; i++ {
+	for i := range 3 * maxInterned {
 		v := "v" + strconv.Itoa(i)
-		if got := c.OSType([]byte(v), nil); got != v {
-			t.Fatalf("value %d while the table has room: got %q", i, got)
+		if got := c.OSType([]byte(v), []byte("Mozilla/5.0 (Windows NT 10.0)")); got != v {
+			t.Fatalf("value %d: got %q", i, got)
+		}
+		if len(c.interned) > maxInterned {
+			t.Fatalf("table grew to %d entries, bound is %d", len(c.interned), maxInterned)
 		}
 	}
-	if got := c.OSType([]byte("one-too-many"), []byte("Mozilla/5.0 (Windows NT 10.0)")); got != Other {
-		t.Errorf("new value with a full table = %q, want %q", got, Other)
+	for _, b := range builtinNames {
+		if got := c.OSType([]byte(b), nil); unsafe.StringData(got) != unsafe.StringData(b) {
+			t.Errorf("%s param did not return the bucket constant after the table filled", b)
+		}
 	}
-	if got := c.OSType([]byte("v0"), nil); got != "v0" {
-		t.Errorf("already interned value with a full table = %q, want v0", got)
-	}
-	if len(c.interned) != maxInterned {
-		t.Errorf("table grew to %d entries, bound is %d", len(c.interned), maxInterned)
+}
+
+func TestBucketNames(t *testing.T) {
+	got := BucketNames(WithBuckets(harmonyOS, Bucket{Name: Linux, Contains: []string{"CrOS"}}))
+	want := append(builtinNames[:], harmonyOS.Name)
+	if !slices.Equal(got, want) {
+		t.Errorf("BucketNames = %v, want %v", got, want)
 	}
 }
 

@@ -6,9 +6,10 @@ const maxParamLen = 32
 
 // maxInterned bounds the distinct parameter values one Classifier keeps.
 // Values are attacker-controlled: a flood of distinct junk must not grow
-// memory (or the downstream label set) without limit. Real clients send a
-// handful of values, so 1024 (the six bucket names included) leaves ample
-// room before the bound matters.
+// memory without limit. Real clients send a handful of values, so 1024 (the
+// bucket names included) leaves ample room before the bound matters. The
+// table only saves allocations: what a value counts as is decided
+// downstream, per window (state.TypeBound), never by what this table holds.
 const maxInterned = 1024
 
 // paramByte is the byte set of a sane os parameter: enough for any os name
@@ -39,15 +40,14 @@ func isSaneParam(b []byte) bool {
 }
 
 // intern returns b as a string, allocating only the first time a value is
-// seen. Once the table is full, unseen values count as Other rather than
-// fall back to the User-Agent: the client did state an os, just not one
-// worth a table entry.
+// seen since the table was last full: a full table starts again from the
+// bucket names, so the values in use now are soon interned again.
 func (c *Classifier) intern(b []byte) string {
 	if s, ok := c.interned[string(b)]; ok { // string(b) in an index does not allocate
 		return s
 	}
 	if len(c.interned) >= maxInterned {
-		return Other
+		c.resetInterned()
 	}
 	s := string(b)
 	c.interned[s] = s
