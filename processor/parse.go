@@ -225,9 +225,8 @@ func (p *Parser) count(ctx goka.Context, part *partition, raw []byte) {
 		p.metrics.RecordsLate.Inc()
 		if p.cfg.Late != "" {
 			p.hold(part, offset, offset)
-			part.emits = append(part.emits, pendingEmit{p.cfg.Late, ctx.Key(), raw, goka.Headers{
-				"reason": []byte("late"), "os_type": []byte(osType),
-			}})
+			value, headers := copyOut(ctx, raw, goka.Headers{"reason": []byte("late"), "os_type": []byte(osType)})
+			part.emits = append(part.emits, pendingEmit{p.cfg.Late, ctx.Key(), value, headers})
 		}
 	}
 	if p.cfg.Transactional {
@@ -287,7 +286,26 @@ const ReasonFuture = "future"
 func (p *Parser) deadLetter(ctx goka.Context, part *partition, raw []byte, reason, detail string) {
 	p.metrics.RecordsMalformed.WithLabelValues(reason).Inc()
 	p.hold(part, ctx.Offset(), ctx.Offset())
-	part.emits = append(part.emits, pendingEmit{p.cfg.DeadLetter, ctx.Key(), raw, goka.Headers{"reason": []byte(detail)}})
+	value, headers := copyOut(ctx, raw, goka.Headers{"reason": []byte(detail)})
+	part.emits = append(part.emits, pendingEmit{p.cfg.DeadLetter, ctx.Key(), value, headers})
+}
+
+// MaxCopyBytes is the most of an input record the parse stage copies to the
+// dead-letter or late topic. An input topic may allow larger records than
+// the producer (1 MB) or those topics take, and a record that cannot be
+// written would fail its transaction, and every replay of it, for ever.
+const MaxCopyBytes = 256 << 10
+
+// copyOut returns what to write of the record raw, read at ctx, with
+// headers: raw itself, or its first MaxCopyBytes and a header "truncated"
+// that says where the whole record is.
+func copyOut(ctx goka.Context, raw []byte, headers goka.Headers) ([]byte, goka.Headers) {
+	if len(raw) <= MaxCopyBytes {
+		return raw, headers
+	}
+	headers["truncated"] = fmt.Appendf(nil, "the first %d of %d bytes; the whole record is at partition %d offset %d of the input",
+		MaxCopyBytes, len(raw), ctx.Partition(), ctx.Offset())
+	return raw[:MaxCopyBytes], headers
 }
 
 // Done implements Committer.

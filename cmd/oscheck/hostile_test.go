@@ -1,11 +1,14 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/oscheck/oscheck/cmd/internal/truth"
@@ -143,5 +146,52 @@ func TestScannerOSTypes(t *testing.T) {
 	checkFinals(t, readAll(t, brokers, "os-check"), 2*time.Second, want)
 	if n := sum(scrape(t, addr, "oscheck_records_folded_total")); n != 1084 {
 		t.Errorf("oscheck_records_folded_total = %v, want 1084", n)
+	}
+}
+
+// TestOversizedRecord puts a record of 1.5 MB that is not an access log
+// (the input topic allows 3 MB) between two lines. Its dead letter cannot be
+// written whole (1 MB is the producer's and the dead-letter topic's limit),
+// so it goes as its first 256 KiB with a header saying so and where the
+// whole record is; the lines around it count. (Before, the dead letter's
+// write failed, the transaction aborted, and the replay failed again: the
+// partition stalled for good.)
+func TestOversizedRecord(t *testing.T) {
+	brokers := startBroker(t, 1, "access_log")
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	limit := "3000000"
+	if _, err := kadm.NewClient(cl).AlterTopicConfigs(context.Background(),
+		[]kadm.AlterConfig{{Name: "max.message.bytes", Value: &limit}}, "access_log"); err != nil {
+		t.Fatal(err)
+	}
+	cl.Close()
+	at := time.Date(2019, 8, 14, 0, 43, 8, 0, time.UTC)
+	line := []byte(strings.Replace(referenceLine, "14/Aug/2019:08:49:48 +0800", at.Format("02/Jan/2006:15:04:05 -0700"), 1))
+	huge := bytes.Repeat([]byte("garbage "), 1_500_000/8)
+	produce(t, brokers, []*kgo.Record{
+		{Topic: "access_log", Value: line},
+		{Topic: "access_log", Key: []byte("huge"), Value: huge},
+		{Topic: "access_log", Value: line},
+	}, kgo.ProducerBatchMaxBytes(4<<20))
+	service(t, "--brokers", brokers[0], "--window", "2s", "--grace", "1s", "--idle-timeout", "500ms", "--format", "kstreams")
+
+	want := map[truth.Key]int64{{OS: "android", Start: at.Truncate(2 * time.Second).UnixMilli()}: 2}
+	awaitFinals(t, brokers, output.KStreams, 2*time.Second, want, time.Minute)
+	dead := consume(t, brokers, "os-check-streams-dlq").waitFor(1, 30*time.Second)
+	if len(dead) != 1 {
+		t.Fatalf("dead-letter topic holds %d records, want 1", len(dead))
+	}
+	d := dead[0]
+	var truncated string
+	for _, h := range d.Headers {
+		if h.Key == "truncated" {
+			truncated = string(h.Value)
+		}
+	}
+	if !bytes.Equal(d.Value, huge[:256<<10]) || !strings.Contains(truncated, "1500000 bytes") || !strings.Contains(truncated, "offset 1") {
+		t.Errorf("dead letter: %d bytes, truncated header %q; want the first 256 KiB and a header naming the size and offset", len(d.Value), truncated)
 	}
 }
