@@ -28,6 +28,17 @@ type WindowerConfig struct {
 	// under at_least_once a slot keeps what the reports from there on
 	// emitted, for a replay to emit again.
 	Committed func(partition int32) int64
+	// Moved, if not nil, is told when a slot finds that its repartition
+	// partition is not the one it applied reports from (state.Slot.Track).
+	Moved func(partition int32, key string, applied int64)
+}
+
+// claim is what the window stage knows of a repartition partition it
+// claimed: the topic's ID ("" if unknown) and the partition's end offset
+// then (-1 if unknown).
+type claim struct {
+	topic string
+	end   int64
 }
 
 // Windower is the window stage: a goka callback over the repartition topic
@@ -51,12 +62,13 @@ type Windower struct {
 	open  map[string]int // per table key, len(slot.Open) after the last report
 	// delivered, per partition, outlives sessions: see delivered.
 	delivered map[int32]*delivered
+	claims    map[int32]claim // by partition, for the current session
 }
 
 // NewWindower returns a window stage.
 func NewWindower(cfg WindowerConfig, m *Metrics) *Windower {
 	return &Windower{cfg: cfg, metrics: m, holds: make(map[int32]*holds), slots: make(map[string]*state.Slot),
-		open: make(map[string]int), delivered: make(map[int32]*delivered)}
+		open: make(map[string]int), delivered: make(map[int32]*delivered), claims: make(map[int32]claim)}
 }
 
 // Consume is the goka callback for the repartition topic.
@@ -67,14 +79,24 @@ func (w *Windower) Consume(ctx goka.Context, msg any) {
 	}
 	w.mu.Lock()
 	slot := w.slots[ctx.Key()]
+	c, claimed := w.claims[ctx.Partition()]
 	w.mu.Unlock()
 	if slot == nil {
+		// First read in this session: the stored slot may have applied
+		// the reports of a topic deleted since.
 		slot, _ = ctx.Value().(*state.Slot)
+		if slot == nil {
+			slot = state.NewSlot()
+		}
+		if !claimed {
+			c = claim{end: -1}
+		}
+		if applied := slot.Applied - slot.Base; slot.Track(c.topic, c.end) && w.cfg.Moved != nil {
+			w.cfg.Moved(ctx.Partition(), ctx.Key(), applied)
+		}
 	}
-	if slot == nil {
-		slot = state.NewSlot()
-	}
-	offset := ctx.Offset()
+	// The report's position in the slot's history.
+	offset := slot.Base + ctx.Offset()
 	replay := offset <= slot.Applied
 	if replay && w.cfg.Transactional {
 		// A transaction committed the report with its output; only a
@@ -86,7 +108,8 @@ func (w *Windower) Consume(ctx goka.Context, msg any) {
 	// applied, under at_least_once everything from the committed offset on.
 	committed := offset + 1
 	if !w.cfg.Transactional {
-		committed = w.cfg.Committed(ctx.Partition())
+		// A committed offset of the deleted topic may be known still.
+		committed = min(slot.Base+w.cfg.Committed(ctx.Partition()), offset)
 	}
 	out := slot.Apply(r, offset, state.SlotConfig{Windows: w.cfg.Windows, Retain: w.cfg.Retain, Committed: committed})
 	if w.cfg.Transactional {
@@ -124,6 +147,16 @@ func (w *Windower) Consume(ctx goka.Context, msg any) {
 		out.Finals, out.Updates = nil, nil
 	}
 	w.emit(ctx, out, !replay)
+}
+
+// Claimed tells the stage, before it reads a repartition partition it has
+// been given, the topic's ID ("" if the brokers do not tell) and the
+// partition's end offset (-1 if unknown): what the partition's slot needs to
+// tell a topic deleted and created again (state.Slot.Track).
+func (w *Windower) Claimed(partition int32, topic string, end int64) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.claims[partition] = claim{topic: topic, end: end}
 }
 
 // cache keeps slot as key's stored value for the session. It must be
@@ -184,6 +217,7 @@ func (w *Windower) Floor(partition int32) int64 {
 func (w *Windower) Reset() {
 	w.mu.Lock()
 	w.holds = make(map[int32]*holds)
+	w.claims = make(map[int32]claim)
 	w.slots = make(map[string]*state.Slot)
 	w.open = make(map[string]int)
 	for _, d := range w.delivered {

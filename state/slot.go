@@ -21,8 +21,18 @@ import (
 // reports and no other.
 type Slot struct {
 	// Applied comes first in the encoding so that SlotSupersedes finds it
-	// without reading the rest.
-	Applied int64                      `json:"applied"` // offset of the last report applied, -1 for none
+	// without reading the rest. It is the position of the last report
+	// applied, -1 for none: its offset plus Base.
+	Applied int64 `json:"applied"`
+	// Topic is the ID of the repartition topic whose reports the slot
+	// applies ("" if unknown: a slot written before oscheck recorded it, or
+	// brokers before Kafka 2.8, which have no topic IDs).
+	Topic string `json:"topic,omitempty"`
+	// Base is added to a report's offset to give its position. A topic
+	// deleted and created again under the same name starts its offsets over;
+	// the slot then continues its positions past those of the old topic
+	// (Track), so that Applied only rises along the slot's history.
+	Base    int64                      `json:"base,omitempty"`
 	Sources int32                      `json:"sources"`
 	Claims  map[int32]Intervals        `json:"claims"`
 	Open    map[int64]map[string]int64 `json:"open,omitempty"`
@@ -42,14 +52,14 @@ type Final struct {
 // SlotConfig holds the rules a Slot applies.
 type SlotConfig struct {
 	Windows Windows
-	// Committed is the lowest offset of the slot's repartition partition
-	// that may still be read again: its committed consumer offset, or any
-	// offset below it. It must never exceed the offset being applied nor
-	// fall below a value passed before for the same partition; a slot cannot
-	// re-emit what an Apply with a higher Committed discarded. Apply keeps
-	// the output of every report at or above it, so that a replay of any
-	// offset in [Committed, Applied] returns exactly what that offset
-	// returned the first time. The zero value keeps the output of every
+	// Committed is the lowest position (offset plus Base) of the slot's
+	// repartition partition that may still be read again: its committed
+	// consumer offset, or any offset below it, plus Base. It must never
+	// exceed the position being applied nor fall below a value passed
+	// before for the same partition; a slot cannot re-emit what an Apply
+	// with a higher Committed discarded. Apply keeps the output of every
+	// report at or above it, so that a replay of any position in
+	// [Committed, Applied] returns exactly what it returned the first time. The zero value keeps the output of every
 	// report since offset 0.
 	Committed int64
 	// Retain is how many of the newest finals the slot keeps, beyond the
@@ -62,6 +72,34 @@ func NewSlot() *Slot {
 	return &Slot{Claims: make(map[int32]Intervals), Open: make(map[int64]map[string]int64), Applied: -1}
 }
 
+// Track tells the slot which topic the next reports come from: topic, the
+// repartition topic's ID ("" if the brokers do not tell), and end, the end
+// offset of the slot's partition of it when the partition was claimed (-1 if
+// unknown). If the slot applied reports of another topic of the same name
+// (deleted and created again, or its log lost), whose offsets the new
+// topic's reports would repeat from 0, it moves Base past Applied: the new
+// topic's reports are then new to the slot, and their claims still keep a
+// report it counted from counting twice. A slot tells the other topic by its
+// ID, or, without one, by having applied an offset at or past the
+// partition's end (which cannot tell a new topic that has already received
+// more reports than the old one had). It reports whether Base moved.
+func (s *Slot) Track(topic string, end int64) (moved bool) {
+	switch {
+	case s.Applied < 0:
+	case topic != "" && s.Topic != "":
+		moved = topic != s.Topic
+	case end >= 0:
+		moved = s.Applied-s.Base >= end
+	}
+	if moved {
+		s.Base = s.Applied + 1
+	}
+	if topic != "" {
+		s.Topic = topic
+	}
+	return moved
+}
+
 // Output is what applying one report yields: the windows it finalised, and
 // the new totals of the (window, os) counts it changed.
 type Output struct {
@@ -69,8 +107,9 @@ type Output struct {
 	Updates []Final
 }
 
-// Apply merges the report read at offset into the slot and returns the
-// windows it finalised and the windows whose counts it changed.
+// Apply merges the report at position offset (its offset in the topic plus
+// Base) into the slot and returns the windows it finalised and the windows
+// whose counts it changed.
 //
 // A partial is counted only if the source's earlier claims do not cover its
 // window: the first report of a window from a source wins, so a report

@@ -280,3 +280,69 @@ func TestSlotReplayUpdatesBelowApplied(t *testing.T) {
 		t.Fatalf("replay at 10: %+v, first time %+v", got, first)
 	}
 }
+
+// TestSlotTrackRecreatedTopic applies reports of a repartition topic, then
+// of a topic of the same name created again, whose offsets start over at 0:
+// Track moves the slot's positions past the old topic's, so the new reports
+// are applied (not taken for replays), Applied only rises (the table keeps
+// the newer value), and a report counted before does not count twice.
+func TestSlotTrackRecreatedTopic(t *testing.T) {
+	s := NewSlot()
+	if s.Track("old", 0) {
+		t.Fatal("a new slot moved")
+	}
+	applyWant(t, s, rep(0, 2, Unbounded, 2000, part(1000, counts{"ios": 1})), 0, slotCfg,
+		Output{Updates: []Final{fin(1000, 0, counts{"ios": 1})}})
+	applyWant(t, s, rep(1, 2, Unbounded, 1000), 1, slotCfg, Output{})
+	before, err := SlotCodec{}.Encode(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Track("old", 2) {
+		t.Fatal("the same topic moved the slot")
+	}
+
+	if !s.Track("new", 1) || s.Base != 2 || s.Topic != "new" {
+		t.Fatalf("a new topic: Base %d, Topic %q; want 2, new", s.Base, s.Topic)
+	}
+	// Offset 0 of the new topic: source 1 claims the window; source 0's
+	// partial for it, sent again, does not count twice.
+	applyWant(t, s, rep(0, 2, Unbounded, 2000, part(1000, counts{"ios": 1})), s.Base+0, slotCfg, Output{})
+	applyWant(t, s, rep(1, 2, 1000, 2000), s.Base+1, slotCfg,
+		Output{Finals: []Final{fin(1000, 3, counts{"ios": 1})}})
+	after, err := SlotCodec{}.Encode(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if newer, err := SlotSupersedes(before, after); err != nil || !newer {
+		t.Fatalf("SlotSupersedes(old topic's value, new topic's) = %v, %v; want true", newer, err)
+	}
+	decoded, err := SlotCodec{}.Decode(after)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := decoded.(*Slot); d.Base != s.Base || d.Topic != s.Topic {
+		t.Fatalf("decoded Base %d, Topic %q; want %d, %q", d.Base, d.Topic, s.Base, s.Topic)
+	}
+}
+
+// TestSlotTrackWithoutTopicIDs is Track for brokers before Kafka 2.8, and
+// for slots written before the slot recorded its topic: the slot tells
+// another topic by having applied an offset at or past the partition's end.
+func TestSlotTrackWithoutTopicIDs(t *testing.T) {
+	s := NewSlot()
+	for off := range int64(5) {
+		s.Apply(rep(0, 1, off*1000, off*1000+1000), off, slotCfg)
+	}
+	if s.Track("", 5) || s.Track("", -1) {
+		t.Fatal("moved on a partition that ends past what it applied, or with its end unknown")
+	}
+	if !s.Track("", 5-1) || s.Base != 5 {
+		t.Fatalf("a partition ending at or below what the slot applied: Base %d, want 5", s.Base)
+	}
+	// A slot without a topic adopts the one it is told, once it applied
+	// from it.
+	if s.Track("id", 10) || s.Topic != "id" {
+		t.Fatalf("Topic %q, want id", s.Topic)
+	}
+}

@@ -33,8 +33,9 @@ type gate struct {
 	log       *slog.Logger
 	txn       *txnCommits // nil under at_least_once
 	// restore, if not nil, rebuilds a partition's state from what was
-	// committed, before any of its records is consumed; initial is the
-	// offset the claim starts at, or -1 if the group has none.
+	// committed, or learns what the stage needs of the partition, before
+	// any of its records is consumed; initial is the offset the claim
+	// starts at, or -1 if the group has none.
 	restore func(partition int32, initial int64) error
 	// settled, under exactly_once_v2, are the topics the stage restores
 	// its claimed partitions' state from: before it does, each must have no

@@ -124,9 +124,11 @@ func New(cfg Config, reg prometheus.Registerer, log *slog.Logger) (*Service, err
 		Output:        s.topics.Output,
 		Transactional: txn,
 		Committed:     s.windowGate.committedOffset,
+		Moved:         s.repartitionMoved,
 	}, s.metrics)
 	s.windowGate.committer = s.windower
 	s.gate.restore = s.restoreParse
+	s.windowGate.restore = s.claimWindow
 	s.gate.settled = []string{string(s.topics.Changelog)}
 	s.windowGate.settled = []string{string(goka.GroupTable(s.topics.WindowGroup))}
 	if txn {
