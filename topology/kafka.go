@@ -60,9 +60,17 @@ func (svc *Service) saramaConfig() *sarama.Config {
 // consumerGroupConfig is saramaConfig for a stage's consumer group. Under
 // exactly_once_v2 its offsets are committed in the stage's transactions
 // only; under at_least_once sarama commits what the gate marked, every
-// commit interval.
-func (svc *Service) consumerGroupConfig() *sarama.Config {
+// commit interval. A stage that reads a topic oscheck writes itself
+// (internal: the window stage's repartition topic) starts a partition
+// without a committed offset at its earliest, whatever offset-reset says, as
+// Kafka Streams reads its repartition topics: "latest" would skip the first
+// reports of windows the parse stage counted, and those windows would
+// never complete.
+func (svc *Service) consumerGroupConfig(internal bool) *sarama.Config {
 	s := svc.saramaConfig()
+	if internal {
+		s.Consumer.Offsets.Initial = sarama.OffsetOldest
+	}
 	s.Consumer.Offsets.AutoCommit.Enable = !svc.cfg.Guarantee.Transactional()
 	s.Consumer.Offsets.AutoCommit.Interval = svc.cfg.CommitInterval
 	return s

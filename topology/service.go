@@ -183,7 +183,7 @@ func (s *Service) processor(name string, g *goka.GroupGraph, gt *gate, extra ...
 	opts := append([]goka.ProcessorOption{
 		goka.WithClientID(s.cfg.ClientID),
 		goka.WithTopicManagerBuilder(s.tmb),
-		goka.WithConsumerGroupBuilder(gt.builder(s.consumerGroupConfig())),
+		goka.WithConsumerGroupBuilder(gt.builder(s.consumerGroupConfig(gt == s.windowGate))),
 		goka.WithConsumerSaramaBuilder(goka.SaramaConsumerBuilderWithConfig(s.saramaConfig())),
 		goka.WithProducerBuilder(producer),
 		goka.WithStorageBuilder(storage.MemoryBuilder()),
