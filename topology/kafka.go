@@ -134,6 +134,18 @@ func (s *Service) ensureTopics() (int32, error) {
 	if s.topics.Late != "" {
 		owned[string(s.topics.Late)] = nil
 	}
+	// The repartition topic, the table and the changelog are partitioned as
+	// the input is: slot keys, checkpoints and the window table all assume
+	// it. Any other count (a topic created by hand, or left from before the
+	// input grew) would misroute reports without a word.
+	for _, topic := range []string{string(s.topics.Repartition), string(s.topics.Changelog), string(goka.GroupTable(s.topics.WindowGroup))} {
+		if d, ok := existing[topic]; ok && d.NumPartitions != int32(len(parts)) {
+			return 0, &KeyError{Key: "group", Reason: fmt.Sprintf("topic %q, which group %q keeps its state in, has %d partitions, "+
+				"but the input %q has %d (was the input's partition count changed?): start a new group (--group), which "+
+				"reads the input again, or delete the group's topics (%s-*) and consumer groups and start again",
+				topic, s.cfg.Group, d.NumPartitions, s.topics.Input, len(parts), s.cfg.Group)}
+		}
+	}
 	for topic, conf := range owned {
 		if _, ok := existing[topic]; ok {
 			continue

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -193,5 +194,29 @@ func TestOversizedRecord(t *testing.T) {
 	}
 	if !bytes.Equal(d.Value, huge[:256<<10]) || !strings.Contains(truncated, "1500000 bytes") || !strings.Contains(truncated, "offset 1") {
 		t.Errorf("dead letter: %d bytes, truncated header %q; want the first 256 KiB and a header naming the size and offset", len(d.Value), truncated)
+	}
+}
+
+// TestOwnedTopicWithOtherPartitionCount: the repartition topic exists with
+// 2 partitions while the input has 4 (created by hand, or left from before
+// the input grew). Slot keys, checkpoints and the window table all assume
+// the input's count, so the service must refuse to start, naming the topic
+// and how to repair it, instead of silently misrouting reports.
+func TestOwnedTopicWithOtherPartitionCount(t *testing.T) {
+	brokers := startBroker(t, 4, "access_log")
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kadm.NewClient(cl).CreateTopic(context.Background(), 2, -1, nil, "os-check-streams-partials-repartition"); err != nil {
+		t.Fatal(err)
+	}
+	cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	err = run(ctx, []string{"run", "--brokers", brokers[0], "--http-addr", ""}, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "os-check-streams-partials-repartition") ||
+		!strings.Contains(err.Error(), "2 partitions") || !strings.Contains(err.Error(), "--group") {
+		t.Fatalf("got %v, want an error naming the topic, its 2 partitions and a new --group as the repair", err)
 	}
 }
