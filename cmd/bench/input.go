@@ -92,10 +92,12 @@ func (e *env) preload(ctx context.Context) (inputs, error) {
 		return inputs{}, err
 	}
 	in.want, in.late, in.folded = count.Counts, count.Late, count.Folded
-	e.logf("preloaded %d records into %d partitions in %v", in.records, e.o.partitions, time.Since(began).Round(time.Millisecond))
-	if flood != nil {
+	if flood == nil {
+		e.logf("preloaded %d records into %d partitions in %v", in.records, e.o.partitions, time.Since(began).Round(time.Millisecond))
+	} else {
 		flood.want, flood.late, flood.folded = floodCount.Counts, floodCount.Late, floodCount.Folded
-		e.logf("preloaded %d records into %s", flood.records, floodTopic)
+		e.logf("preloaded %d records into access_log and %d into %s, %d partitions each, in %v", in.records, flood.records,
+			floodTopic, e.o.partitions, time.Since(began).Round(time.Millisecond))
 	}
 	return inputs{in, flood}, nil
 }
