@@ -6,8 +6,16 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"slices"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/oscheck/oscheck/cmd/internal/truth"
+	"github.com/oscheck/oscheck/processor/classify"
+	"github.com/oscheck/oscheck/processor/decode"
+	"github.com/oscheck/oscheck/topology"
 )
 
 // TestMain lets the test binary serve as the baselines' worker, as the bench
@@ -91,6 +99,25 @@ func TestThroughputSparse(t *testing.T) {
 	exactThroughput(t, testOptions(t, "--lines", "10000", "--span", "20000s", "--runs", "1", "--contenders", "oscheck", "--timeout", "60s"))
 }
 
+// The flood contender on a small flood: its output must be one right record
+// per window of the flood's truth, and the report must compare it with
+// oscheck.
+func TestThroughputFlood(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs several processes")
+	}
+	out := exactThroughput(t, testOptions(t, "--lines", "30000", "--span", "20s", "--flood", "20000", "--runs", "1", "--contenders", "oscheck,oscheck-flood"))
+	for _, re := range []string{
+		`(?m)^flood input: access_log_flood: .* 20000 with distinct os_type values .* 20000 late .*, 70000 records; \d+ results, 20000 late, \d+ counted as other by max-os-types \(16\)$`,
+		`(?m)^\s+1\s+oscheck-flood\s+\d+\s.*\syes$`,
+		`(?m)^\s+oscheck-flood/oscheck\s+\d+\.\d\d  events/s .*, \d+\.\d\d counting access_log's lines only; peak RSS \d+\.\d MB against \d+\.\d$`,
+	} {
+		if !regexp.MustCompile(re).Match(out.Bytes()) {
+			t.Errorf("nothing in the report matches %s", re)
+		}
+	}
+}
+
 // Both guarantees in one command, as the README compares them.
 func TestLatencyShort(t *testing.T) {
 	if testing.Short() {
@@ -112,5 +139,116 @@ func TestLatencyShort(t *testing.T) {
 		if !regexp.MustCompile(`oscheck ` + string(g) + `,[^\n]*\n[^\n]*read_committed reader, over \d+ records of windows closed by event time:\n\s+p50 \S+\s+p99 \S+\s+max`).Match(out.Bytes()) {
 			t.Errorf("no latency distribution for %s in the report", g)
 		}
+	}
+}
+
+// The flood topic's lines, without a broker: the backlog's lines as they
+// are, n with distinct sane os_type values at the stream's event time and n
+// late ones, each decoding to the time and os_type they are counted under;
+// its truth has every normal line counted as access_log's does but for the
+// os_type values max-os-types folds into other, and the late lines late.
+func TestFloodInput(t *testing.T) {
+	const n, lines, partitions = 3000, 12000, 6
+	o := testOptions(t, "--lines", strconv.Itoa(lines), "--span", "20s", "--flood", strconv.Itoa(n))
+	if !slices.Contains(o.contenders, "oscheck-flood") {
+		t.Errorf("--flood without --contenders runs %v, not oscheck-flood", o.contenders)
+	}
+	e := &env{o: o}
+	normal, flood := truth.NewCounter(benchWindow, benchGrace), boundedCounter()
+	names := make(map[string]bool)
+	dec := decode.NewDecoder("os_type")
+	var req decode.Request
+	var records, seen [3]int
+	var last [partitions]int64 // event time of each partition's last normal line
+	fl, err := eachLine(e.backlog(), n, func(p int32, v []byte, ts int64, os string, kind floodKind) error {
+		records[kind]++
+		flood.Add(p, ts, os)
+		if kind == floodNone {
+			normal.Add(p, ts, os)
+			last[p] = ts
+			return nil
+		}
+		if names[os] || !classify.IsOSType(os) {
+			t.Fatalf("os_type %q repeated or not sane", os)
+		}
+		names[os] = true
+		if err := dec.Decode(v, &req); err != nil || req.Time != ts || string(req.OSParam) != os {
+			t.Fatalf("flood line %s decodes to time %d, os_type %q (%v); want %d, %q", v, req.Time, req.OSParam, err, ts, os)
+		}
+		if records[floodNone] < partitions {
+			t.Fatalf("a flood line after %d lines, before every partition had one", records[floodNone])
+		}
+		if d := last[p] - ts; kind == floodDistinct && d > benchGrace.Milliseconds() || kind == floodLate && d < 9*time.Minute.Milliseconds() {
+			t.Fatalf("%v line %d ms behind its partition's last line", kind, d)
+		}
+		seen[kind]++
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if records != [3]int{lines, n, n} || fl.distinct != n || fl.late != n || seen[floodDistinct] != n || seen[floodLate] != n {
+		t.Fatalf("%v lines of each kind (distinct %d, late %d), want %d normal, %d distinct, %d late", records, fl.distinct, fl.late, lines, n, n)
+	}
+	if normal.Late != 0 || flood.Late != n {
+		t.Errorf("late: %d in access_log, %d in the flood; want 0 and %d", normal.Late, flood.Late, n)
+	}
+	kept := map[string]bool{}
+	for _, b := range classify.BucketNames() {
+		kept[b] = true
+	}
+	var total [2]int64
+	var others, scans int64
+	extras := make(map[int64]int) // window: os types that are not buckets
+	for k, c := range flood.Counts {
+		total[1] += c
+		switch {
+		case k.OS == classify.Other:
+			others += c - normal.Counts[k]
+		case kept[k.OS] && c != normal.Counts[k]:
+			t.Errorf("%v: %d, but %d in access_log: the flood changed a bucket's count", k, c, normal.Counts[k])
+		case strings.HasPrefix(k.OS, "scan"):
+			scans++
+			if c != 1 {
+				t.Errorf("%v: %d records", k, c)
+			}
+		}
+		if !kept[k.OS] {
+			extras[k.Start]++
+		}
+	}
+	for _, c := range normal.Counts {
+		total[0] += c
+	}
+	if total[1] != total[0]+n {
+		t.Errorf("the flood's truth counts %d records, access_log's %d: want %d more", total[1], total[0], n)
+	}
+	if others != int64(flood.Folded) || scans+int64(flood.Folded) < n || flood.Folded == 0 {
+		t.Errorf("%d more records of other than in access_log, %d scan results, %d folded", others, scans, flood.Folded)
+	}
+	windows := int((o.span + benchWindow - 1) / benchWindow)
+	if scans > int64(windows*partitions*topology.DefaultConfig().MaxOSTypes) || len(extras) > windows+1 {
+		t.Errorf("%d scan results in %d windows", scans, len(extras))
+	}
+	for w, x := range extras {
+		if x > partitions*topology.DefaultConfig().MaxOSTypes {
+			t.Errorf("window %d has %d os types besides the buckets, more than max-os-types per partition", w, x)
+		}
+	}
+	t.Logf("%d results (%d in access_log), %d scan results, %d folded", len(flood.Counts), len(normal.Counts), scans, flood.Folded)
+}
+
+// Without --flood nothing changes: the contenders, and the flood contender
+// needs the flood.
+func TestFloodOptions(t *testing.T) {
+	o := testOptions(t)
+	if slices.Contains(o.contenders, "oscheck-flood") || o.flood != 0 {
+		t.Errorf("default contenders %v, flood %d", o.contenders, o.flood)
+	}
+	if _, err := parseOptions([]string{"--contenders", "oscheck,oscheck-flood"}); err == nil {
+		t.Error("oscheck-flood without --flood accepted")
+	}
+	if o := testOptions(t, "--flood", "10", "--contenders", "oscheck"); !slices.Equal(o.contenders, []string{"oscheck"}) {
+		t.Errorf("--flood with --contenders oscheck runs %v", o.contenders)
 	}
 }

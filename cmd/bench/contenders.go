@@ -45,14 +45,15 @@ func perMillion(d time.Duration, events int) float64 { return d.Seconds() / floa
 
 // oscheckGuarantees is the processing guarantee of each oscheck contender:
 // oscheck is the service as shipped, oscheck-alo what exactly-once costs
-// against.
+// against, oscheck-flood the service as shipped on the flood topic.
 var oscheckGuarantees = map[string]topology.Guarantee{
-	"oscheck":     topology.ExactlyOnceV2,
-	"oscheck-alo": topology.AtLeastOnce,
+	"oscheck":       topology.ExactlyOnceV2,
+	"oscheck-alo":   topology.AtLeastOnce,
+	"oscheck-flood": topology.ExactlyOnceV2,
 }
 
 // runOscheck runs `oscheck run` from an empty consumer group over the
-// preloaded input and times it from its first record read (the metric
+// preloaded input topic in and times it from its first record read (the metric
 // oscheck_records_consumed_total leaving 0) to the arrival of the last window
 // the input has on its output topic, read read_committed: under
 // exactly_once_v2 a record counts once its transaction has committed.
@@ -70,7 +71,7 @@ func (e *env) runOscheck(ctx context.Context, contender string, run int, in *inp
 		return res, err
 	}
 	defer out.Close()
-	p, stop, err := e.launch(group, e.oscheck, "run", "--brokers", e.addr, "--group", group, "--output", outTopic,
+	p, stop, err := e.launch(group, e.oscheck, "run", "--brokers", e.addr, "--input", in.topic, "--group", group, "--output", outTopic,
 		"--http-addr", httpAddr, "--idle-timeout", e.o.idleTimeout.String(), "--grace", benchGrace.String(),
 		"--window", benchWindow.String(), "--processing-guarantee", string(oscheckGuarantees[contender]), "--log-level", "warn")
 	if err != nil {

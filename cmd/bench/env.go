@@ -52,8 +52,12 @@ func newEnv(ctx context.Context, o options, log io.Writer, brokerEnv ...string) 
 		return nil, err
 	}
 	e.addr = "127.0.0.1:" + strconv.Itoa(port)
+	topics := fmt.Sprintf("access_log:%d", o.partitions)
+	if o.flood > 0 {
+		topics += fmt.Sprintf(",%s:%d", floodTopic, o.partitions)
+	}
 	e.broker, err = proc.New(e.dir, "broker", bins[1], "--port", strconv.Itoa(port),
-		"--partitions", strconv.Itoa(int(o.partitions)), "--topics", fmt.Sprintf("access_log:%d", o.partitions))
+		"--partitions", strconv.Itoa(int(o.partitions)), "--topics", topics)
 	if err != nil {
 		return nil, err
 	}
@@ -100,19 +104,24 @@ func (e *env) producer(linger time.Duration) (*producer, error) {
 	return &producer{cl: cl}, nil
 }
 
-// send produces value to partition asynchronously; it fails once an earlier
-// record has failed.
+// send produces value to partition of access_log asynchronously; it fails
+// once an earlier record has failed.
 func (p *producer) send(ctx context.Context, partition int32, value []byte) error {
+	return p.sendTo(ctx, "access_log", partition, value)
+}
+
+// sendTo is send to another topic.
+func (p *producer) sendTo(ctx context.Context, topic string, partition int32, value []byte) error {
 	p.mu.Lock()
 	err := p.failure
 	p.mu.Unlock()
 	if err != nil {
 		return err
 	}
-	p.cl.Produce(ctx, &kgo.Record{Topic: "access_log", Partition: partition, Value: value}, func(_ *kgo.Record, err error) {
+	p.cl.Produce(ctx, &kgo.Record{Topic: topic, Partition: partition, Value: value}, func(_ *kgo.Record, err error) {
 		if err != nil {
 			p.mu.Lock()
-			p.failure = cmp.Or(p.failure, fmt.Errorf("producing to access_log: %w", err))
+			p.failure = cmp.Or(p.failure, fmt.Errorf("producing to %s: %w", topic, err))
 			p.mu.Unlock()
 		}
 	})

@@ -20,6 +20,11 @@
 //	go run ./cmd/bench --logs ../shared/data/access-logs/nginx_logs_elastic_29480.log
 //	go run ./cmd/bench --mode latency                  # 50,000 lines/s for 60 s: window end+grace to visible
 //	go run ./cmd/bench --mode latency --guarantees exactly_once_v2,at_least_once
+//	go run ./cmd/bench --flood 1000000 --contenders oscheck,oscheck-flood
+//
+// --flood N adds a contender, oscheck-flood: oscheck as shipped on a second
+// topic that holds the same lines and, among them, N with distinct os_type
+// values and N late ones.
 //
 // Figures are for comparison within one run on one machine; it exits 1 when
 // the output of an oscheck contender is not exactly one right record per
@@ -32,6 +37,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"slices"
 	"syscall"
 	"time"
 
@@ -48,6 +54,7 @@ type options struct {
 	runs        int
 	span        time.Duration // event time the generated input covers
 	logs        []string      // real access-log files instead of generated lines
+	flood       int           // lines with distinct os_type values, and late lines, in the flood topic; 0: none
 	contenders  []string
 	guarantees  []topology.Guarantee // latency mode: each measured in turn
 	seed        uint64
@@ -108,7 +115,8 @@ func parseOptions(args []string) (options, error) {
 	fs.IntVar(&o.runs, "runs", 3, "runs of each contender; the table shows each and the median")
 	fs.DurationVar(&o.span, "span", 100*time.Second, "event time the generated input covers")
 	fs.StringSliceVar(&o.logs, "logs", nil, "real access-log files (one line per record) to use instead of generated lines")
-	fs.StringSliceVar(&o.contenders, "contenders", []string{"oscheck", "oscheck-alo", "naive", "noop", "noop-tuned"}, "contenders to run")
+	fs.StringSliceVar(&o.contenders, "contenders", []string{"oscheck", "oscheck-alo", "naive", "noop", "noop-tuned"}, "contenders to run (oscheck-flood too with --flood)")
+	fs.IntVar(&o.flood, "flood", 0, "also preload "+floodTopic+": the same lines and, spread among them, this many with distinct os_type values and as many late ones, read by the contender oscheck-flood (0: off)")
 	guarantees := fs.StringSlice("guarantees", []string{string(topology.ExactlyOnceV2)},
 		"latency mode: oscheck's processing guarantees to measure, one after the other, each against a broker of its own")
 	fs.Uint64Var(&o.seed, "seed", 1, "seed of the generated input")
@@ -127,10 +135,22 @@ func parseOptions(args []string) (options, error) {
 		return o, errors.New("--lines, --partitions, --runs and --rate must be positive")
 	case o.span < 2*time.Second, o.duration < 10*time.Second:
 		return o, errors.New("--span must be at least 2s and --duration at least 10s")
+	case o.flood < 0:
+		return o, errors.New("--flood must not be negative")
+	case o.flood > 0 && (o.mode != "throughput" || len(o.logs) > 0):
+		return o, errors.New("--flood needs the throughput mode and generated lines (no --logs)")
+	case o.flood > 0 && int(o.partitions) > o.lines:
+		return o, errors.New("--flood needs at least a line per partition")
+	}
+	if o.flood > 0 && !fs.Changed("contenders") && !slices.Contains(o.contenders, "oscheck-flood") {
+		o.contenders = append(o.contenders, "oscheck-flood")
 	}
 	for _, c := range o.contenders {
 		if _, ok := oscheckGuarantees[c]; !ok && c != "naive" && c != "noop" && c != "noop-tuned" {
 			return o, fmt.Errorf("--contenders: unknown contender %q", c)
+		}
+		if c == "oscheck-flood" && o.flood == 0 {
+			return o, errors.New("--contenders: oscheck-flood needs --flood")
 		}
 	}
 	for _, g := range *guarantees {

@@ -7,6 +7,8 @@ import (
 	"os"
 	"slices"
 	"text/tabwriter"
+
+	"github.com/oscheck/oscheck/topology"
 )
 
 // throughput preloads the input once and runs every contender on it
@@ -19,7 +21,7 @@ func throughput(ctx context.Context, o options, w io.Writer) (bool, error) {
 		return false, err
 	}
 	defer e.close()
-	in, err := e.preload(ctx)
+	ins, err := e.preload(ctx)
 	if err != nil {
 		return false, err
 	}
@@ -33,9 +35,9 @@ func throughput(ctx context.Context, o options, w io.Writer) (bool, error) {
 			e.logf("run %d: %s", run, c)
 			var r result
 			if _, ok := oscheckGuarantees[c]; ok {
-				r, err = e.runOscheck(ctx, c, run, in)
+				r, err = e.runOscheck(ctx, c, run, ins.of(c))
 			} else {
-				r, err = e.runBaseline(ctx, c, run, in)
+				r, err = e.runBaseline(ctx, c, run, ins.normal)
 			}
 			if err != nil {
 				return false, fmt.Errorf("run %d of %s: %w", run, c, err)
@@ -45,12 +47,16 @@ func throughput(ctx context.Context, o options, w io.Writer) (bool, error) {
 		}
 	}
 	e.broker.SampleRSS()
-	return report(w, o, in, results, e.broker.PeakRSS()), nil
+	return report(w, o, ins, results, e.broker.PeakRSS()), nil
 }
 
-func report(w io.Writer, o options, in *input, results []result, brokerRSS int64) (exact bool) {
-	fmt.Fprintf(w, "input: %s, %d partitions; %d (os_type, window) results of %v windows, grace %v, %d late\n",
-		in.about, o.partitions, len(in.want), benchWindow, benchGrace, in.late)
+func report(w io.Writer, o options, ins inputs, results []result, brokerRSS int64) (exact bool) {
+	in := ins.normal
+	fmt.Fprintf(w, "input: %s, %d partitions; %d (os_type, window) results of %v windows, grace %v, %d late%s\n",
+		in.about, o.partitions, len(in.want), benchWindow, benchGrace, in.late, foldedNote(in))
+	if f := ins.flood; f != nil {
+		fmt.Fprintf(w, "flood input: %s, %d records; %d results, %d late%s\n", f.about, f.records, len(f.want), f.late, foldedNote(f))
+	}
 	fmt.Fprintf(w, "each contender in its own process; the broker (kfake, in memory) in another, peak RSS %.0f MB\n\n", mb(brokerRSS))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "run\tcontender\tevents/s\tCPU-s per M events\tbroker's\twall\tpeak RSS MB\tRSS at 1/4, 1/2, 3/4, end\toutput records\tone right record per window\t")
@@ -73,7 +79,7 @@ func report(w io.Writer, o options, in *input, results []result, brokerRSS int64
 	}
 	tw.Flush()
 
-	medians := map[string]float64{}
+	medians, peaks := map[string]float64{}, map[string]int64{}
 	width := 0
 	for _, c := range o.contenders {
 		width = max(width, len("oscheck/"+c))
@@ -88,17 +94,32 @@ func report(w io.Writer, o options, in *input, results []result, brokerRSS int64
 				peak = max(peak, r.peakRSS)
 			}
 		}
-		medians[c] = median(rates)
+		medians[c], peaks[c] = median(rates), peak
 		fmt.Fprintf(w, "  %-*s %10.0f events/s  %5.2f CPU-s per M events  peak RSS %.1f MB\n", width, c, medians[c], median(cpus), mb(peak))
 	}
 	if m, ok := medians["oscheck"]; ok {
 		for _, c := range o.contenders {
-			if c != "oscheck" {
+			if c != "oscheck" && c != "oscheck-flood" {
 				fmt.Fprintf(w, "  %-*s %10.2f\n", width, "oscheck/"+c, m/medians[c])
 			}
 		}
+		if f, ok := medians["oscheck-flood"]; ok {
+			// The flood topic's records and, of them, access_log's lines.
+			normal := float64(ins.normal.records) / float64(ins.flood.records)
+			fmt.Fprintf(w, "  %-*s %10.2f  events/s of its input (each input's records), %.2f counting access_log's lines only; peak RSS %.1f MB against %.1f\n",
+				width, "oscheck-flood/oscheck", f/m, f*normal/m, mb(peaks["oscheck-flood"]), mb(peaks["oscheck"]))
+		}
 	}
 	return exact
+}
+
+// foldedNote tells how many records the truth counts as other under
+// max-os-types, if any.
+func foldedNote(in *input) string {
+	if in.folded == 0 {
+		return ""
+	}
+	return fmt.Sprintf(", %d counted as other by max-os-types (%d)", in.folded, topology.DefaultConfig().MaxOSTypes)
 }
 
 func median(xs []float64) float64 {

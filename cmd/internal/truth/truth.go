@@ -21,12 +21,37 @@ type Counter struct {
 	watermark   map[int32]int64
 	Counts      map[Key]int64
 	Late        int
+
+	// The os_type bound (Bound); max 0: none.
+	max  int
+	kept map[string]bool
+	fold string
+	// admitted holds, per partition and open window start, the os types
+	// outside kept that the window counts under their own names; closed is
+	// the partition's boundary when admitted was last pruned.
+	admitted map[int32]map[int64]map[string]bool
+	closed   map[int32]int64
+	Folded   int // records counted under fold instead of their own os type
 }
 
 // NewCounter returns an empty Counter for tumbling windows of size.
 func NewCounter(window, grace time.Duration) *Counter {
 	return &Counter{size: window.Milliseconds(), grace: grace.Milliseconds(),
 		watermark: make(map[int32]int64), Counts: make(map[Key]int64)}
+}
+
+// Bound applies oscheck's max-os-types rule from now on: each partition
+// counts, per window, every os type in kept under its own name, and at most
+// max others, the first to appear in that window on that partition in
+// offset order (late records do not appear: they are not counted). A record
+// of any further os type counts under fold. max 0 turns the bound off.
+//
+// The Counter remembers, per partition, only the admitted names of the
+// windows still open there: at most max each.
+func (c *Counter) Bound(max int, kept map[string]bool, fold string) {
+	c.max, c.kept, c.fold = max, kept, fold
+	c.admitted = make(map[int32]map[int64]map[string]bool)
+	c.closed = make(map[int32]int64)
 }
 
 // Add counts the next record of partition, with event time t (Unix ms).
@@ -42,8 +67,50 @@ func (c *Counter) Add(partition int32, t int64, os string) {
 		c.Late++
 		return
 	}
+	if c.max > 0 {
+		os = c.bound(partition, closed, start, os)
+	}
 	c.Counts[Key{os, start}]++
 }
+
+// bound returns what a record of os in the window at start counts as on
+// partition, whose windows ending at or before closed are closed.
+func (c *Counter) bound(partition int32, closed, start int64, os string) string {
+	windows := c.admitted[partition]
+	if windows == nil {
+		windows = make(map[int64]map[string]bool)
+		c.admitted[partition] = windows
+	}
+	if last, ok := c.closed[partition]; !ok || closed > last {
+		c.closed[partition] = closed
+		for s := range windows {
+			if s+c.size <= closed {
+				delete(windows, s)
+			}
+		}
+	}
+	if c.kept[os] {
+		return os
+	}
+	names := windows[start]
+	if names == nil {
+		names = make(map[string]bool, c.max)
+		windows[start] = names
+	}
+	switch {
+	case names[os]:
+	case len(names) < c.max:
+		names[os] = true
+	default:
+		c.Folded++
+		return c.fold
+	}
+	return os
+}
+
+// open returns how many windows of partition hold admitted names: for tests
+// of the Counter's memory.
+func (c *Counter) open(partition int32) int { return len(c.admitted[partition]) }
 
 func floorDiv(a, b int64) int64 {
 	q := a / b

@@ -1,6 +1,7 @@
 package truth
 
 import (
+	"fmt"
 	"testing"
 	"time"
 )
@@ -25,6 +26,65 @@ func TestCounterLateness(t *testing.T) {
 	}
 	if c.Late != 2 {
 		t.Errorf("late %d, want 2", c.Late)
+	}
+}
+
+func TestCounterBound(t *testing.T) {
+	c := NewCounter(2*time.Second, time.Second)
+	c.Bound(2, map[string]bool{"ios": true, "other": true}, "other")
+	for _, r := range []struct {
+		p  int32
+		t  int64
+		os string
+	}{
+		{0, 100, "ios"}, {0, 200, "a"}, {0, 300, "b"}, // a and b take window 0's two places on partition 0
+		{0, 400, "c"},                  // a third: other
+		{0, 500, "a"}, {0, 600, "ios"}, // admitted and kept names count as themselves
+		{0, 700, "other"},            // a record that is other by itself
+		{1, 100, "c"}, {1, 200, "d"}, // partition 1 has places of its own in window 0
+		{1, 300, "e"},                    // but only two
+		{0, 2_100, "c"}, {0, 2_200, "d"}, // window 2000 on partition 0 starts afresh
+		{0, 2_300, "a"},                  // a third there: other
+		{0, 5_000, "f"},                  // closes windows 0 and 2000 on partition 0
+		{0, 2_400, "g"},                  // late: not counted, takes no place
+		{0, 5_100, "g"}, {0, 5_200, "h"}, // window 4000: f, g
+	} {
+		c.Add(r.p, r.t, r.os)
+	}
+	want := map[Key]int64{
+		{"ios", 0}: 2, {"a", 0}: 2, {"b", 0}: 1, {"other", 0}: 3, {"c", 0}: 1, {"d", 0}: 1,
+		{"c", 2_000}: 1, {"d", 2_000}: 1, {"other", 2_000}: 1,
+		{"f", 4_000}: 1, {"g", 4_000}: 1, {"other", 4_000}: 1,
+	}
+	if len(c.Counts) != len(want) {
+		t.Errorf("counts %v, want %v", c.Counts, want)
+	}
+	for k, n := range want {
+		if c.Counts[k] != n {
+			t.Errorf("%v: %d, want %d", k, c.Counts[k], n)
+		}
+	}
+	if c.Late != 1 || c.Folded != 4 {
+		t.Errorf("late %d, folded %d; want 1, 4", c.Late, c.Folded)
+	}
+}
+
+// The Counter keeps the admitted names of open windows only: a flood of
+// distinct names over many windows does not grow it.
+func TestCounterBoundMemory(t *testing.T) {
+	c := NewCounter(2*time.Second, time.Second)
+	c.Bound(16, map[string]bool{"other": true}, "other")
+	for i := range 100_000 {
+		c.Add(0, int64(i)*10, fmt.Sprint("scan", i)) // 200 records a window
+	}
+	if n := c.open(0); n > 2 {
+		t.Errorf("%d windows remembered, want at most 2 open", n)
+	}
+	if want := 100_000 - 500*16; c.Folded != want {
+		t.Errorf("folded %d, want %d", c.Folded, want)
+	}
+	if len(c.Counts) != 500*17 {
+		t.Errorf("%d results, want %d (16 names and other in each of 500 windows)", len(c.Counts), 500*17)
 	}
 }
 
