@@ -38,7 +38,10 @@ type txnCommits struct {
 	// precommit, if not nil, returns records to send in each transaction
 	// just before it commits, with every partition's records stopped.
 	precommit func() ([]*sarama.ProducerMessage, error)
-	commits   func(committed bool) // counts commits and aborts
+	// verify, if not nil, is asked before each transaction that holds
+	// anything commits: an error aborts it, and a KeyError ends the stage.
+	verify  func() error
+	commits func(committed bool) // counts commits and aborts
 	// urgent asks for a commit soon after every record (Soon): the window
 	// stage's records are reports, few, and each may finalise windows.
 	urgent bool
@@ -197,6 +200,9 @@ func (g *gate) commitTxn(s *gatedSession) error {
 	if err == nil && !moved && tp.sent.Load() == 0 {
 		return nil
 	}
+	if err == nil && t.verify != nil {
+		err = t.verify()
+	}
 	if err == nil {
 		g.mu.Lock()
 		topic := g.topic
@@ -229,6 +235,11 @@ func (g *gate) commitTxn(s *gatedSession) error {
 	// redone from what was committed.
 	if aerr := tp.abort(); aerr != nil {
 		err = fmt.Errorf("%w; then %w", err, aerr)
+		t.fail(err)
+		return err
+	}
+	// What verify refused (the input grew) no new session can cure.
+	if key := (*KeyError)(nil); errors.As(err, &key) {
 		t.fail(err)
 		return err
 	}

@@ -136,6 +136,7 @@ func New(cfg Config, reg prometheus.Registerer, log *slog.Logger) (*Service, err
 		s.gate.txn.precommit = s.precommitParse
 		s.windowGate.txn = newTxnCommits(string(s.topics.WindowGroup), cfg.InstanceID, s.metrics.Transaction("window"))
 		s.windowGate.txn.urgent = true
+		s.windowGate.txn.verify = func() error { return s.checkInputPartitions(sources) }
 	}
 	s.gate.access = s.checkCluster
 	// goka drops a NULL value (a tombstone) by default, and marks it done:
@@ -420,4 +421,31 @@ func (s *Service) sendIdle(f processor.IdleFlush, failed chan<- error) {
 		}
 		p.Then(done)
 	}
+}
+
+// checkInputPartitions fails, permanently, when the input no longer has
+// sources partitions. The window stage asks before each transaction that
+// may hold finals commits: a partition added to the input takes no part in
+// the windows yet (the slots wait for sources reports), so a final committed
+// after producers could write to it might miss its records. Stopping here
+// commits none such; the start-up check then names the repair.
+func (s *Service) checkInputPartitions(sources int32) error {
+	client := s.windowGate.consumerClient()
+	if client == nil {
+		return nil
+	}
+	input := string(s.topics.Input)
+	if err := client.RefreshMetadata(input); err != nil {
+		return fmt.Errorf("checking the input's partitions: %w", err)
+	}
+	parts, err := client.Partitions(input)
+	if err != nil {
+		return fmt.Errorf("checking the input's partitions: %w", err)
+	}
+	if n := int32(len(parts)); n != sources {
+		return &KeyError{Key: "input", Reason: fmt.Sprintf("topic %q has %d partitions now, %d when group %q started: "+
+			"oscheck cannot count partitions added while it runs yet, and stopped before it wrote a window without them; "+
+			"start it with a new group (--group), which reads the input again", input, n, sources, s.cfg.Group)}
+	}
+	return nil
 }

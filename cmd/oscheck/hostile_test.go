@@ -220,3 +220,79 @@ func TestOwnedTopicWithOtherPartitionCount(t *testing.T) {
 		t.Fatalf("got %v, want an error naming the topic, its 2 partitions and a new --group as the repair", err)
 	}
 }
+
+// TestInputGrowsWhileRunning raises access_log from 2 to 4 partitions while
+// the service runs, then writes lines to all four. The service cannot count
+// the new partitions yet, so it must stop, naming the input and the repair,
+// before it commits a window without them: every final record in os-check,
+// read committed, carries its window's true count. (Before, it went on
+// writing the old partitions' counts as finals, without a word.)
+func TestInputGrowsWhileRunning(t *testing.T) {
+	brokers := startBroker(t, 2, "access_log")
+	start := time.Date(2019, 8, 14, 0, 43, 8, 0, time.UTC)
+	lineAt := func(at time.Time) []byte {
+		return []byte(strings.Replace(referenceLine, "14/Aug/2019:08:49:48 +0800", at.Format("02/Jan/2006:15:04:05 -0700"), 1))
+	}
+	want := make(map[truth.Key]int64)
+	batch := func(from time.Time, seconds, partitions int) []*kgo.Record {
+		var recs []*kgo.Record
+		for i := range seconds * 10 {
+			at := from.Add(time.Duration(i) * 100 * time.Millisecond)
+			for p := range partitions {
+				recs = append(recs, &kgo.Record{Topic: "access_log", Partition: int32(p), Value: lineAt(at)})
+				want[truth.Key{OS: "android", Start: at.Truncate(2 * time.Second).UnixMilli()}]++
+			}
+		}
+		return recs
+	}
+	produce(t, brokers, batch(start, 10, 2))
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	logs := new(syncBuffer)
+	go func() {
+		done <- run(ctx, []string{"run", "--brokers", brokers[0], "--window", "2s", "--grace", "1s", "--http-addr", ""}, io.Discard, logs)
+	}()
+	first := make(map[truth.Key]int64)
+	for k, n := range want {
+		if k.Start < start.Add(8*time.Second).UnixMilli() {
+			first[k] = n
+		}
+	}
+	awaitFinals(t, brokers, output.KStreams, 2*time.Second, first, time.Minute)
+
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kadm.NewClient(cl).CreatePartitions(context.Background(), 2, "access_log"); err != nil {
+		t.Fatal(err)
+	}
+	cl.Close()
+	produce(t, brokers, batch(start.Add(10*time.Second), 20, 4))
+
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "access_log") || !strings.Contains(err.Error(), "4 partitions") {
+			t.Errorf("oscheck run ended with %v, want an error naming the input and its 4 partitions", err)
+		}
+	case <-time.After(time.Minute):
+		t.Errorf("oscheck run still runs a minute after the input grew")
+		cancel()
+		<-done // stopped: nothing left open
+	}
+	records := readAll(t, brokers, "os-check")
+	for _, r := range records {
+		w, err := output.KStreams.Decode(r.Key, r.Value, 2*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := want[truth.Key{OS: w.OSType, Start: w.Start}]; w.Count != n {
+			t.Errorf("window %s@%d: final count %d, true count %d", w.OSType, w.Start, w.Count, n)
+		}
+	}
+	if t.Failed() {
+		t.Logf("service log:\n%s", logs.String())
+	}
+}
