@@ -91,8 +91,15 @@ func (w *Windower) Consume(ctx goka.Context, msg any) {
 		if !claimed {
 			c = claim{end: -1}
 		}
-		if applied := slot.Applied - slot.Base; slot.Track(c.topic, c.end) && w.cfg.Moved != nil {
-			w.cfg.Moved(ctx.Partition(), ctx.Key(), applied)
+		if applied := slot.Applied - slot.Base; slot.Track(c.topic, c.end) {
+			// What this process delivered of the old topic says nothing
+			// of the new one's offsets.
+			w.mu.Lock()
+			delete(w.delivered, ctx.Partition())
+			w.mu.Unlock()
+			if w.cfg.Moved != nil {
+				w.cfg.Moved(ctx.Partition(), ctx.Key(), applied)
+			}
 		}
 	}
 	// The report's position in the slot's history.
@@ -127,7 +134,9 @@ func (w *Windower) Consume(ctx goka.Context, msg any) {
 		h = new(holds)
 		w.holds[ctx.Partition()] = h
 	}
-	h.add(offset, offset)
+	// Holds and deliveries are by the topic's offsets, which Done and the
+	// gate's commits are in, not by the slot's positions.
+	h.add(ctx.Offset(), ctx.Offset())
 	d := w.delivered[ctx.Partition()]
 	if d == nil {
 		d = newDelivered()
@@ -135,8 +144,8 @@ func (w *Windower) Consume(ctx goka.Context, msg any) {
 	}
 	// A replayed report this process finished before has its finals in
 	// the output already.
-	emitted := replay && d.covers(offset)
-	d.seen(offset)
+	emitted := replay && d.covers(ctx.Offset())
+	d.seen(ctx.Offset())
 	w.cache(ctx.Key(), slot)
 	w.mu.Unlock()
 
