@@ -225,8 +225,8 @@ func (p *Parser) count(ctx goka.Context, part *partition, raw []byte) {
 		p.metrics.RecordsLate.Inc()
 		if p.cfg.Late != "" {
 			p.hold(part, offset, offset)
-			value, headers := copyOut(ctx, raw, goka.Headers{"reason": []byte("late"), "os_type": []byte(osType)})
-			part.emits = append(part.emits, pendingEmit{p.cfg.Late, ctx.Key(), value, headers})
+			key, value, headers := copyOut(ctx, raw, goka.Headers{"reason": []byte("late"), "os_type": []byte(osType)})
+			part.emits = append(part.emits, pendingEmit{p.cfg.Late, key, value, headers})
 		}
 	}
 	if p.cfg.Transactional {
@@ -286,8 +286,8 @@ const ReasonFuture = "future"
 func (p *Parser) deadLetter(ctx goka.Context, part *partition, raw []byte, reason, detail string) {
 	p.metrics.RecordsMalformed.WithLabelValues(reason).Inc()
 	p.hold(part, ctx.Offset(), ctx.Offset())
-	value, headers := copyOut(ctx, raw, goka.Headers{"reason": []byte(detail)})
-	part.emits = append(part.emits, pendingEmit{p.cfg.DeadLetter, ctx.Key(), value, headers})
+	key, value, headers := copyOut(ctx, raw, goka.Headers{"reason": []byte(detail)})
+	part.emits = append(part.emits, pendingEmit{p.cfg.DeadLetter, key, value, headers})
 }
 
 // MaxCopyBytes is the most of an input record the parse stage copies to the
@@ -296,16 +296,28 @@ func (p *Parser) deadLetter(ctx goka.Context, part *partition, raw []byte, reaso
 // written would fail its transaction, and every replay of it, for ever.
 const MaxCopyBytes = 256 << 10
 
+// MaxCopyKeyBytes is the most of an input record's key the parse stage
+// copies with it: the key counts against the same limits as the value.
+const MaxCopyKeyBytes = 4 << 10
+
 // copyOut returns what to write of the record raw, read at ctx, with
-// headers: raw itself, or its first MaxCopyBytes and a header "truncated"
-// that says where the whole record is.
-func copyOut(ctx goka.Context, raw []byte, headers goka.Headers) ([]byte, goka.Headers) {
-	if len(raw) <= MaxCopyBytes {
-		return raw, headers
+// headers: its key and raw themselves, or, if either is too long, their
+// first MaxCopyKeyBytes and MaxCopyBytes and a header "truncated" that says
+// where the whole record is.
+func copyOut(ctx goka.Context, raw []byte, headers goka.Headers) (string, []byte, goka.Headers) {
+	key := ctx.Key()
+	if len(raw) <= MaxCopyBytes && len(key) <= MaxCopyKeyBytes {
+		return key, raw, headers
 	}
-	headers["truncated"] = fmt.Appendf(nil, "the first %d of %d bytes; the whole record is at partition %d offset %d of the input",
-		MaxCopyBytes, len(raw), ctx.Partition(), ctx.Offset())
-	return raw[:MaxCopyBytes], headers
+	if len(key) > MaxCopyKeyBytes {
+		headers["truncated"] = fmt.Appendf(nil, "the first %d of %d bytes of the key and %d of %d of the value; the whole record is at partition %d offset %d of the input",
+			MaxCopyKeyBytes, len(key), min(len(raw), MaxCopyBytes), len(raw), ctx.Partition(), ctx.Offset())
+		key = key[:MaxCopyKeyBytes]
+	} else {
+		headers["truncated"] = fmt.Appendf(nil, "the first %d of %d bytes; the whole record is at partition %d offset %d of the input",
+			MaxCopyBytes, len(raw), ctx.Partition(), ctx.Offset())
+	}
+	return key, raw[:min(len(raw), MaxCopyBytes)], headers
 }
 
 // Done implements Committer.
