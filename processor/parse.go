@@ -21,10 +21,11 @@ type ParserConfig struct {
 	Grace      time.Duration
 	Idle       time.Duration
 	TimeSource TimeSource
-	// MaxEventSkew is how far ahead of the wall clock an event time may be
-	// (0: any). A record further ahead goes to the dead-letter topic
-	// (ReasonFuture) instead of moving the partition's event time, which
-	// would make every later record late and keep its window open.
+	// MaxEventSkew is how far ahead of the time its record was written
+	// (its Kafka timestamp) an event time may be (0: any). A record further
+	// ahead goes to the dead-letter topic (ReasonFuture) instead of moving
+	// the partition's event time, which would make every later record late
+	// and keep its window open.
 	MaxEventSkew time.Duration
 	// ReportEvery is the least time between a partition's reports: windows
 	// that close sooner wait for the partition's next record after it, or
@@ -205,12 +206,13 @@ func (p *Parser) count(ctx goka.Context, part *partition, raw []byte) {
 			fmt.Sprintf("%s: event time %d ms is outside the years 1970 to 9999", ReasonTimeOutOfRange, t))
 		return
 	}
-	// Only a record that moves event time can be too far ahead: the
-	// watermark passed this check against an earlier, smaller wall clock.
-	if p.cfg.MaxEventSkew > 0 && t > part.agg.Watermark() {
-		if ahead := time.Duration(t-time.Now().UnixMilli()) * time.Millisecond; ahead > p.cfg.MaxEventSkew {
-			p.deadLetter(ctx, part, raw, ReasonFuture, fmt.Sprintf("%s: event time %s is %v ahead of the wall clock (max-event-skew %v)",
-				ReasonFuture, time.UnixMilli(t).UTC().Format(time.RFC3339Nano), ahead.Round(time.Second), p.cfg.MaxEventSkew))
+	// Only a record that moves event time can be too far ahead of when it
+	// was written.
+	if p.cfg.MaxEventSkew > 0 && p.cfg.TimeSource != TimeFromWall && t > part.agg.Watermark() {
+		ref, against := p.writtenAt(ctx)
+		if ahead := time.Duration(t-ref) * time.Millisecond; ahead > p.cfg.MaxEventSkew {
+			p.deadLetter(ctx, part, raw, ReasonFuture, fmt.Sprintf("%s: event time %s is %v ahead of %s (max-event-skew %v)",
+				ReasonFuture, time.UnixMilli(t).UTC().Format(time.RFC3339Nano), ahead.Round(time.Second), against, p.cfg.MaxEventSkew))
 			return
 		}
 	}
@@ -245,6 +247,18 @@ func (p *Parser) count(ctx goka.Context, part *partition, raw []byte) {
 		}
 		p.metrics.ReportsSent.Add(float64(len(reports)))
 	}
+}
+
+// writtenAt returns when the record at ctx was written (Unix ms) and what
+// says so: its Kafka timestamp, which a replay reads again unchanged, so
+// that every reading judges a record alike. Where the timestamp is the event
+// time itself (time source record) or missing, it is the wall clock, which
+// only a transaction makes a decision of once.
+func (p *Parser) writtenAt(ctx goka.Context) (int64, string) {
+	if ts := ctx.Timestamp().UnixMilli(); p.cfg.TimeSource != TimeFromRecord && ts > 0 {
+		return ts, "its record's timestamp"
+	}
+	return time.Now().UnixMilli(), "the wall clock"
 }
 
 // hold keeps the commit at or below floor until the record at until is
