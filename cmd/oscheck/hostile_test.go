@@ -16,6 +16,12 @@ import (
 	"github.com/oscheck/oscheck/processor/output"
 )
 
+// lineAt is referenceLine at time at, with os_type osType.
+func lineAt(at time.Time, osType string) []byte {
+	l := strings.Replace(referenceLine, "14/Aug/2019:08:49:48 +0800", at.Format("02/Jan/2006:15:04:05 -0700"), 1)
+	return []byte(strings.Replace(l, "os_type=android", "os_type="+osType, 1))
+}
+
 // reasonOf returns a dead letter's reason header.
 func reasonOf(r *kgo.Record) string {
 	for _, h := range r.Headers {
@@ -33,7 +39,7 @@ func reasonOf(r *kgo.Record) string {
 func TestEmptyAndNullRecords(t *testing.T) {
 	brokers := startBroker(t, 1, "access_log")
 	at := time.Date(2019, 8, 14, 0, 43, 8, 0, time.UTC)
-	line := []byte(strings.Replace(referenceLine, "14/Aug/2019:08:49:48 +0800", at.Format("02/Jan/2006:15:04:05 -0700"), 1))
+	line := lineAt(at, "android")
 	produce(t, brokers, []*kgo.Record{
 		{Topic: "access_log", Key: []byte("a"), Value: line},
 		{Topic: "access_log", Key: []byte("tombstone"), Value: nil},
@@ -74,17 +80,14 @@ func TestEmptyAndNullRecords(t *testing.T) {
 func TestFutureRecord(t *testing.T) {
 	brokers := startBroker(t, 1, "access_log")
 	start := time.Date(2019, 8, 14, 0, 43, 8, 0, time.UTC)
-	lineAt := func(at time.Time) []byte {
-		return []byte(strings.Replace(referenceLine, "14/Aug/2019:08:49:48 +0800", at.Format("02/Jan/2006:15:04:05 -0700"), 1))
-	}
 	want := make(map[truth.Key]int64)
 	var recs []*kgo.Record
 	for i := range 200 {
 		at := start.Add(time.Duration(i) * 100 * time.Millisecond)
-		recs = append(recs, &kgo.Record{Topic: "access_log", Value: lineAt(at)})
+		recs = append(recs, &kgo.Record{Topic: "access_log", Value: lineAt(at, "android")})
 		want[truth.Key{OS: "android", Start: at.Truncate(2 * time.Second).UnixMilli()}]++
 		if i == 50 {
-			recs = append(recs, &kgo.Record{Topic: "access_log", Key: []byte("2099"), Value: lineAt(time.Date(2099, 1, 1, 0, 0, 0, 0, time.UTC))})
+			recs = append(recs, &kgo.Record{Topic: "access_log", Key: []byte("2099"), Value: lineAt(time.Date(2099, 1, 1, 0, 0, 0, 0, time.UTC), "android")})
 		}
 	}
 	produce(t, brokers, recs)
@@ -119,10 +122,6 @@ func TestFutureRecord(t *testing.T) {
 func TestScannerOSTypes(t *testing.T) {
 	brokers := startBroker(t, 1, "access_log")
 	start := time.Date(2019, 8, 14, 0, 43, 8, 0, time.UTC)
-	lineAt := func(at time.Time, osType string) []byte {
-		l := strings.Replace(referenceLine, "14/Aug/2019:08:49:48 +0800", at.Format("02/Jan/2006:15:04:05 -0700"), 1)
-		return []byte(strings.Replace(l, "os_type=android", "os_type="+osType, 1))
-	}
 	want := make(map[truth.Key]int64)
 	first, next := start.UnixMilli(), start.Add(2*time.Second).UnixMilli()
 	var recs []*kgo.Record
@@ -150,14 +149,14 @@ func TestScannerOSTypes(t *testing.T) {
 	}
 }
 
-// TestOversizedRecord puts a record of 1.5 MB that is not an access log
-// (the input topic allows 3 MB) between two lines. Its dead letter cannot be
-// written whole (1 MB is the producer's and the dead-letter topic's limit),
-// so it goes as its first 256 KiB with a header saying so and where the
-// whole record is; the lines around it count. (Before, the dead letter's
-// write failed, the transaction aborted, and the replay failed again: the
-// partition stalled for good.)
-func TestOversizedRecord(t *testing.T) {
+// deadLetterOfOversized puts the record key, value (1.5 MB of it, in key or
+// value; the input topic allows 3 MB) between two lines, and returns its
+// dead letter once the lines around it have counted. It cannot be written
+// whole (1 MB is the producer's and the dead-letter topic's limit). (Before,
+// the write failed, the transaction aborted, and every replay failed again:
+// the partition stalled for good.)
+func deadLetterOfOversized(t *testing.T, key, value []byte) *kgo.Record {
+	t.Helper()
 	brokers := startBroker(t, 1, "access_log")
 	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
 	if err != nil {
@@ -170,12 +169,10 @@ func TestOversizedRecord(t *testing.T) {
 	}
 	cl.Close()
 	at := time.Date(2019, 8, 14, 0, 43, 8, 0, time.UTC)
-	line := []byte(strings.Replace(referenceLine, "14/Aug/2019:08:49:48 +0800", at.Format("02/Jan/2006:15:04:05 -0700"), 1))
-	huge := bytes.Repeat([]byte("garbage "), 1_500_000/8)
 	produce(t, brokers, []*kgo.Record{
-		{Topic: "access_log", Value: line},
-		{Topic: "access_log", Key: []byte("huge"), Value: huge},
-		{Topic: "access_log", Value: line},
+		{Topic: "access_log", Value: lineAt(at, "android")},
+		{Topic: "access_log", Key: key, Value: value},
+		{Topic: "access_log", Value: lineAt(at, "android")},
 	}, kgo.ProducerBatchMaxBytes(4<<20))
 	service(t, "--brokers", brokers[0], "--window", "2s", "--grace", "1s", "--idle-timeout", "500ms", "--format", "kstreams")
 
@@ -185,15 +182,36 @@ func TestOversizedRecord(t *testing.T) {
 	if len(dead) != 1 {
 		t.Fatalf("dead-letter topic holds %d records, want 1", len(dead))
 	}
-	d := dead[0]
-	var truncated string
-	for _, h := range d.Headers {
+	return dead[0]
+}
+
+func truncatedOf(r *kgo.Record) string {
+	for _, h := range r.Headers {
 		if h.Key == "truncated" {
-			truncated = string(h.Value)
+			return string(h.Value)
 		}
 	}
+	return ""
+}
+
+// TestOversizedRecord: a 1.5 MB value goes to the dead-letter topic as its
+// first 256 KiB with a header saying so and where the whole record is.
+func TestOversizedRecord(t *testing.T) {
+	huge := bytes.Repeat([]byte("garbage "), 1_500_000/8)
+	d := deadLetterOfOversized(t, []byte("huge"), huge)
+	truncated := truncatedOf(d)
 	if !bytes.Equal(d.Value, huge[:256<<10]) || !strings.Contains(truncated, "1500000 bytes") || !strings.Contains(truncated, "offset 1") {
 		t.Errorf("dead letter: %d bytes, truncated header %q; want the first 256 KiB and a header naming the size and offset", len(d.Value), truncated)
+	}
+}
+
+// TestOversizedKey: a 1.5 MB key goes as its first 4 KiB, with the header.
+func TestOversizedKey(t *testing.T) {
+	hugeKey := bytes.Repeat([]byte("k"), 1_500_000)
+	d := deadLetterOfOversized(t, hugeKey, []byte("not an access log"))
+	if !bytes.Equal(d.Key, hugeKey[:4<<10]) || truncatedOf(d) == "" || string(d.Value) != "not an access log" {
+		t.Errorf("dead letter: key of %d bytes, value %q, truncated header %q; want the key's first 4 KiB, the value whole and the header",
+			len(d.Key), d.Value, truncatedOf(d))
 	}
 }
 
@@ -230,16 +248,13 @@ func TestOwnedTopicWithOtherPartitionCount(t *testing.T) {
 func TestInputGrowsWhileRunning(t *testing.T) {
 	brokers := startBroker(t, 2, "access_log")
 	start := time.Date(2019, 8, 14, 0, 43, 8, 0, time.UTC)
-	lineAt := func(at time.Time) []byte {
-		return []byte(strings.Replace(referenceLine, "14/Aug/2019:08:49:48 +0800", at.Format("02/Jan/2006:15:04:05 -0700"), 1))
-	}
 	want := make(map[truth.Key]int64)
 	batch := func(from time.Time, seconds, partitions int) []*kgo.Record {
 		var recs []*kgo.Record
 		for i := range seconds * 10 {
 			at := from.Add(time.Duration(i) * 100 * time.Millisecond)
 			for p := range partitions {
-				recs = append(recs, &kgo.Record{Topic: "access_log", Partition: int32(p), Value: lineAt(at)})
+				recs = append(recs, &kgo.Record{Topic: "access_log", Partition: int32(p), Value: lineAt(at, "android")})
 				want[truth.Key{OS: "android", Start: at.Truncate(2 * time.Second).UnixMilli()}]++
 			}
 		}
