@@ -22,15 +22,18 @@ func lineAt(at time.Time, osType string) []byte {
 	return []byte(strings.Replace(l, "os_type=android", "os_type="+osType, 1))
 }
 
-// reasonOf returns a dead letter's reason header.
-func reasonOf(r *kgo.Record) string {
+// headerOf returns the value of r's header key ("" if none).
+func headerOf(r *kgo.Record, key string) string {
 	for _, h := range r.Headers {
-		if h.Key == "reason" {
+		if h.Key == key {
 			return string(h.Value)
 		}
 	}
 	return ""
 }
+
+// reasonOf returns a dead letter's reason header.
+func reasonOf(r *kgo.Record) string { return headerOf(r, "reason") }
 
 // TestEmptyAndNullRecords produces a tombstone (a NULL value) and an empty
 // value between two lines: both must reach the dead-letter topic with reason
@@ -185,21 +188,12 @@ func deadLetterOfOversized(t *testing.T, key, value []byte) *kgo.Record {
 	return dead[0]
 }
 
-func truncatedOf(r *kgo.Record) string {
-	for _, h := range r.Headers {
-		if h.Key == "truncated" {
-			return string(h.Value)
-		}
-	}
-	return ""
-}
-
 // TestOversizedRecord: a 1.5 MB value goes to the dead-letter topic as its
 // first 256 KiB with a header saying so and where the whole record is.
 func TestOversizedRecord(t *testing.T) {
 	huge := bytes.Repeat([]byte("garbage "), 1_500_000/8)
 	d := deadLetterOfOversized(t, []byte("huge"), huge)
-	truncated := truncatedOf(d)
+	truncated := headerOf(d, "truncated")
 	if !bytes.Equal(d.Value, huge[:256<<10]) || !strings.Contains(truncated, "1500000 bytes") || !strings.Contains(truncated, "offset 1") {
 		t.Errorf("dead letter: %d bytes, truncated header %q; want the first 256 KiB and a header naming the size and offset", len(d.Value), truncated)
 	}
@@ -209,9 +203,9 @@ func TestOversizedRecord(t *testing.T) {
 func TestOversizedKey(t *testing.T) {
 	hugeKey := bytes.Repeat([]byte("k"), 1_500_000)
 	d := deadLetterOfOversized(t, hugeKey, []byte("not an access log"))
-	if !bytes.Equal(d.Key, hugeKey[:4<<10]) || truncatedOf(d) == "" || string(d.Value) != "not an access log" {
+	if !bytes.Equal(d.Key, hugeKey[:4<<10]) || headerOf(d, "truncated") == "" || string(d.Value) != "not an access log" {
 		t.Errorf("dead letter: key of %d bytes, value %q, truncated header %q; want the key's first 4 KiB, the value whole and the header",
-			len(d.Key), d.Value, truncatedOf(d))
+			len(d.Key), d.Value, headerOf(d, "truncated"))
 	}
 }
 
