@@ -23,6 +23,11 @@ type Record struct {
 type checkpoint struct {
 	Next       int64           `json:"next"` // -1: the group had no committed offset
 	Aggregator json.RawMessage `json:"aggregator"`
+	// Checked tells that every event time in the aggregator passed the
+	// max-event-skew check; a checkpoint without it (written with the check
+	// off, or by an oscheck without it) is checked against the wall clock
+	// when restored under a skew.
+	Checked bool `json:"checked,omitempty"`
 }
 
 // Restore rebuilds partition id from data, the value of its last committed
@@ -52,8 +57,28 @@ func (p *Parser) Restore(id int32, data []byte, initial int64) (restored bool, e
 		return false, fmt.Errorf("the checkpoint of partition %d does not fit this configuration "+
 			"(were window or grace changed, or the input's partitions?): %w", id, err)
 	}
+	if p.cfg.MaxEventSkew > 0 && !cp.Checked {
+		if w := agg.Watermark(); w > time.Now().Add(p.cfg.MaxEventSkew).UnixMilli() {
+			return false, &FutureStateError{Partition: id, EventTime: time.UnixMilli(w).UTC()}
+		}
+	}
 	part.agg = agg
 	return true, nil
+}
+
+// FutureStateError is a checkpoint whose event time is further ahead of the
+// wall clock than MaxEventSkew allows: a line from the future moved it
+// before the check existed, or while it was off, and every later record of
+// the partition would be late. Its windows' claims reached the window stage
+// already, so no restore can undo it; the repair is a new group.
+type FutureStateError struct {
+	Partition int32
+	EventTime time.Time
+}
+
+func (e *FutureStateError) Error() string {
+	return fmt.Sprintf("the committed windows of input partition %d have event time %s, ahead of the wall clock",
+		e.Partition, e.EventTime.Format(time.RFC3339))
 }
 
 // CloseIdle closes, under exactly_once_v2, the windows of every partition
@@ -117,7 +142,7 @@ func (p *Parser) precommit(id int32, part *partition) ([]Record, error) {
 	if next < 0 {
 		next = part.start
 	}
-	v, err := json.Marshal(checkpoint{Next: next, Aggregator: agg})
+	v, err := json.Marshal(checkpoint{Next: next, Aggregator: agg, Checked: p.cfg.MaxEventSkew > 0})
 	if err != nil {
 		return nil, fmt.Errorf("checkpoint of partition %d: %w", id, err)
 	}

@@ -1,6 +1,7 @@
 package processor
 
 import (
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -54,5 +55,39 @@ func TestFutureRecordReplayedAfterClockCaughtUp(t *testing.T) {
 				t.Errorf("read again later: %v; the first read: %v", again, first)
 			}
 		})
+	}
+}
+
+// TestRestoreFutureState: a checkpoint whose event time a line from 2099
+// moved (taken with max-event-skew 0) does not restore under a skew: every
+// later record would be late. Restore names the partition and the time.
+func TestRestoreFutureState(t *testing.T) {
+	cfg := ParserConfig{
+		Windows: state.Windows{Size: 1000}, Idle: time.Second, OSParam: "os_type", Sources: 1, SlotKeys: []string{"s0"},
+		Repartition: "reports", DeadLetter: "dlq", Transactional: true, Changelog: "changelog", ChangelogKeys: []string{"c0"},
+	}
+	before := NewParser(cfg, NewMetrics(prometheus.NewRegistry()))
+	before.Consume(&recordContext{offset: 0, timestamp: time.Now()},
+		[]byte(`10.0.0.1 - - [01/Jan/2099:00:00:00 +0000] "GET /?os_type=ios HTTP/1.1" 200 1`))
+	recs, err := before.Precommit()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cp []byte
+	for _, r := range recs {
+		if r.Topic == "changelog" {
+			cp = r.Value
+		}
+	}
+	cfg.MaxEventSkew = 15 * time.Minute
+	after := NewParser(cfg, NewMetrics(prometheus.NewRegistry()))
+	restored, err := after.Restore(0, cp, 1)
+	var future *FutureStateError
+	if restored || !errors.As(err, &future) || future.Partition != 0 || future.EventTime.Year() != 2099 {
+		t.Fatalf("Restore: %v, %v; want a FutureStateError for partition 0 in 2099", restored, err)
+	}
+	cfg.MaxEventSkew = 0
+	if restored, err := NewParser(cfg, NewMetrics(prometheus.NewRegistry())).Restore(0, cp, 1); !restored || err != nil {
+		t.Fatalf("Restore without a skew: %v, %v; want it restored", restored, err)
 	}
 }

@@ -311,6 +311,12 @@ func (s *Service) restoreParse(partition int32, initial int64) error {
 			"set it back, or start over on a new group (key \"group\")", partition, s.topics.Changelog, mismatch.Field,
 			mismatch.Checkpoint, unit, mismatch.Configured, unit)}
 	}
+	var future *processor.FutureStateError
+	if errors.As(err, &future) {
+		return &KeyError{Key: "max-event-skew", Reason: fmt.Sprintf("%v by more than %v: a line from the future counted "+
+			"before (with max-event-skew 0, or an oscheck without it), and every later record of the partition would be late; "+
+			"start over on a new group (key \"group\"), or set max-event-skew 0 to carry on as is", err, s.cfg.MaxEventSkew)}
+	}
 	if err != nil {
 		return err
 	}
