@@ -136,7 +136,7 @@ func New(cfg Config, reg prometheus.Registerer, log *slog.Logger) (*Service, err
 		s.gate.txn.precommit = s.precommitParse
 		s.windowGate.txn = newTxnCommits(string(s.topics.WindowGroup), cfg.InstanceID, s.metrics.Transaction("window"))
 		s.windowGate.txn.urgent = true
-		s.windowGate.txn.verify = func() error { return s.checkInputPartitions(sources) }
+		s.windowGate.txn.verify = s.checkInputPartitions
 	}
 	s.gate.access = s.checkCluster
 	// goka drops a NULL value (a tombstone) by default, and marks it done:
@@ -239,6 +239,7 @@ func (s *Service) Run(ctx context.Context) error {
 		run(5, "window stage offsets", func(ctx context.Context) error {
 			return s.windowGate.refreshCommitted(ctx, string(s.topics.WindowGroup), committedRefresh)
 		})
+		run(6, "input partitions", s.watchInput)
 	}
 	wg.Wait()
 	if s.idle != nil {
@@ -429,13 +430,37 @@ func (s *Service) sendIdle(f processor.IdleFlush, failed chan<- error) {
 	}
 }
 
-// checkInputPartitions fails, permanently, when the input no longer has
-// sources partitions. The window stage asks before each transaction that
+// watchInput, under at_least_once, asks every inputCheck whether the input
+// grew (checkInputPartitions), and fails with the answer: the window stage
+// emits finals as it goes, with no commit to check before, so windows final
+// since the growth may miss the new partitions' records.
+func (s *Service) watchInput(ctx context.Context) error {
+	t := time.NewTicker(inputCheck)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			var bad *KeyError
+			if err := s.checkInputPartitions(); errors.As(err, &bad) {
+				return bad
+			}
+		}
+	}
+}
+
+// inputCheck is how often watchInput asks.
+const inputCheck = time.Second
+
+// checkInputPartitions fails, permanently, when the input no longer has the
+// partitions it had at start (one slot each). The window stage asks before each transaction that
 // may hold finals commits: a partition added to the input takes no part in
 // the windows yet (the slots wait for sources reports), so a final committed
 // after producers could write to it might miss its records. Stopping here
 // commits none such; the start-up check then names the repair.
-func (s *Service) checkInputPartitions(sources int32) error {
+func (s *Service) checkInputPartitions() error {
+	sources := int32(len(s.slotKeys))
 	client := s.windowGate.consumerClient()
 	if client == nil {
 		return nil
