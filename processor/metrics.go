@@ -19,6 +19,7 @@ type Metrics struct {
 	WindowsEmitted   *prometheus.CounterVec
 	EmitLatency      prometheus.Histogram
 	Transactions     *prometheus.CounterVec
+	StateValueBytes  *prometheus.HistogramVec
 
 	labels osLabels
 }
@@ -68,6 +69,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Kafka transactions a stage ended under exactly_once_v2, by result: committed or aborted.",
 		}, []string{"stage", "result"}),
 	}
+	m.StateValueBytes = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "oscheck_state_value_bytes",
+		Help: "Size of each state value written: a window-table slot, or a parse-stage partition's checkpoint.",
+		// Up to the producer's 1 MB limit, a value over which cannot be written.
+		Buckets: prometheus.ExponentialBuckets(256, 4, 8),
+	}, []string{"store"})
+	reg.MustRegister(m.StateValueBytes)
 	reg.MustRegister(m.RecordsConsumed, m.RecordsDecoded, m.RecordsMalformed, m.RecordsLate, m.RecordsFolded, m.ReportsSent,
 		m.RecordsCounted, m.WindowsEmitted, m.EmitLatency, m.Transactions)
 	return m

@@ -44,7 +44,7 @@ func newStages(t *testing.T, ts processor.TimeSource, emit processor.EmitMode) *
 		Committed: func(int32) int64 { return 0 }, // goka's tester never reads a record again
 	}, m)
 	tt := tester.New(t)
-	for _, g := range []*goka.GroupGraph{parseGraph(topics, parser.Consume), windowGraph(topics, windower.Consume)} {
+	for _, g := range []*goka.GroupGraph{parseGraph(topics, parser.Consume), windowGraph(topics, windower.Consume, func(int) {})} {
 		p, err := goka.NewProcessor(nil, g, goka.WithTester(tt))
 		if err != nil {
 			t.Fatal(err)

@@ -25,11 +25,25 @@ func parseGraph(t Topics, consume goka.ProcessCallback) *goka.GroupGraph {
 
 // windowGraph is the window stage: reports in, one slot per table key,
 // window counts out. consume is processor.Windower's Consume, as the gate
-// runs it.
-func windowGraph(t Topics, consume goka.ProcessCallback) *goka.GroupGraph {
+// runs it; written is told the size of every slot value written.
+func windowGraph(t Topics, consume goka.ProcessCallback, written func(bytes int)) *goka.GroupGraph {
 	return goka.DefineGroup(t.WindowGroup,
 		goka.Input(t.Repartition, state.ReportCodec{}, consume),
-		goka.Persist(state.SlotCodec{}),
+		goka.Persist(sizedCodec{state.SlotCodec{}, written}),
 		goka.Output(t.Output, new(codec.Bytes)),
 	)
+}
+
+// sizedCodec tells written the size of every value it encodes.
+type sizedCodec struct {
+	goka.Codec
+	written func(bytes int)
+}
+
+func (c sizedCodec) Encode(v any) ([]byte, error) {
+	b, err := c.Codec.Encode(v)
+	if err == nil {
+		c.written(len(b))
+	}
+	return b, err
 }

@@ -151,7 +151,7 @@ func New(cfg Config, reg prometheus.Registerer, log *slog.Logger) (*Service, err
 	}
 	windowOpts = append(windowOpts, goka.WithStorageBuilder(slotStorage()))
 	s.windowGate.access = s.checkCluster
-	if s.window, err = s.processor("window", windowGraph(s.topics, s.windowGate.wrap(s.windower.Consume)), s.windowGate, windowOpts...); err != nil {
+	if s.window, err = s.processor("window", windowGraph(s.topics, s.windowGate.wrap(s.windower.Consume), observeBytes(s.metrics, "window-table")), s.windowGate, windowOpts...); err != nil {
 		return nil, fmt.Errorf("window stage: %w", err)
 	}
 	if s.view, err = s.newView(); err != nil {
@@ -333,7 +333,11 @@ func (s *Service) precommitParse() ([]*sarama.ProducerMessage, error) {
 		return nil, err
 	}
 	msgs := make([]*sarama.ProducerMessage, len(recs))
+	checkpoint := observeBytes(s.metrics, "parse-checkpoint")
 	for i, r := range recs {
+		if r.Topic == s.topics.Changelog {
+			checkpoint(len(r.Value))
+		}
 		msgs[i] = &sarama.ProducerMessage{Topic: string(r.Topic), Key: sarama.StringEncoder(r.Key), Value: sarama.ByteEncoder(r.Value)}
 	}
 	return msgs, nil
@@ -479,4 +483,10 @@ func (s *Service) checkInputPartitions() error {
 			"start it with a new group (--group), which reads the input again", input, n, sources, s.cfg.Group)}
 	}
 	return nil
+}
+
+// observeBytes returns what records the size of a value written to store.
+func observeBytes(m *processor.Metrics, store string) func(bytes int) {
+	h := m.StateValueBytes.WithLabelValues(store)
+	return func(bytes int) { h.Observe(float64(bytes)) }
 }

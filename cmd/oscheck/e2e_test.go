@@ -155,6 +155,12 @@ func TestRunEndToEnd(t *testing.T) {
 	if bad := sum(scrape(t, http, "oscheck_records_malformed_total")); int(bad) != len(s.malformed) {
 		t.Errorf("malformed records counted: got %v, want %d", bad, len(s.malformed))
 	}
+	written := scrape(t, http, "oscheck_state_value_bytes_count")
+	for _, store := range []string{"window-table", "parse-checkpoint"} {
+		if written[`store="`+store+`"`] == 0 {
+			t.Errorf("oscheck_state_value_bytes saw no %s value written: %v", store, written)
+		}
+	}
 	if n := len(readAll(t, brokers, "os-check-late")); n != s.late {
 		t.Errorf("late topic has %d records, want %d", n, s.late)
 	}
