@@ -22,6 +22,21 @@ func lineAt(at time.Time, osType string) []byte {
 	return []byte(strings.Replace(l, "os_type=android", "os_type="+osType, 1))
 }
 
+// countOn produces recs (with extra producer options), runs the service on
+// them (2 s windows, 1 s grace, 500 ms idle timeout) until the test ends,
+// and checks that os-check holds want, read committed; it returns the
+// service's HTTP address.
+func countOn(t *testing.T, brokers []string, recs []*kgo.Record, want map[truth.Key]int64, extra ...kgo.Opt) (httpAddr string) {
+	t.Helper()
+	produce(t, brokers, recs, extra...)
+	httpAddr = freeAddr(t)
+	service(t, "--brokers", brokers[0], "--window", "2s", "--grace", "1s", "--idle-timeout", "500ms",
+		"--http-addr", httpAddr, "--format", "kstreams")
+	awaitFinals(t, brokers, output.KStreams, 2*time.Second, want, time.Minute)
+	checkFinals(t, readAll(t, brokers, "os-check"), 2*time.Second, want)
+	return httpAddr
+}
+
 // headerOf returns the value of r's header key ("" if none).
 func headerOf(r *kgo.Record, key string) string {
 	for _, h := range r.Headers {
@@ -43,19 +58,13 @@ func TestEmptyAndNullRecords(t *testing.T) {
 	brokers := startBroker(t, 1, "access_log")
 	at := time.Date(2019, 8, 14, 0, 43, 8, 0, time.UTC)
 	line := lineAt(at, "android")
-	produce(t, brokers, []*kgo.Record{
+	want := map[truth.Key]int64{{OS: "android", Start: at.Truncate(2 * time.Second).UnixMilli()}: 2}
+	addr := countOn(t, brokers, []*kgo.Record{
 		{Topic: "access_log", Key: []byte("a"), Value: line},
 		{Topic: "access_log", Key: []byte("tombstone"), Value: nil},
 		{Topic: "access_log", Key: []byte("empty"), Value: []byte{}},
 		{Topic: "access_log", Key: []byte("b"), Value: line},
-	})
-	addr := freeAddr(t)
-	service(t, "--brokers", brokers[0], "--window", "2s", "--grace", "1s", "--idle-timeout", "500ms",
-		"--http-addr", addr, "--format", "kstreams")
-
-	want := map[truth.Key]int64{{OS: "android", Start: at.Truncate(2 * time.Second).UnixMilli()}: 2}
-	awaitFinals(t, brokers, output.KStreams, 2*time.Second, want, time.Minute)
-	checkFinals(t, readAll(t, brokers, "os-check"), 2*time.Second, want)
+	}, want)
 
 	dead := consume(t, brokers, "os-check-streams-dlq").waitFor(2, 30*time.Second)
 	keys := make(map[string]bool)
@@ -93,13 +102,7 @@ func TestFutureRecord(t *testing.T) {
 			recs = append(recs, &kgo.Record{Topic: "access_log", Key: []byte("2099"), Value: lineAt(time.Date(2099, 1, 1, 0, 0, 0, 0, time.UTC), "android")})
 		}
 	}
-	produce(t, brokers, recs)
-	addr := freeAddr(t)
-	service(t, "--brokers", brokers[0], "--window", "2s", "--grace", "1s", "--idle-timeout", "500ms",
-		"--http-addr", addr, "--format", "kstreams")
-
-	awaitFinals(t, brokers, output.KStreams, 2*time.Second, want, time.Minute)
-	checkFinals(t, readAll(t, brokers, "os-check"), 2*time.Second, want)
+	addr := countOn(t, brokers, recs, want)
 	dead := consume(t, brokers, "os-check-streams-dlq").waitFor(1, 30*time.Second)
 	if len(dead) != 1 || string(dead[0].Key) != "2099" || !strings.HasPrefix(reasonOf(dead[0]), "future") {
 		var got []string
@@ -140,13 +143,7 @@ func TestScannerOSTypes(t *testing.T) {
 		recs = append(recs, &kgo.Record{Topic: "access_log", Value: lineAt(start.Add(2*time.Second), "harmonyos")})
 	}
 	want[truth.Key{OS: "harmonyos", Start: next}] = 5
-	produce(t, brokers, recs)
-	addr := freeAddr(t)
-	service(t, "--brokers", brokers[0], "--window", "2s", "--grace", "1s", "--idle-timeout", "500ms",
-		"--http-addr", addr, "--format", "kstreams")
-
-	awaitFinals(t, brokers, output.KStreams, 2*time.Second, want, time.Minute)
-	checkFinals(t, readAll(t, brokers, "os-check"), 2*time.Second, want)
+	addr := countOn(t, brokers, recs, want)
 	if n := sum(scrape(t, addr, "oscheck_records_folded_total")); n != 1084 {
 		t.Errorf("oscheck_records_folded_total = %v, want 1084", n)
 	}
@@ -172,15 +169,12 @@ func deadLetterOfOversized(t *testing.T, key, value []byte) *kgo.Record {
 	}
 	cl.Close()
 	at := time.Date(2019, 8, 14, 0, 43, 8, 0, time.UTC)
-	produce(t, brokers, []*kgo.Record{
+	want := map[truth.Key]int64{{OS: "android", Start: at.Truncate(2 * time.Second).UnixMilli()}: 2}
+	countOn(t, brokers, []*kgo.Record{
 		{Topic: "access_log", Value: lineAt(at, "android")},
 		{Topic: "access_log", Key: key, Value: value},
 		{Topic: "access_log", Value: lineAt(at, "android")},
-	}, kgo.ProducerBatchMaxBytes(4<<20))
-	service(t, "--brokers", brokers[0], "--window", "2s", "--grace", "1s", "--idle-timeout", "500ms", "--format", "kstreams")
-
-	want := map[truth.Key]int64{{OS: "android", Start: at.Truncate(2 * time.Second).UnixMilli()}: 2}
-	awaitFinals(t, brokers, output.KStreams, 2*time.Second, want, time.Minute)
+	}, want, kgo.ProducerBatchMaxBytes(4<<20))
 	dead := consume(t, brokers, "os-check-streams-dlq").waitFor(1, 30*time.Second)
 	if len(dead) != 1 {
 		t.Fatalf("dead-letter topic holds %d records, want 1", len(dead))
