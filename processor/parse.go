@@ -323,15 +323,10 @@ func copyOut(ctx goka.Context, raw []byte, headers goka.Headers) (string, []byte
 	if len(raw) <= MaxCopyBytes && len(key) <= MaxCopyKeyBytes {
 		return key, raw, headers
 	}
-	if len(key) > MaxCopyKeyBytes {
-		headers["truncated"] = fmt.Appendf(nil, "the first %d of %d bytes of the key and %d of %d of the value; the whole record is at partition %d offset %d of the input",
-			MaxCopyKeyBytes, len(key), min(len(raw), MaxCopyBytes), len(raw), ctx.Partition(), ctx.Offset())
-		key = key[:MaxCopyKeyBytes]
-	} else {
-		headers["truncated"] = fmt.Appendf(nil, "the first %d of %d bytes; the whole record is at partition %d offset %d of the input",
-			MaxCopyBytes, len(raw), ctx.Partition(), ctx.Offset())
-	}
-	return key, raw[:min(len(raw), MaxCopyBytes)], headers
+	k, v := min(len(key), MaxCopyKeyBytes), min(len(raw), MaxCopyBytes)
+	headers["truncated"] = fmt.Appendf(nil, "the first %d of %d bytes of the key and %d of %d bytes of the value; "+
+		"the whole record is at partition %d offset %d of the input", k, len(key), v, len(raw), ctx.Partition(), ctx.Offset())
+	return key[:k], raw[:v], headers
 }
 
 // Done implements Committer.

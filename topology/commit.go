@@ -292,22 +292,32 @@ func (t *txnCommits) prepare(tp *txnProducer) error {
 // group coordinator. Until it first answers, a partition's committed offset
 // is where its claim started, which is never above the truth.
 func (g *gate) refreshCommitted(ctx context.Context, group string, every time.Duration) error {
-	t := time.NewTicker(every)
+	return onTicks(ctx, every, func() error {
+		g.mu.Lock()
+		s, client, topic := g.session, g.client, g.topic
+		g.mu.Unlock()
+		if s == nil || client == nil || topic == "" {
+			return nil
+		}
+		if err := fetchCommitted(client, group, topic, s); err != nil {
+			g.log.Debug("reading committed offsets", "group", group, "error", err)
+		}
+		return nil
+	})
+}
+
+// onTicks calls f every d until ctx is done (nil) or f fails (its error).
+func onTicks(ctx context.Context, d time.Duration, f func() error) error {
+	t := time.NewTicker(d)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-t.C:
-		}
-		g.mu.Lock()
-		s, client, topic := g.session, g.client, g.topic
-		g.mu.Unlock()
-		if s == nil || client == nil || topic == "" {
-			continue
-		}
-		if err := fetchCommitted(client, group, topic, s); err != nil {
-			g.log.Debug("reading committed offsets", "group", group, "error", err)
+			if err := f(); err != nil {
+				return err
+			}
 		}
 	}
 }

@@ -439,19 +439,13 @@ func (s *Service) sendIdle(f processor.IdleFlush, failed chan<- error) {
 // emits finals as it goes, with no commit to check before, so windows final
 // since the growth may miss the new partitions' records.
 func (s *Service) watchInput(ctx context.Context) error {
-	t := time.NewTicker(inputCheck)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-			var bad *KeyError
-			if err := s.checkInputPartitions(); errors.As(err, &bad) {
-				return bad
-			}
+	return onTicks(ctx, inputCheck, func() error {
+		var bad *KeyError
+		if err := s.checkInputPartitions(); errors.As(err, &bad) {
+			return bad
 		}
-	}
+		return nil // a failed ask is asked again
+	})
 }
 
 // inputCheck is how often watchInput asks.
