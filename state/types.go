@@ -14,18 +14,21 @@ type TypeBound struct {
 }
 
 // count counts one record of osType in w and returns whether it was folded.
+// One map write per record: only a name new to the window (the map grew)
+// is looked at again.
 func (b TypeBound) count(w *openWindow, osType string) (folded bool) {
-	if b.Max > 0 {
-		if _, seen := w.counts[osType]; !seen && !b.Kept[osType] {
-			if w.extra >= b.Max {
-				w.counts[b.Fold]++
-				return true
-			}
-			w.extra++
-		}
-	}
+	before := len(w.counts)
 	w.counts[osType]++
-	return false
+	if b.Max == 0 || len(w.counts) == before || b.Kept[osType] {
+		return false
+	}
+	if w.extra < b.Max {
+		w.extra++
+		return false
+	}
+	delete(w.counts, osType)
+	w.counts[b.Fold]++
+	return true
 }
 
 // extra returns how many of counts' os types are not in Kept, as count
