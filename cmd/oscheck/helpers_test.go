@@ -346,14 +346,27 @@ func readTo(ctx context.Context, brokers []string, topic string, from, ends map[
 // log; it fails the test if the command returns an error before then.
 func service(t *testing.T, args ...string) *syncBuffer {
 	t.Helper()
+	logs, _ := stoppableService(t, args...)
+	return logs
+}
+
+// stoppableService is service, with stop to end the command before the test
+// does (stop waits for it; calling it again does nothing).
+func stoppableService(t *testing.T, args ...string) (logs *syncBuffer, stop func()) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	logs := new(syncBuffer)
+	logs = new(syncBuffer)
 	// The log goes to the suite's log directory too, for cmd/testsuite's
 	// scan for secrets.
 	w := io.MultiWriter(logs, secrettest.LogFile(t))
 	go func() { done <- run(ctx, append([]string{"run"}, args...), io.Discard, w) }()
-	t.Cleanup(func() {
+	stopped := false
+	stop = func() {
+		if stopped {
+			return
+		}
+		stopped = true
 		cancel()
 		select {
 		case err := <-done:
@@ -366,8 +379,9 @@ func service(t *testing.T, args ...string) *syncBuffer {
 		if t.Failed() {
 			t.Logf("service log:\n%s", logs.String())
 		}
-	})
-	return logs
+	}
+	t.Cleanup(stop)
+	return logs, stop
 }
 
 // built is the oscheck binary the tests that run it as a process of its own

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"io"
 	"maps"
 	"testing"
 	"time"
@@ -10,7 +9,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/oscheck/oscheck/cmd/internal/secrettest"
 	"github.com/oscheck/oscheck/cmd/internal/traffic"
 	"github.com/oscheck/oscheck/cmd/internal/truth"
 	"github.com/oscheck/oscheck/processor/output"
@@ -85,29 +83,10 @@ func testRepartitionTopicReplaced(t *testing.T, guarantee string,
 	secondEnd := start.Add(5*time.Minute + 6*time.Second + time.Minute)
 	closers1, closed1 := closers(partitions, firstEnd, window)
 
-	args := []string{"run", "--brokers", brokers[0], "--window", window.String(), "--grace", grace.String(),
+	args := []string{"--brokers", brokers[0], "--window", window.String(), "--grace", grace.String(),
 		"--idle-timeout", "10m", "--processing-guarantee", guarantee, "--http-addr", ""}
 	runOnce := func() (stop func()) {
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() { done <- run(ctx, args, io.Discard, secrettest.LogFile(t)) }()
-		stopped := false
-		stop = func() {
-			if stopped {
-				return
-			}
-			stopped = true
-			cancel()
-			select {
-			case err := <-done:
-				if err != nil {
-					t.Errorf("oscheck run: %v", err)
-				}
-			case <-time.After(30 * time.Second):
-				t.Errorf("oscheck run did not stop within 30s of cancel")
-			}
-		}
-		t.Cleanup(stop)
+		_, stop = stoppableService(t, args...)
 		return stop
 	}
 
