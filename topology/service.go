@@ -45,6 +45,10 @@ type Service struct {
 	// windowGate is the window stage's gate.
 	windowGate *gate
 	probe      *brokerProbe
+	// inputs asks for the input's partition count (checkInputPartitions)
+	// while Run runs: on connections of its own, since a broker answers a
+	// connection's requests in order, and the consumers' wait in fetches.
+	inputs sarama.Client
 	view       *goka.View
 	viewMu     sync.RWMutex
 	viewClosed bool // the view is stopping or stopped: no more Gets
@@ -198,6 +202,11 @@ func (s *Service) processor(name string, g *goka.GroupGraph, gt *gate, extra ...
 // have left and committed what was safe to commit.
 func (s *Service) Run(ctx context.Context) error {
 	stopping := ctx
+	var err error
+	if s.inputs, err = sarama.NewClient(s.cfg.Brokers, s.saramaConfig()); err != nil {
+		return fmt.Errorf("connecting to brokers %v: %w", s.cfg.Brokers, err)
+	}
+	defer s.inputs.Close()
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	var wg sync.WaitGroup
@@ -459,10 +468,7 @@ const inputCheck = time.Second
 // commits none such; the start-up check then names the repair.
 func (s *Service) checkInputPartitions() error {
 	sources := int32(len(s.slotKeys))
-	client := s.windowGate.consumerClient()
-	if client == nil {
-		return nil
-	}
+	client := s.inputs
 	input := string(s.topics.Input)
 	if err := client.RefreshMetadata(input); err != nil {
 		return fmt.Errorf("checking the input's partitions: %w", err)
