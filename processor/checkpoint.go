@@ -147,5 +147,5 @@ func (p *Parser) precommit(id int32, part *partition) ([]Record, error) {
 		return nil, fmt.Errorf("checkpoint of partition %d: %w", id, err)
 	}
 	part.dirty = false
-	return append(out, Record{Topic: p.cfg.Changelog, Key: p.cfg.ChangelogKeys[id], Value: v}), nil
+	return append(out, Record{Topic: p.cfg.Changelog, Key: p.cfg.ChangelogKey(id), Value: v}), nil
 }

@@ -28,7 +28,7 @@ func TestFutureRecordReplayedAfterClockCaughtUp(t *testing.T) {
 				Windows: state.Windows{Size: 1000}, Idle: time.Second, MaxEventSkew: skew,
 				OSParam: "os_type", Sources: 1, SlotKeys: []string{"s0"},
 				Repartition: "reports", DeadLetter: "dlq", Late: "late", Transactional: txn,
-				Changelog: "changelog", ChangelogKeys: []string{"c0"},
+				Changelog: "changelog", ChangelogKey: func(int32) string { return "c0" },
 			}
 			p := NewParser(cfg, NewMetrics(prometheus.NewRegistry()))
 			written := time.Now().Truncate(time.Second).Add(-skew) // the records' timestamps
@@ -64,7 +64,7 @@ func TestFutureRecordReplayedAfterClockCaughtUp(t *testing.T) {
 func TestRestoreFutureState(t *testing.T) {
 	cfg := ParserConfig{
 		Windows: state.Windows{Size: 1000}, Idle: time.Second, OSParam: "os_type", Sources: 1, SlotKeys: []string{"s0"},
-		Repartition: "reports", DeadLetter: "dlq", Transactional: true, Changelog: "changelog", ChangelogKeys: []string{"c0"},
+		Repartition: "reports", DeadLetter: "dlq", Transactional: true, Changelog: "changelog", ChangelogKey: func(int32) string { return "c0" },
 	}
 	before := NewParser(cfg, NewMetrics(prometheus.NewRegistry()))
 	before.Consume(&recordContext{offset: 0, timestamp: time.Now()},

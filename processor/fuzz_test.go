@@ -100,7 +100,7 @@ func newStageHarness(t *testing.T, txn bool, grace int64) *stageHarness {
 		Windows: state.Windows{Size: 1000}, Grace: time.Duration(grace) * time.Millisecond, Idle: time.Second,
 		MaxEventSkew: 15 * time.Minute, MaxOSTypes: 2, OSParam: "os_type", Sources: 1,
 		SlotKeys: []string{"s0", "s1"}, Repartition: "reports", DeadLetter: "dlq", Late: "late",
-		Transactional: txn, Changelog: "changelog", ChangelogKeys: []string{"c0"},
+		Transactional: txn, Changelog: "changelog", ChangelogKey: func(int32) string { return "c0" },
 	}
 	h.p = NewParser(h.cfg, NewMetrics(prometheus.NewRegistry()))
 	return h

@@ -13,13 +13,17 @@ type Metrics struct {
 	RecordsDecoded   prometheus.Counter
 	RecordsMalformed *prometheus.CounterVec
 	RecordsLate      prometheus.Counter
-	RecordsFolded    prometheus.Counter
-	ReportsSent      prometheus.Counter
-	RecordsCounted   *prometheus.CounterVec
-	WindowsEmitted   *prometheus.CounterVec
-	EmitLatency      prometheus.Histogram
-	Transactions     *prometheus.CounterVec
-	StateValueBytes  *prometheus.HistogramVec
+	// RecordsLateJoined counts the records of an input partition added
+	// while the service ran whose windows were final before the window
+	// stage learned of the partition (state.Output.Late).
+	RecordsLateJoined prometheus.Counter
+	RecordsFolded     prometheus.Counter
+	ReportsSent       prometheus.Counter
+	RecordsCounted    *prometheus.CounterVec
+	WindowsEmitted    *prometheus.CounterVec
+	EmitLatency       prometheus.Histogram
+	Transactions      *prometheus.CounterVec
+	StateValueBytes   *prometheus.HistogramVec
 
 	labels osLabels
 }
@@ -42,6 +46,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		RecordsLate: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "oscheck_records_late_total",
 			Help: "Input records whose window had already closed; they are not counted.",
+		}),
+		RecordsLateJoined: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "oscheck_records_late_joined_total",
+			Help: "Records of an input partition added while oscheck ran, in windows final before the window stage learned of the partition; they are not counted.",
 		}),
 		RecordsFolded: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "oscheck_records_folded_total",
@@ -76,7 +84,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Buckets: prometheus.ExponentialBuckets(256, 4, 8),
 	}, []string{"store"})
 	reg.MustRegister(m.StateValueBytes)
-	reg.MustRegister(m.RecordsConsumed, m.RecordsDecoded, m.RecordsMalformed, m.RecordsLate, m.RecordsFolded, m.ReportsSent,
+	reg.MustRegister(m.RecordsConsumed, m.RecordsDecoded, m.RecordsMalformed, m.RecordsLate, m.RecordsLateJoined, m.RecordsFolded, m.ReportsSent,
 		m.RecordsCounted, m.WindowsEmitted, m.EmitLatency, m.Transactions)
 	return m
 }

@@ -41,7 +41,9 @@ type ParserConfig struct {
 	// counted under their own names besides the classifier's buckets; the
 	// records of further ones count as other (state.TypeBound). 0: no bound.
 	MaxOSTypes int
-	Sources    int32 // input partitions
+	// Sources is the number of input partitions at start; Grow raises it
+	// when the input gains partitions.
+	Sources int32
 	// SlotKeys[i] is the repartition key of slot i; len(SlotKeys) is the
 	// number of slots.
 	SlotKeys    []string
@@ -53,9 +55,9 @@ type ParserConfig struct {
 	// (Precommit), and nothing holds the commit back.
 	Transactional bool
 	// Changelog is the topic of the partitions' checkpoints, and
-	// ChangelogKeys[i] the key that lands on its partition i.
-	Changelog     goka.Stream
-	ChangelogKeys []string
+	// ChangelogKey(i) the key of input partition i's.
+	Changelog    goka.Stream
+	ChangelogKey func(partition int32) string
 	// Closed, if not nil, is called under exactly_once_v2 when a record
 	// closes windows: their reports wait for the next commit.
 	Closed func()
@@ -74,8 +76,11 @@ type Parser struct {
 	metrics *Metrics
 	types   state.TypeBound
 
-	parts atomic.Pointer[[]*partition] // by input partition; replaced whole by Reset
-	token atomic.Int64                 // counts down: keys of holds not tied to a record are negative
+	parts atomic.Pointer[[]*partition] // by input partition; replaced whole by Reset and Grow
+	grow  sync.Mutex                   // serialises the replacements of parts
+	// sources is the number of input partitions as last learned.
+	sources atomic.Int32
+	token   atomic.Int64 // counts down: keys of holds not tied to a record are negative
 }
 
 type partition struct {
@@ -101,6 +106,7 @@ type partition struct {
 // NewParser returns a parse stage with no partitions.
 func NewParser(cfg ParserConfig, m *Metrics) *Parser {
 	p := &Parser{cfg: cfg, metrics: m}
+	p.sources.Store(cfg.Sources)
 	p.types = state.TypeBound{Max: cfg.MaxOSTypes, Kept: make(map[string]bool), Fold: classify.Other}
 	for _, name := range classify.BucketNames(cfg.Classify...) {
 		p.types.Kept[name] = true
@@ -111,18 +117,48 @@ func NewParser(cfg ParserConfig, m *Metrics) *Parser {
 
 // Reset implements Committer.
 func (p *Parser) Reset() {
-	parts := make([]*partition, p.cfg.Sources)
+	p.grow.Lock()
+	defer p.grow.Unlock()
+	parts := make([]*partition, p.sources.Load())
 	for i := range parts {
-		parts[i] = &partition{
-			agg:   state.NewAggregator(p.aggregatorConfig(int32(i))),
-			dec:   decode.NewDecoder(p.cfg.OSParam),
-			cls:   classify.New(p.cfg.Classify...),
-			next:  -1,
-			seen:  -1,
-			start: -1,
-		}
+		parts[i] = p.newPartition(int32(i))
 	}
 	p.parts.Store(&parts)
+}
+
+// Grow tells the stage that the input has n partitions: it makes room for
+// the new ones, and every partition's reports from now on tell the slots,
+// which then wait for the new partitions' claims too. It never shrinks.
+func (p *Parser) Grow(n int32) {
+	p.grow.Lock()
+	defer p.grow.Unlock()
+	if n <= p.sources.Load() {
+		return
+	}
+	p.sources.Store(n)
+	old := *p.parts.Load()
+	parts := make([]*partition, n)
+	copy(parts, old)
+	for i := len(old); i < len(parts); i++ {
+		parts[i] = p.newPartition(int32(i))
+	}
+	for _, part := range old {
+		part.mu.Lock()
+		part.agg.Grow(n)
+		part.mu.Unlock()
+	}
+	p.parts.Store(&parts)
+}
+
+func (p *Parser) newPartition(id int32) *partition {
+	return &partition{
+		agg:   state.NewAggregator(p.aggregatorConfig(id)),
+		dec:   decode.NewDecoder(p.cfg.OSParam),
+		cls:   classify.New(p.cfg.Classify...),
+		next:  -1,
+		seen:  -1,
+		start: -1,
+	}
 }
 
 // aggregatorConfig is the configuration of partition id's aggregator.
@@ -131,13 +167,21 @@ func (p *Parser) aggregatorConfig(id int32) state.AggregatorConfig {
 		Windows: p.cfg.Windows,
 		Grace:   p.cfg.Grace.Milliseconds(),
 		Source:  id,
-		Sources: p.cfg.Sources,
+		Sources: p.sources.Load(),
 		Slots:   int32(len(p.cfg.SlotKeys)),
 		Types:   p.types,
 	}
 }
 
+// partition returns partition id's state. A partition beyond those known
+// is one the input gained: the caller should have said so (Grow) with the
+// input's whole count when the partition was claimed; this is the least
+// the claim itself proves.
 func (p *Parser) partition(id int32) *partition {
+	if parts := *p.parts.Load(); int(id) < len(parts) {
+		return parts[id]
+	}
+	p.Grow(id + 1)
 	return (*p.parts.Load())[id]
 }
 

@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/lovoo/goka"
@@ -63,6 +64,9 @@ type Windower struct {
 	// delivered, per partition, outlives sessions: see delivered.
 	delivered map[int32]*delivered
 	claims    map[int32]claim // by partition, for the current session
+	// sources is the number of input partitions as last learned (Grow):
+	// every slot read waits for that many sources' claims.
+	sources atomic.Int32
 }
 
 // NewWindower returns a window stage.
@@ -102,6 +106,7 @@ func (w *Windower) Consume(ctx goka.Context, msg any) {
 			}
 		}
 	}
+	slot.Grow(w.sources.Load())
 	// The report's position in the slot's history.
 	offset := slot.Base + ctx.Offset()
 	replay := offset <= slot.Applied
@@ -158,6 +163,22 @@ func (w *Windower) Consume(ctx goka.Context, msg any) {
 	w.emit(ctx, out, !replay)
 }
 
+// Grow tells the stage that the input has n partitions. Every slot it
+// reads from then on waits for n sources' claims before it finalises a
+// window (state.Slot.Grow); the caller must tell it before the stage
+// commits a final that a partition added since might have records for.
+func (w *Windower) Grow(n int32) {
+	for {
+		old := w.sources.Load()
+		if n <= old || w.sources.CompareAndSwap(old, n) {
+			return
+		}
+	}
+}
+
+// Sources returns the number of input partitions the stage knows of.
+func (w *Windower) Sources() int32 { return w.sources.Load() }
+
 // Claimed tells the stage, before it reads a repartition partition it has
 // been given, the topic's ID ("" if the brokers do not tell) and the
 // partition's end offset (-1 if unknown): what the partition's slot needs to
@@ -192,6 +213,7 @@ func (w *Windower) emit(ctx goka.Context, out state.Output, first bool) {
 		}
 	}
 	if first {
+		w.metrics.RecordsLateJoined.Add(float64(out.Late))
 		for _, f := range out.Finals {
 			w.metrics.EmitLatency.Observe(now.Sub(time.UnixMilli(f.Start + w.cfg.Windows.Size)).Seconds())
 			w.metrics.final(f.Counts)

@@ -49,7 +49,7 @@ type AggregatorConfig struct {
 	Windows Windows
 	Grace   int64 // milliseconds, >= 0
 	Source  int32 // the input partition
-	Sources int32 // number of input partitions
+	Sources int32 // number of input partitions, as known (Grow raises it)
 	Slots   int32 // number of window-stage slots reports are spread over, > 0
 	Types   TypeBound
 }
@@ -105,6 +105,11 @@ func (a *Aggregator) Add(offset, t int64, osType string) bool {
 	}
 	return true
 }
+
+// Grow tells the aggregator that the input has n partitions: its reports
+// tell the slots, which then wait for the new partitions' claims too. It
+// never lowers the number.
+func (a *Aggregator) Grow(n int32) { a.sources = max(a.sources, n) }
 
 // Folded returns how many records this aggregator has counted under the
 // TypeBound's Fold instead of their own os type.
@@ -262,7 +267,7 @@ func (a *Aggregator) Checkpoint() ([]byte, error) {
 // MismatchError is a checkpoint written under another configuration than
 // the one it is restored into.
 type MismatchError struct {
-	Field      string // "window size", "grace", "sources", "slots" or "source"
+	Field      string // "window size", "grace", "slots" or "source"
 	Checkpoint int64  // its value in the checkpoint
 	Configured int64
 }
@@ -272,9 +277,10 @@ func (e *MismatchError) Error() string {
 }
 
 // RestoreAggregator returns the aggregator that Checkpoint encoded in data.
-// It refuses a checkpoint taken under another source, number of sources or
-// slots, window size or grace than c's: its windows, claims and late
-// decisions would not be this configuration's.
+// It refuses a checkpoint taken under another source, number of slots,
+// window size or grace than c's: its windows, claims and late decisions would
+// not be this configuration's. The number of sources may have grown since
+// the checkpoint (the input gained partitions): the larger one holds.
 func RestoreAggregator(c AggregatorConfig, data []byte) (*Aggregator, error) {
 	var cp aggregatorCheckpoint
 	if err := json.Unmarshal(data, &cp); err != nil {
@@ -283,7 +289,6 @@ func RestoreAggregator(c AggregatorConfig, data []byte) (*Aggregator, error) {
 	for _, d := range []MismatchError{
 		{"window size", cp.Size, c.Windows.Size},
 		{"grace", cp.Grace, c.Grace},
-		{"sources", int64(cp.Sources), int64(c.Sources)},
 		{"slots", int64(cp.Slots), int64(c.Slots)},
 		{"source", int64(cp.Source), int64(c.Source)},
 	} {
@@ -295,6 +300,7 @@ func RestoreAggregator(c AggregatorConfig, data []byte) (*Aggregator, error) {
 		return nil, fmt.Errorf("aggregator checkpoint: %d claims for %d slots", len(cp.Claimed), c.Slots)
 	}
 	a := NewAggregator(c)
+	a.Grow(cp.Sources)
 	a.watermark, a.closed, a.reported, a.claimed = cp.Watermark, cp.Closed, cp.Reported, cp.Claimed
 	for _, w := range cp.Open {
 		if _, dup := a.open[w.Start]; dup {

@@ -67,6 +67,31 @@ func TestAggregatorCheckpointRoundTrip(t *testing.T) {
 	}
 }
 
+// TestRestoreAggregatorAfterGrowth: a checkpoint taken before the input
+// gained partitions restores into the larger count, and one taken after
+// keeps it when restored under the count the service started with; the
+// reports tell the slots the larger one.
+func TestRestoreAggregatorAfterGrowth(t *testing.T) {
+	c := AggregatorConfig{Windows: Windows{1000}, Grace: 0, Source: 2, Sources: 3, Slots: 1}
+	for _, tt := range []struct {
+		checkpointed, configured int32
+	}{{3, 6}, {6, 3}} {
+		c.Sources = tt.checkpointed
+		a := NewAggregator(c)
+		a.Add(7, 1500, "linux")
+		c.Sources = tt.configured
+		b, err := RestoreAggregator(c, checkpoint(t, a))
+		if err != nil {
+			t.Fatalf("restore of sources %d under %d: %v", tt.checkpointed, tt.configured, err)
+		}
+		b.Add(8, 2500, "linux")
+		reports, _ := b.Flush()
+		if got := reports[0].Sources; got != 6 {
+			t.Errorf("checkpoint of sources %d restored under %d reports sources %d, want 6", tt.checkpointed, tt.configured, got)
+		}
+	}
+}
+
 // TestRestoreAggregatorRefuses: a checkpoint of another configuration, or
 // one that is not an aggregator's, is refused with an error that says why.
 func TestRestoreAggregatorRefuses(t *testing.T) {
@@ -80,7 +105,6 @@ func TestRestoreAggregatorRefuses(t *testing.T) {
 		edit func(*AggregatorConfig)
 	}{
 		{"source 2, configured 1", func(c *AggregatorConfig) { c.Source = 1 }},
-		{"sources 3, configured 6", func(c *AggregatorConfig) { c.Sources = 6 }},
 		{"slots 4, configured 5", func(c *AggregatorConfig) { c.Slots = 5 }},
 		{"window size 1000, configured 2000", func(c *AggregatorConfig) { c.Windows.Size = 2000 }},
 		{"grace 500, configured 0", func(c *AggregatorConfig) { c.Grace = 0 }},

@@ -36,3 +36,19 @@ func (s Intervals) Covers(from, to int64) bool {
 	i := sort.Search(len(s), func(i int) bool { return s[i].To >= to })
 	return i < len(s) && s[i].From <= from
 }
+
+// Intersect returns the ranges that lie in both sets.
+func (s Intervals) Intersect(o Intervals) Intervals {
+	var out Intervals
+	for i, j := 0, 0; i < len(s) && j < len(o); {
+		if from, to := max(s[i].From, o[j].From), min(s[i].To, o[j].To); from < to {
+			out = append(out, Interval{from, to})
+		}
+		if s[i].To < o[j].To {
+			i++
+		} else {
+			j++
+		}
+	}
+	return out
+}

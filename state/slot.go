@@ -32,9 +32,13 @@ type Slot struct {
 	// deleted and created again under the same name starts its offsets over;
 	// the slot then continues its positions past those of the old topic
 	// (Track), so that Applied only rises along the slot's history.
-	Base    int64                      `json:"base,omitempty"`
-	Sources int32                      `json:"sources"`
-	Claims  map[int32]Intervals        `json:"claims"`
+	Base    int64               `json:"base,omitempty"`
+	Sources int32               `json:"sources"`
+	Claims  map[int32]Intervals `json:"claims"`
+	// Joined holds, for each source the slot learned of after it had
+	// finalised windows (an input partition added while oscheck ran), the
+	// windows final when it joined: its partials for them are late.
+	Joined  map[int32]Intervals        `json:"joined,omitempty"`
 	Open    map[int64]map[string]int64 `json:"open,omitempty"`
 	Finals  []Final                    `json:"finals,omitempty"`
 	Updates []Final                    `json:"updates,omitempty"`
@@ -105,6 +109,37 @@ func (s *Slot) Track(topic string, end int64) (moved bool) {
 type Output struct {
 	Finals  []Final
 	Updates []Final
+	// Late is the number of records in the report's partials for windows
+	// final before its source joined the slot (Joined): not counted.
+	Late int64
+}
+
+// Grow tells the slot that the input has n partitions (sources). A window
+// is final once every source has claimed it, so from now on the slot's
+// open windows wait for the new sources too; the windows every earlier
+// source had claimed were final before the new ones joined, and stay so:
+// the new sources' partials for them are late. Grow never lowers Sources.
+func (s *Slot) Grow(n int32) {
+	if n <= s.Sources {
+		return
+	}
+	var final Intervals
+	for src := int32(0); src < s.Sources; src++ {
+		if src == 0 {
+			final = s.Claims[src]
+		} else {
+			final = final.Intersect(s.Claims[src])
+		}
+	}
+	if len(final) > 0 {
+		if s.Joined == nil {
+			s.Joined = make(map[int32]Intervals)
+		}
+		for src := s.Sources; src < n; src++ {
+			s.Joined[src] = final
+		}
+	}
+	s.Sources = n
 }
 
 // Apply merges the report at position offset (its offset in the topic plus
@@ -122,11 +157,20 @@ func (s *Slot) Apply(r *Report, offset int64, c SlotConfig) Output {
 	if offset <= s.Applied {
 		return s.replay(offset)
 	}
+	s.Grow(r.Sources)
 	size := c.Windows.Size
 	claims := s.Claims[r.Source]
+	joined := s.Joined[r.Source]
 	changed := make(map[int64]map[string]int64)
+	var out Output
 	for _, p := range r.Partials {
 		if claims.Covers(p.Start, p.Start+size) {
+			continue
+		}
+		if joined.Covers(p.Start, p.Start+size) {
+			for _, n := range p.Counts {
+				out.Late += n
+			}
 			continue
 		}
 		counts := s.Open[p.Start]
@@ -143,9 +187,7 @@ func (s *Slot) Apply(r *Report, offset int64, c SlotConfig) Output {
 		}
 	}
 	s.Claims[r.Source] = claims.Add(r.From, r.To)
-	s.Sources = max(s.Sources, r.Sources)
 
-	var out Output
 	for _, start := range slices.Sorted(maps.Keys(s.Open)) {
 		if s.complete(start, size) {
 			out.Finals = append(out.Finals, Final{Start: start, Counts: s.Open[start], Offset: offset})

@@ -38,9 +38,12 @@ type gate struct {
 	// starts at, or -1 if the group has none.
 	restore func(partition int32, initial int64) error
 	// settled, under exactly_once_v2, are the topics the stage restores
-	// its claimed partitions' state from: before it does, each must have no
-	// transaction open (settle).
-	settled []string
+	// its claimed partitions' state from, with their partition counts: a
+	// claimed partition p keeps its state on partition p mod the count
+	// (the input may have gained partitions since the topic was made).
+	// Before the stage restores, each must have no transaction open
+	// (settle).
+	settled map[string]int32
 	// access, if not nil, asks the brokers whether the service may still
 	// use its topics: a session that failed on an authorization error
 	// (goka's error chain keeps only the text) is retried only if it may.
@@ -132,17 +135,25 @@ func (g *gate) settle(claims map[string][]int32) {
 	if g.txn == nil || client == nil {
 		return
 	}
-	var wg sync.WaitGroup
+	type statePartition struct {
+		topic     string
+		partition int32
+	}
+	waits := make(map[statePartition]bool)
 	for _, parts := range claims {
 		for _, p := range parts {
-			for _, topic := range g.settled {
-				wg.Go(func() {
-					if err := settle(client, topic, p, settleWithin); err != nil {
-						g.log.Warn("restoring a partition with a transaction still open", "topic", topic, "partition", p, "error", err)
-					}
-				})
+			for topic, n := range g.settled {
+				waits[statePartition{topic, p % n}] = true
 			}
 		}
+	}
+	var wg sync.WaitGroup
+	for w := range waits {
+		wg.Go(func() {
+			if err := settle(client, w.topic, w.partition, settleWithin); err != nil {
+				g.log.Warn("restoring a partition with a transaction still open", "topic", w.topic, "partition", w.partition, "error", err)
+			}
+		})
 	}
 	wg.Wait()
 }

@@ -166,15 +166,38 @@ func TestStagesRejectTimeOutOfRange(t *testing.T) {
 }
 
 func TestSlotKeysSpreadOverPartitions(t *testing.T) {
-	keys, err := slotKeys("x-repartition", 12)
-	if err != nil {
-		t.Fatal(err)
-	}
+	keys := slotKeys("x-repartition", 12)
 	part := sarama.NewCustomHashPartitioner(goka.DefaultHasher())("x-repartition")
 	for i, k := range keys {
 		p, err := part.Partition(&sarama.ProducerMessage{Key: sarama.StringEncoder(k)}, 12)
 		if err != nil || p != int32(i) {
 			t.Errorf("slot %d: key %q goes to partition %d (%v)", i, k, p, err)
+		}
+	}
+}
+
+// TestPartitionKeysBeyondPartitions: with more sources than partitions
+// (the input grew), every source gets a key of its own on partition
+// source mod n, and the first n are the slot keys, which checkpoints
+// written before the growth are stored under.
+func TestPartitionKeysBeyondPartitions(t *testing.T) {
+	const n = 4
+	keys := newPartitionKeys("x-changelog", n)
+	part := sarama.NewCustomHashPartitioner(goka.DefaultHasher())("x-changelog")
+	seen := make(map[string]int32)
+	for s := int32(n*3 - 1); s >= 0; s-- { // out of order: later keys first
+		k := keys.key(s)
+		if other, dup := seen[k]; dup {
+			t.Fatalf("sources %d and %d share key %q", s, other, k)
+		}
+		seen[k] = s
+		if p, _ := part.Partition(&sarama.ProducerMessage{Key: sarama.StringEncoder(k)}, n); p != s%n {
+			t.Errorf("source %d: key %q goes to partition %d, want %d", s, k, p, s%n)
+		}
+	}
+	for i, k := range slotKeys("x-changelog", n) {
+		if got := keys.key(int32(i)); got != k {
+			t.Errorf("source %d: key %q, slot key %q", i, got, k)
 		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/IBM/sarama"
@@ -70,11 +71,24 @@ func (svc *Service) consumerGroupConfig(internal bool) *sarama.Config {
 	s := svc.saramaConfig()
 	if internal {
 		s.Consumer.Offsets.Initial = sarama.OffsetOldest
+	} else {
+		// sarama notices that the input gained partitions, and rebalances
+		// the group onto them, when its metadata, refreshed this often,
+		// says so (Kafka's own consumers: metadata.max.age.ms, 5 min). The
+		// window stage waits for the new partitions from the moment it
+		// learns of them (Service.learnInputGrowth), so every second
+		// here is a second of windows held back. Only the topics the group
+		// reads are asked for.
+		s.Metadata.RefreshFrequency = inputRefresh
+		s.Metadata.Full = false
 	}
 	s.Consumer.Offsets.AutoCommit.Enable = !svc.cfg.Guarantee.Transactional()
 	s.Consumer.Offsets.AutoCommit.Interval = svc.cfg.CommitInterval
 	return s
 }
+
+// inputRefresh is how often the parse stage's group refreshes its metadata.
+const inputRefresh = 2 * time.Second
 
 // producerConfig is saramaConfig for a producer: idempotent, so that a
 // batch the broker appended but whose answer a dropped connection lost is
@@ -91,37 +105,45 @@ func (svc *Service) producerConfig() *sarama.Config {
 }
 
 // ensureTopics checks the input topic and creates the topics the service owns
-// (the output too, if missing) with the input's partition count, which it
-// returns. Instances starting together race to create them; losing the race
-// is success. Topics get the broker's default retention, except the window
+// (the output too, if missing); it returns the input's partition count
+// (sources) and the number of slots: the partition count of the topics
+// that hold the group's state (repartition topic, window table, changelog),
+// the input's when it creates them. Those keep their count when the input
+// gains partitions; the slots then take reports from more sources.
+// Instances starting together race to create them; losing the race is
+// success. Topics get the broker's default retention, except the window
 // table and the parse stage's changelog, which are compacted: only the last
 // value of each key matters.
-func (s *Service) ensureTopics() (int32, error) {
+func (s *Service) ensureTopics() (sources, slots int32, err error) {
 	client, err := sarama.NewClient(s.cfg.Brokers, s.saramaConfig())
 	if err != nil {
-		return 0, fmt.Errorf("connecting to brokers %v (config key \"brokers\"): %w", s.cfg.Brokers, err)
+		return 0, 0, fmt.Errorf("connecting to brokers %v (config key \"brokers\"): %w", s.cfg.Brokers, err)
 	}
 	defer client.Close()
 	// The topic list, not a lookup of the one topic: that would retry a
 	// missing topic for as long as the metadata retries allow.
 	topics, err := client.Topics()
 	if err != nil {
-		return 0, fmt.Errorf("listing topics: %w", err)
+		return 0, 0, fmt.Errorf("listing topics: %w", err)
 	}
 	if !slices.Contains(topics, string(s.topics.Input)) {
-		return 0, &KeyError{Key: "input", Reason: fmt.Sprintf("topic %q does not exist on brokers %v", s.topics.Input, s.cfg.Brokers)}
+		return 0, 0, &KeyError{Key: "input", Reason: fmt.Sprintf("topic %q does not exist on brokers %v", s.topics.Input, s.cfg.Brokers)}
 	}
 	parts, err := client.Partitions(string(s.topics.Input))
 	if err != nil {
-		return 0, fmt.Errorf("reading partitions of input topic %q: %w", s.topics.Input, err)
+		return 0, 0, fmt.Errorf("reading partitions of input topic %q: %w", s.topics.Input, err)
 	}
+	sources = int32(len(parts))
 	admin, err := sarama.NewClusterAdminFromClient(client)
 	if err != nil {
-		return 0, fmt.Errorf("cluster admin: %w", err)
+		return 0, 0, fmt.Errorf("cluster admin: %w", err)
 	}
 	existing, err := admin.ListTopics()
 	if err != nil {
-		return 0, fmt.Errorf("listing topics: %w", err)
+		return 0, 0, fmt.Errorf("listing topics: %w", err)
+	}
+	if slots, err = s.slotCount(existing, sources); err != nil {
+		return 0, 0, err
 	}
 	compact := "compact"
 	owned := map[string]map[string]*string{
@@ -134,60 +156,96 @@ func (s *Service) ensureTopics() (int32, error) {
 	if s.topics.Late != "" {
 		owned[string(s.topics.Late)] = nil
 	}
-	// The repartition topic, the table and the changelog are partitioned as
-	// the input is: slot keys, checkpoints and the window table all assume
-	// it. Any other count (a topic created by hand, or left from before the
-	// input grew) would misroute reports without a word.
-	for _, topic := range []string{string(s.topics.Repartition), string(s.topics.Changelog), string(goka.GroupTable(s.topics.WindowGroup))} {
-		if d, ok := existing[topic]; ok && d.NumPartitions != int32(len(parts)) {
-			return 0, &KeyError{Key: "group", Reason: fmt.Sprintf("topic %q, which group %q keeps its state in, has %d partitions, "+
-				"but the input %q has %d (was the input's partition count changed?): start a new group (--group), which "+
-				"reads the input again, or delete the group's topics (%s-*) and consumer groups and start again",
-				topic, s.cfg.Group, d.NumPartitions, s.topics.Input, len(parts), s.cfg.Group)}
-		}
-	}
 	for topic, conf := range owned {
 		if _, ok := existing[topic]; ok {
 			continue
 		}
 		err := admin.CreateTopic(topic, &sarama.TopicDetail{
-			NumPartitions:     int32(len(parts)),
+			NumPartitions:     slots,
 			ReplicationFactor: int16(s.cfg.ReplicationFactor),
 			ConfigEntries:     conf,
 		}, false)
 		if errors.Is(err, sarama.ErrTopicAuthorizationFailed) || errors.Is(err, sarama.ErrClusterAuthorizationFailed) {
-			return 0, fmt.Errorf("creating topic %q: %s may not create topics (Kafka ACLs): create it in advance or grant Create: %w",
+			return 0, 0, fmt.Errorf("creating topic %q: %s may not create topics (Kafka ACLs): create it in advance or grant Create: %w",
 				topic, s.principal(), err)
 		}
 		if err != nil && !errors.Is(err, sarama.ErrTopicAlreadyExists) {
-			return 0, fmt.Errorf("creating topic %q: %w", topic, err)
+			return 0, 0, fmt.Errorf("creating topic %q: %w", topic, err)
 		}
 	}
-	return int32(len(parts)), nil
+	return sources, slots, nil
+}
+
+// slotCount returns the partition count of the group's state topics that
+// exist (one slot each), or sources when none does. They must agree: slot
+// keys, the window table and the checkpoints all assume one count, and any
+// other (a topic created by hand, or deleted and created again) would
+// misroute reports and state without a word.
+func (s *Service) slotCount(existing map[string]sarama.TopicDetail, sources int32) (int32, error) {
+	slots, from := int32(0), ""
+	for _, topic := range []string{string(s.topics.Repartition), string(goka.GroupTable(s.topics.WindowGroup)), string(s.topics.Changelog)} {
+		d, ok := existing[topic]
+		switch {
+		case !ok:
+		case slots == 0:
+			slots, from = d.NumPartitions, topic
+		case d.NumPartitions != slots:
+			return 0, &KeyError{Key: "group", Reason: fmt.Sprintf("topic %q, which group %q keeps its state in, has %d partitions, "+
+				"but %q has %d: they must agree (was one created by hand, or deleted and created again?): start a new group (--group), "+
+				"which reads the input again, or delete the group's topics (%s-*) and consumer groups and start again",
+				topic, s.cfg.Group, d.NumPartitions, from, slots, s.cfg.Group)}
+		}
+	}
+	if slots == 0 {
+		slots = sources
+	}
+	return slots, nil
 }
 
 // slotKeys picks, for each of n slots, a repartition key that goka's
 // partitioner sends to partition i of the n-partition repartition topic, so
 // consecutive windows spread evenly over the window stage's partitions.
-func slotKeys(topic goka.Stream, n int32) ([]string, error) {
-	part := sarama.NewCustomHashPartitioner(goka.DefaultHasher())(string(topic))
-	keys := make([]string, n)
-	found := int32(0)
-	for i := 0; found < n && i < 1<<20; i++ {
-		k := fmt.Sprintf("slot-%d", i)
-		p, err := part.Partition(&sarama.ProducerMessage{Key: sarama.StringEncoder(k)}, n)
-		if err != nil {
-			return nil, fmt.Errorf("partitioning slot keys: %w", err)
-		}
-		if keys[p] == "" {
-			keys[p] = k
-			found++
-		}
+func slotKeys(topic goka.Stream, n int32) []string {
+	keys := newPartitionKeys(topic, n)
+	out := make([]string, n)
+	for i := range out {
+		out[i] = keys.key(int32(i))
 	}
-	if found < n {
-		return nil, fmt.Errorf("no slot keys found for %d partitions", n)
+	return out
+}
+
+// partitionKeys gives each source s a key of its own that goka's
+// partitioner sends to partition s mod n of an n-partition topic: for
+// s < n the key slotKeys picks for partition s, then the next one found
+// for the same partition, and so on. The parse stage keys its checkpoints
+// so, as the input may have more partitions than its changelog.
+type partitionKeys struct {
+	part sarama.Partitioner
+	n    int32
+
+	mu     sync.Mutex
+	tried  int
+	byPart [][]string // keys found so far, per partition, in search order
+}
+
+func newPartitionKeys(topic goka.Stream, n int32) *partitionKeys {
+	return &partitionKeys{part: sarama.NewCustomHashPartitioner(goka.DefaultHasher())(string(topic)), n: n,
+		byPart: make([][]string, n)}
+}
+
+// key returns source s's key. goka's hash partitioner spreads keys evenly
+// and cannot fail on a key, so the search ends after about n*(s/n+1) tries.
+func (k *partitionKeys) key(s int32) string {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	p, nth := s%k.n, int(s/k.n)
+	for len(k.byPart[p]) <= nth {
+		key := fmt.Sprintf("slot-%d", k.tried)
+		k.tried++
+		at, _ := k.part.Partition(&sarama.ProducerMessage{Key: sarama.StringEncoder(key)}, k.n)
+		k.byPart[at] = append(k.byPart[at], key)
 	}
-	return keys, nil
+	return k.byPart[p][nth]
 }
 
 // GokaLogger returns a goka.Logger that writes to log at debug level: goka

@@ -27,6 +27,10 @@ func (s *Service) claimWindow(partition int32, _ int64) error {
 		return fmt.Errorf("end offset of %s/%d: %w", topic, partition, err)
 	}
 	s.windower.Claimed(partition, id, end)
+	// The slots read from here on wait for every partition the input has.
+	if err := s.learnInputGrowth(); err != nil && !errors.Is(err, errInputGrew) {
+		return err
+	}
 	return nil
 }
 

@@ -45,15 +45,17 @@ type Service struct {
 	// windowGate is the window stage's gate.
 	windowGate *gate
 	probe      *brokerProbe
-	// inputs asks for the input's partition count (checkInputPartitions)
+	// inputs asks for the input's partition count (learnInputGrowth)
 	// while Run runs: on connections of its own, since a broker answers a
 	// connection's requests in order, and the consumers' wait in fetches.
-	inputs sarama.Client
+	inputs     sarama.Client
 	view       *goka.View
 	viewMu     sync.RWMutex
 	viewClosed bool // the view is stopping or stopped: no more Gets
 	slotKeys   []string
-	windows    state.Windows
+	// changelogKeys keys each input partition's checkpoint.
+	changelogKeys *partitionKeys
+	windows       state.Windows
 }
 
 // New validates cfg, checks the input topic, creates the topics the service
@@ -79,7 +81,7 @@ func New(cfg Config, reg prometheus.Registerer, log *slog.Logger) (*Service, err
 	if err := s.checkCluster(); err != nil {
 		return nil, err
 	}
-	sources, err := s.ensureTopics()
+	sources, slots, err := s.ensureTopics()
 	if err != nil {
 		return nil, err
 	}
@@ -87,14 +89,8 @@ func New(cfg Config, reg prometheus.Registerer, log *slog.Logger) (*Service, err
 	if err := s.checkCluster(); err != nil {
 		return nil, err
 	}
-	keys, err := slotKeys(s.topics.Repartition, sources)
-	if err != nil {
-		return nil, err
-	}
-	changelogKeys, err := slotKeys(s.topics.Changelog, sources)
-	if err != nil {
-		return nil, err
-	}
+	keys := slotKeys(s.topics.Repartition, slots)
+	s.changelogKeys = newPartitionKeys(s.topics.Changelog, slots)
 	windows := state.Windows{Size: cfg.Window.Milliseconds()}
 	s.slotKeys, s.windows = keys, windows
 	txn := cfg.Guarantee.Transactional()
@@ -115,7 +111,7 @@ func New(cfg Config, reg prometheus.Registerer, log *slog.Logger) (*Service, err
 		Late:          s.topics.Late,
 		Transactional: txn,
 		Changelog:     s.topics.Changelog,
-		ChangelogKeys: changelogKeys,
+		ChangelogKey:  s.changelogKeys.key,
 		Closed:        func() { s.gate.txn.Soon() },
 	}, s.metrics)
 	s.gate = newGate(s.parser, log)
@@ -130,17 +126,18 @@ func New(cfg Config, reg prometheus.Registerer, log *slog.Logger) (*Service, err
 		Committed:     s.windowGate.committedOffset,
 		Moved:         s.repartitionMoved,
 	}, s.metrics)
+	s.windower.Grow(sources)
 	s.windowGate.committer = s.windower
 	s.gate.restore = s.restoreParse
 	s.windowGate.restore = s.claimWindow
-	s.gate.settled = []string{string(s.topics.Changelog)}
-	s.windowGate.settled = []string{string(goka.GroupTable(s.topics.WindowGroup))}
+	s.gate.settled = map[string]int32{string(s.topics.Changelog): slots}
+	s.windowGate.settled = map[string]int32{string(goka.GroupTable(s.topics.WindowGroup)): slots}
 	if txn {
 		s.gate.txn = newTxnCommits(string(s.topics.ParseGroup), cfg.InstanceID, s.metrics.Transaction("parse"))
 		s.gate.txn.precommit = s.precommitParse
 		s.windowGate.txn = newTxnCommits(string(s.topics.WindowGroup), cfg.InstanceID, s.metrics.Transaction("window"))
 		s.windowGate.txn.urgent = true
-		s.windowGate.txn.verify = s.checkInputPartitions
+		s.windowGate.txn.verify = s.learnInputGrowth
 	}
 	s.gate.access = s.checkCluster
 	// goka drops a NULL value (a tombstone) by default, and marks it done:
@@ -303,7 +300,12 @@ func (s *Service) restoreParse(partition int32, initial int64) error {
 	if client == nil {
 		return errors.New("no consumer group client")
 	}
-	_, value, err := lastCommitted(client, string(s.topics.Changelog), partition)
+	if err := s.learnInputPartitions(client, partition); err != nil {
+		return err
+	}
+	// The changelog has a partition per slot; the input may have more.
+	_, value, err := lastCommittedOf(client, string(s.topics.Changelog), partition%int32(len(s.slotKeys)),
+		[]byte(s.changelogKeys.key(partition)))
 	if err != nil {
 		return err
 	}
@@ -444,44 +446,62 @@ func (s *Service) sendIdle(f processor.IdleFlush, failed chan<- error) {
 }
 
 // watchInput, under at_least_once, asks every inputCheck whether the input
-// grew (checkInputPartitions), and fails with the answer: the window stage
-// emits finals as it goes, with no commit to check before, so windows final
-// since the growth may miss the new partitions' records.
+// gained partitions (learnInputGrowth). The window stage emits finals as it
+// goes, with no commit to check before: a window final between the growth
+// and the next ask misses the new partitions' records for it, which count
+// as late (oscheck_records_late_joined_total).
 func (s *Service) watchInput(ctx context.Context) error {
 	return onTicks(ctx, inputCheck, func() error {
-		var bad *KeyError
-		if err := s.checkInputPartitions(); errors.As(err, &bad) {
-			return bad
+		if err := s.learnInputGrowth(); err != nil && !errors.Is(err, errInputGrew) {
+			s.log.Debug("asking for the input's partitions", "error", err)
 		}
 		return nil // a failed ask is asked again
 	})
 }
 
 // inputCheck is how often watchInput asks.
-const inputCheck = time.Second
+const inputCheck = 250 * time.Millisecond
 
-// checkInputPartitions fails, permanently, when the input no longer has the
-// partitions it had at start (one slot each). The window stage asks before each transaction that
-// may hold finals commits: a partition added to the input takes no part in
-// the windows yet (the slots wait for sources reports), so a final committed
-// after producers could write to it might miss its records. Stopping here
-// commits none such; the start-up check then names the repair.
-func (s *Service) checkInputPartitions() error {
-	sources := int32(len(s.slotKeys))
-	client := s.inputs
+// errInputGrew is what learnInputGrowth returns when the input has more
+// partitions than the window stage knew of.
+var errInputGrew = errors.New("the input gained partitions")
+
+// learnInputGrowth asks the brokers for the input's partition count and,
+// if it grew, tells both stages (which never shrink it) and returns
+// errInputGrew. Under exactly_once_v2 the window stage asks before each
+// transaction that may hold finals commits, and aborts it on that error: a
+// final in it might miss the records of the new partitions, which its
+// slot did not wait for. The partitions then restart from what was
+// committed, and their slots wait for every source (state.Slot.Grow).
+func (s *Service) learnInputGrowth() error {
 	input := string(s.topics.Input)
-	if err := client.RefreshMetadata(input); err != nil {
+	if err := s.inputs.RefreshMetadata(input); err != nil {
 		return fmt.Errorf("checking the input's partitions: %w", err)
 	}
-	parts, err := client.Partitions(input)
+	parts, err := s.inputs.Partitions(input)
 	if err != nil {
 		return fmt.Errorf("checking the input's partitions: %w", err)
 	}
-	if n := int32(len(parts)); n != sources {
-		return &KeyError{Key: "input", Reason: fmt.Sprintf("topic %q has %d partitions now, %d when group %q started: "+
-			"oscheck cannot count partitions added while it runs yet, and stopped before it wrote a window without them; "+
-			"start it with a new group (--group), which reads the input again", input, n, sources, s.cfg.Group)}
+	n, known := int32(len(parts)), s.windower.Sources()
+	if n <= known {
+		return nil
 	}
+	s.windower.Grow(n)
+	s.parser.Grow(n)
+	s.log.Info("the input topic gained partitions: windows not final yet wait for them too; "+
+		"their records for windows already final count as late", "topic", input, "partitions", n, "before", known)
+	return fmt.Errorf("%w: %d, not %d", errInputGrew, n, known)
+}
+
+// learnInputPartitions tells the parse stage, as it claims partition, how
+// many partitions the input has (client's metadata, which the claim came
+// from): its reports then make the slots wait for all of them.
+func (s *Service) learnInputPartitions(client sarama.Client, partition int32) error {
+	parts, err := client.Partitions(string(s.topics.Input))
+	if err != nil {
+		return fmt.Errorf("partitions of the input %q: %w", s.topics.Input, err)
+	}
+	s.parser.Grow(max(int32(len(parts)), partition+1))
 	return nil
 }
 

@@ -1,6 +1,7 @@
 package topology
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"time"
@@ -22,6 +23,13 @@ const stableFetchBytes = 1 << 20
 // start is reached: the tail of a transactional topic is commit markers, and
 // after a crash perhaps an aborted transaction.
 func lastCommitted(client sarama.Client, topic string, partition int32) (offset int64, value []byte, err error) {
+	return lastCommittedOf(client, topic, partition, nil)
+}
+
+// lastCommittedOf is lastCommitted of the records with key, or of any
+// record if key is nil: a topic where several keys share a partition (the
+// parse stage's changelog after the input gained partitions).
+func lastCommittedOf(client sarama.Client, topic string, partition int32, key []byte) (offset int64, value []byte, err error) {
 	broker, err := client.Leader(topic, partition)
 	if err != nil {
 		return -1, nil, fmt.Errorf("leader of %s/%d: %w", topic, partition, err)
@@ -37,7 +45,7 @@ func lastCommitted(client sarama.Client, topic string, partition int32) (offset 
 	span := int64(16)
 	for to := lso; to > oldest; span *= 2 {
 		from := max(oldest, to-span)
-		offset, value, err := lastCommittedIn(broker, topic, partition, from, to)
+		offset, value, err := lastCommittedIn(broker, topic, partition, from, to, key)
 		if err != nil || offset >= 0 {
 			return offset, value, err
 		}
@@ -46,8 +54,9 @@ func lastCommitted(client sarama.Client, topic string, partition int32) (offset 
 	return -1, nil, nil
 }
 
-// lastCommittedIn returns the last committed data record in [from, to).
-func lastCommittedIn(b *sarama.Broker, topic string, partition int32, from, to int64) (offset int64, value []byte, err error) {
+// lastCommittedIn returns the last committed data record in [from, to)
+// with key (any if nil).
+func lastCommittedIn(b *sarama.Broker, topic string, partition int32, from, to int64, key []byte) (offset int64, value []byte, err error) {
 	offset = -1
 	r := newCommittedReader(b, topic, partition, from)
 	for past := false; r.reached < to && !past; {
@@ -62,7 +71,9 @@ func lastCommittedIn(b *sarama.Broker, topic string, partition int32, from, to i
 				// by a transactional producer, so not ours.
 				return false
 			}
-			offset, value = off, rec.Value
+			if key == nil || bytes.Equal(rec.Key, key) {
+				offset, value = off, rec.Value
+			}
 			return true
 		})
 		if r.reached == before && !past {
