@@ -122,13 +122,15 @@ func (p *Parser) precommit(id int32, part *partition) ([]Record, error) {
 	if part.agg.Due() {
 		reports, _ := part.agg.Flush()
 		for slot, r := range reports {
-			v, err := state.ReportCodec{}.Encode(r)
-			if err != nil {
-				return nil, err
+			for _, piece := range r.Split(state.MaxReportBytes) {
+				v, err := state.ReportCodec{}.Encode(piece)
+				if err != nil {
+					return nil, err
+				}
+				out = append(out, Record{Topic: p.cfg.Repartition, Key: p.cfg.SlotKeys[slot], Value: v})
+				p.metrics.ReportsSent.Inc()
 			}
-			out = append(out, Record{Topic: p.cfg.Repartition, Key: p.cfg.SlotKeys[slot], Value: v})
 		}
-		p.metrics.ReportsSent.Add(float64(len(reports)))
 		part.dirty = true
 	}
 	if !part.dirty {

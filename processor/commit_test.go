@@ -223,8 +223,10 @@ func (b *commitBench) idle(now int64) []int {
 	var ids []int
 	for _, f := range b.p.IdleFlushes(time.UnixMilli(now), func(int32, int64) (bool, bool) { return true, true }) {
 		h := &heldFlush{partition: f.Partition, release: f.Release}
-		for key, r := range f.Reports {
-			h.offsets = append(h.offsets, b.take(b.parts[f.Partition], r, "idle flush to "+key)...)
+		for key, rs := range f.Reports {
+			for _, r := range rs {
+				h.offsets = append(h.offsets, b.take(b.parts[f.Partition], r, "idle flush to "+key)...)
+			}
 		}
 		b.flushed++
 		b.flushes[b.flushed] = h

@@ -225,8 +225,10 @@ func (h *stageHarness) finish() {
 			continue
 		}
 		for _, fl := range h.p.IdleFlushes(now, owned) {
-			for slot, r := range fl.Reports {
-				h.committed.add(slot, r)
+			for slot, rs := range fl.Reports {
+				for _, r := range rs {
+					h.committed.add(slot, r)
+				}
 			}
 			fl.Release()
 		}

@@ -12,7 +12,7 @@ import (
 // until then the partition's commit stays below the flushed windows.
 type IdleFlush struct {
 	Partition int32
-	Reports   map[string]*state.Report
+	Reports   map[string][]*state.Report // in the order they must be sent
 	Release   func()
 }
 
@@ -68,11 +68,11 @@ func (p *Parser) closeIdle(id int32, part *partition, now time.Time, position fu
 // flushIdle must be called with part.mu held.
 func (p *Parser) flushIdle(id int32, part *partition) IdleFlush {
 	reports, floor := part.agg.Flush()
-	f := IdleFlush{Partition: id, Reports: make(map[string]*state.Report, len(reports)), Release: func() {}}
+	f := IdleFlush{Partition: id, Reports: make(map[string][]*state.Report, len(reports)), Release: func() {}}
 	for slot, r := range reports {
-		f.Reports[p.cfg.SlotKeys[slot]] = r
+		f.Reports[p.cfg.SlotKeys[slot]] = r.Split(state.MaxReportBytes)
+		p.metrics.ReportsSent.Add(float64(len(f.Reports[p.cfg.SlotKeys[slot]])))
 	}
-	p.metrics.ReportsSent.Add(float64(len(reports)))
 	if floor != math.MaxInt64 {
 		key := p.token.Add(-1)
 		part.holds.add(key, floor)

@@ -287,9 +287,11 @@ func (p *Parser) count(ctx goka.Context, part *partition, raw []byte) {
 			part.holds.add(offset, floor)
 		}
 		for slot, r := range reports {
-			part.emits = append(part.emits, pendingEmit{topic: p.cfg.Repartition, key: p.cfg.SlotKeys[slot], value: r})
+			for _, piece := range r.Split(state.MaxReportBytes) {
+				part.emits = append(part.emits, pendingEmit{topic: p.cfg.Repartition, key: p.cfg.SlotKeys[slot], value: piece})
+				p.metrics.ReportsSent.Inc()
+			}
 		}
-		p.metrics.ReportsSent.Add(float64(len(reports)))
 	}
 }
 

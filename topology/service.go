@@ -411,9 +411,12 @@ func (s *Service) runIdle(ctx context.Context) error {
 func (s *Service) sendIdle(f processor.IdleFlush, failed chan<- error) {
 	var (
 		mu      sync.Mutex
-		pending = len(f.Reports)
+		pending int
 		errs    []error
 	)
+	for _, rs := range f.Reports {
+		pending += len(rs)
+	}
 	done := func(err error) {
 		mu.Lock()
 		defer mu.Unlock()
@@ -435,13 +438,16 @@ func (s *Service) sendIdle(f processor.IdleFlush, failed chan<- error) {
 		f.Release()
 		s.gate.remark(f.Partition)
 	}
-	for key, r := range f.Reports {
-		p, err := s.idle.Emit(key, r)
-		if err != nil {
-			done(err)
-			continue
+	// A key's reports go in order: one producer, one partition.
+	for key, rs := range f.Reports {
+		for _, r := range rs {
+			p, err := s.idle.Emit(key, r)
+			if err != nil {
+				done(err)
+				continue
+			}
+			p.Then(done)
 		}
-		p.Then(done)
 	}
 }
 
