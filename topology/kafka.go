@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 
@@ -53,10 +54,19 @@ func (svc *Service) saramaConfig() *sarama.Config {
 	// service produces per window, not per event, so batches are small
 	// anyway; 5 ms is Kafka's own default linger.
 	s.Producer.Flush.Frequency = 5 * time.Millisecond
+	if svc.recordLimit > 0 {
+		// A batch at most what the smallest topic takes (the broker
+		// measures batches, headers included, against it).
+		s.Producer.MaxMessageBytes = int(min(int64(s.Producer.MaxMessageBytes), svc.recordLimit-recordBatchOverhead))
+	}
 	TuneConsumer(s)
 	c.Security.apply(s, svc.tls)
 	return s
 }
+
+// recordBatchOverhead is what a record batch's header adds to its records
+// (61 bytes in Kafka's v2 format), rounded up.
+const recordBatchOverhead = 128
 
 // consumerGroupConfig is saramaConfig for a stage's consumer group. Under
 // exactly_once_v2 its offsets are committed in the stage's transactions
@@ -173,7 +183,63 @@ func (s *Service) ensureTopics() (sources, slots int32, err error) {
 			return 0, 0, fmt.Errorf("creating topic %q: %w", topic, err)
 		}
 	}
+	if err := s.checkRecordLimits(admin); err != nil {
+		return 0, 0, err
+	}
 	return sources, slots, nil
+}
+
+// MinRecordLimit is the least max.message.bytes oscheck needs on a topic it
+// writes: a dead letter or late copy takes up to 256 KiB of the record
+// (processor.MaxCopyBytes) and 4 KiB of its key, with headers; a report
+// at most state.MaxReportBytes.
+const MinRecordLimit = 300_000
+
+// checkRecordLimits asks the brokers how large a record batch each topic
+// the service writes takes (max.message.bytes, as the topic has it or the
+// broker's default), refuses to start where that is below MinRecordLimit,
+// and keeps the producers' batches within the smallest: a batch the broker
+// refuses fails its transaction, and every retry of it, for ever.
+func (s *Service) checkRecordLimits(admin sarama.ClusterAdmin) error {
+	topics := []string{string(s.topics.Output), string(s.topics.Repartition), string(goka.GroupTable(s.topics.WindowGroup)),
+		string(s.topics.Changelog), string(s.topics.DeadLetter)}
+	if s.topics.Late != "" {
+		topics = append(topics, string(s.topics.Late))
+	}
+	limit := int64(0)
+	for _, topic := range topics {
+		entries, err := admin.DescribeConfig(sarama.ConfigResource{Type: sarama.TopicResource, Name: topic,
+			ConfigNames: []string{"max.message.bytes"}})
+		if errors.Is(err, sarama.ErrTopicAuthorizationFailed) || errors.Is(err, sarama.ErrClusterAuthorizationFailed) {
+			// Not a right oscheck needs otherwise: run on unchecked.
+			s.log.Warn("cannot check the largest record a topic takes (max.message.bytes): the principal may not describe its configs",
+				"topic", topic, "needed", MinRecordLimit)
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("asking for topic %q's max.message.bytes: %w", topic, err)
+		}
+		for _, e := range entries {
+			if e.Name != "max.message.bytes" {
+				continue
+			}
+			n, err := strconv.ParseInt(e.Value, 10, 64)
+			if err != nil {
+				return fmt.Errorf("topic %q's max.message.bytes %q: %w", topic, e.Value, err)
+			}
+			if n < MinRecordLimit {
+				return fmt.Errorf("topic %q takes record batches of at most %d bytes (its max.message.bytes), "+
+					"and oscheck writes records of up to %d bytes there (a dead letter keeps up to 256 KiB of its record): raise it, "+
+					"e.g. kafka-configs --alter --entity-type topics --entity-name %s --add-config max.message.bytes=1048588",
+					topic, n, MinRecordLimit, topic)
+			}
+			if limit == 0 || n < limit {
+				limit = n
+			}
+		}
+	}
+	s.recordLimit = limit
+	return nil
 }
 
 // slotCount returns the partition count of the group's state topics that

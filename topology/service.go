@@ -35,6 +35,9 @@ type Service struct {
 	metrics *processor.Metrics
 	tmb     goka.TopicManagerBuilder
 	tls     *tls.Config // read from cfg.Security's files once, at New
+	// recordLimit is the smallest max.message.bytes of the topics the
+	// service writes (0 until known): producers batch within it.
+	recordLimit int64
 
 	parser   *processor.Parser
 	windower *processor.Windower

@@ -347,3 +347,29 @@ func inputGrows(t *testing.T, guarantee string) {
 		}
 	}
 }
+
+// TestTopicTakesTooSmallRecords: the dead-letter topic exists with
+// max.message.bytes 100000, below the 256 KiB of a record oscheck copies
+// there. The service must refuse to start, naming the topic and the
+// setting, instead of failing on the first large malformed record, and on
+// every retry of it.
+func TestTopicTakesTooSmallRecords(t *testing.T) {
+	brokers := startBroker(t, 1, "access_log")
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	small := "100000"
+	if _, err := kadm.NewClient(cl).CreateTopic(context.Background(), 1, -1, map[string]*string{"max.message.bytes": &small},
+		"os-check-streams-dlq"); err != nil {
+		t.Fatal(err)
+	}
+	cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	err = run(ctx, []string{"run", "--brokers", brokers[0], "--http-addr", ""}, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "os-check-streams-dlq") || !strings.Contains(err.Error(), "max.message.bytes") ||
+		!strings.Contains(err.Error(), "100000") {
+		t.Fatalf("got %v, want an error naming the topic, max.message.bytes and its value", err)
+	}
+}
