@@ -18,9 +18,12 @@ import (
 type WindowerConfig struct {
 	Windows state.Windows
 	Retain  int // finals kept per slot for re-emission and queries
-	Emit    EmitMode
-	Format  output.Format
-	Output  goka.Stream
+	// RetainBytes bounds the encoding of the finals kept for queries only
+	// (state.SlotConfig).
+	RetainBytes int
+	Emit        EmitMode
+	Format      output.Format
+	Output      goka.Stream
 	// Transactional runs the stage under exactly_once_v2: the table write,
 	// the output and the input offset of a report commit together, so a
 	// report read again was never applied, or its output is committed.
@@ -123,7 +126,8 @@ func (w *Windower) Consume(ctx goka.Context, msg any) {
 		// A committed offset of the deleted topic may be known still.
 		committed = min(slot.Base+w.cfg.Committed(ctx.Partition()), offset)
 	}
-	out := slot.Apply(r, offset, state.SlotConfig{Windows: w.cfg.Windows, Retain: w.cfg.Retain, Committed: committed})
+	out := slot.Apply(r, offset, state.SlotConfig{Windows: w.cfg.Windows, Retain: w.cfg.Retain,
+		RetainBytes: w.cfg.RetainBytes, Committed: committed})
 	if w.cfg.Transactional {
 		w.mu.Lock()
 		w.cache(ctx.Key(), slot)

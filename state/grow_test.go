@@ -1,6 +1,7 @@
 package state
 
 import (
+	"fmt"
 	"reflect"
 	"testing"
 )
@@ -80,5 +81,37 @@ func TestIntervalsIntersect(t *testing.T) {
 		if got := tt.b.Intersect(tt.a); !reflect.DeepEqual(got, tt.want) {
 			t.Errorf("%v ∩ %v = %v, want %v", tt.b, tt.a, got, tt.want)
 		}
+	}
+}
+
+// TestSlotRetainBytes: the finals kept for queries stop at RetainBytes,
+// newest first, and those a replay may need stay whatever their size.
+func TestSlotRetainBytes(t *testing.T) {
+	wide := func(n int) counts {
+		c := make(counts, n)
+		for i := range n {
+			c[fmt.Sprintf("scanner-%04d", i)] = 1
+		}
+		return c
+	}
+	c := SlotConfig{Windows: Windows{1000}, Retain: 64, RetainBytes: 20 << 10}
+	s := NewSlot()
+	for i := range int64(40) {
+		c.Committed = i + 1 // nothing replayable
+		s.Apply(rep(0, 1, i*1000, (i+1)*1000, part(i*1000, wide(200))), i, c)
+	}
+	b, err := SlotCodec{}.Encode(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Finals) == 0 || len(b) > 24<<10 || s.Finals[len(s.Finals)-1].Start != 39000 {
+		t.Fatalf("slot keeps %d finals, encodes to %d bytes; want the newest within 20 KiB", len(s.Finals), len(b))
+	}
+	c.Committed = 40 // every final from here on replayable
+	for i := int64(40); i < 60; i++ {
+		s.Apply(rep(0, 1, i*1000, (i+1)*1000, part(i*1000, wide(200))), i, c)
+	}
+	if s.Finals[0].Offset > 40 || len(s.replay(40).Finals) != 1 {
+		t.Fatalf("replayable finals dropped: first kept at offset %d", s.Finals[0].Offset)
 	}
 }

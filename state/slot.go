@@ -67,8 +67,12 @@ type SlotConfig struct {
 	// report since offset 0.
 	Committed int64
 	// Retain is how many of the newest finals the slot keeps, beyond the
-	// ones a replay may need, for queries of recent windows.
-	Retain int
+	// ones a replay may need, for queries of recent windows, and
+	// RetainBytes (0: no bound) about how many bytes of encoding those may
+	// take: a window with hundreds of os types takes kilobytes, and the slot
+	// is one table value.
+	Retain      int
+	RetainBytes int
 }
 
 // NewSlot returns an empty slot.
@@ -206,11 +210,23 @@ func (s *Slot) Apply(r *Report, offset int64, c SlotConfig) Output {
 	if n := min(len(s.Finals)-c.Retain, firstWhere(s.Finals, replayable)); n > 0 {
 		s.Finals = slices.Delete(s.Finals, 0, n)
 	}
+	if c.RetainBytes > 0 {
+		// Of the finals kept for queries only, the newest that fit.
+		kept, bytes := firstWhere(s.Finals, replayable), 0
+		for kept > 0 && bytes+s.Finals[kept-1].size() <= c.RetainBytes {
+			bytes += s.Finals[kept-1].size()
+			kept--
+		}
+		s.Finals = slices.Delete(s.Finals, 0, kept)
+	}
 	if n := firstWhere(s.Updates, replayable); n > 0 {
 		s.Updates = slices.Delete(s.Updates, 0, n)
 	}
 	return out
 }
+
+// size is at least the length of f's encoding in a slot.
+func (f Final) size() int { return Partial{f.Start, f.Counts}.size() + 24 }
 
 func (s *Slot) complete(start, size int64) bool {
 	return s.Sources > 0 && s.reported(start, size) == s.Sources

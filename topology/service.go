@@ -122,6 +122,7 @@ func New(cfg Config, reg prometheus.Registerer, log *slog.Logger) (*Service, err
 	s.windower = processor.NewWindower(processor.WindowerConfig{
 		Windows:       windows,
 		Retain:        cfg.RetainFinals,
+		RetainBytes:   retainBytes,
 		Emit:          cfg.Emit,
 		Format:        cfg.Format,
 		Output:        s.topics.Output,
@@ -374,6 +375,11 @@ func (s *Service) transactionalID(stage string) string {
 func (s *Service) transactionalIDs() []string {
 	return []string{s.transactionalID("parse"), s.transactionalID("window")}
 }
+
+// retainBytes bounds the finals a slot keeps for queries only: with the
+// open windows, they are one window-table value, which must stay far below
+// the records Kafka takes.
+const retainBytes = 64 << 10
 
 // reportEvery is the parse stage's least time between a partition's reports
 // (processor.ParserConfig.ReportEvery): short against any window, long
