@@ -192,7 +192,7 @@ func (s *Slot) Apply(r *Report, offset int64, c SlotConfig) Output {
 	}
 	s.Claims[r.Source] = claims.Add(r.From, r.To)
 
-	for _, start := range slices.Sorted(maps.Keys(s.Open)) {
+	for _, start := range s.openIn(r.From, r.To, size) {
 		if s.complete(start, size) {
 			out.Finals = append(out.Finals, Final{Start: start, Counts: s.Open[start], Offset: offset})
 			delete(s.Open, start)
@@ -223,6 +223,30 @@ func (s *Slot) Apply(r *Report, offset int64, c SlotConfig) Output {
 		s.Updates = slices.Delete(s.Updates, 0, n)
 	}
 	return out
+}
+
+// openIn returns, in order, the open windows that lie in [from, to): the
+// only ones a report claiming that range can complete (the other sources'
+// claims are as they were, and Sources only rises). It costs what the
+// smaller of the range and the open windows costs, not what every open
+// window does: a slot may hold thousands waiting for a lagging source.
+func (s *Slot) openIn(from, to, size int64) []int64 {
+	var in []int64
+	if from != Unbounded && to > from && (to-from)/size <= int64(len(s.Open)) {
+		for start := from; start < to; start += size {
+			if _, ok := s.Open[start]; ok {
+				in = append(in, start)
+			}
+		}
+		return in
+	}
+	for start := range s.Open {
+		if start >= from && start+size <= to {
+			in = append(in, start)
+		}
+	}
+	slices.Sort(in)
+	return in
 }
 
 // size is at least the length of f's encoding in a slot.
