@@ -202,3 +202,29 @@ func TestAttackOffsetResetLatestSkipsNewPartitions(t *testing.T) {
 		}
 	}
 }
+
+// TestAttackGrownPartitionNeverWritten (holds): partitions added to the
+// input that never get a record must not hold the windows back for ever:
+// the parse stage claims them at its next rebalance and closes their
+// windows at the idle timeout, and every window comes out once, exact.
+func TestAttackGrownPartitionNeverWritten(t *testing.T) {
+	for _, guarantee := range []string{"exactly_once_v2", "at_least_once"} {
+		t.Run(guarantee, func(t *testing.T) {
+			h := newGrowHarness(t, 2)
+			produce(t, h.brokers, h.batch(0, 10, []int32{0, 1}, true))
+			h.launch("--http-addr", "", "--idle-timeout", "6s", "--processing-guarantee", guarantee)
+			awaitFinals(t, h.brokers, output.KStreams, 2*time.Second, h.before(8*time.Second), time.Minute)
+			h.grow(2)
+			// At once: the old partitions must not go idle first (their idle
+			// close would make these lines late, as documented).
+			produce(t, h.brokers, h.batch(10*time.Second, 10, []int32{0, 1}, true))
+			h.awaitLearned(4)
+			awaitFinals(t, h.brokers, output.KStreams, 2*time.Second, h.want, time.Minute)
+			for k, counts := range h.finalsPerWindow() {
+				if counts[0] != h.want[k] || (guarantee == "exactly_once_v2" && len(counts) > 1) {
+					t.Errorf("window %s@%d: counts %v, true count %d", k.OS, k.Start, counts, h.want[k])
+				}
+			}
+		})
+	}
+}
