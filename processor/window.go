@@ -109,7 +109,14 @@ func (w *Windower) Consume(ctx goka.Context, msg any) {
 			}
 		}
 	}
-	slot.Grow(w.sources.Load())
+	if w.cfg.Transactional {
+		// What the stage learned of the input, not in the log: only a
+		// transaction makes it one decision (the commit asks again, and
+		// aborts what was decided for fewer sources). Under at_least_once
+		// a report read again must decide what it decided the first time,
+		// so slots learn of new sources from the reports alone.
+		slot.Grow(w.sources.Load())
+	}
 	// The report's position in the slot's history.
 	offset := slot.Base + ctx.Offset()
 	replay := offset <= slot.Applied
@@ -167,10 +174,12 @@ func (w *Windower) Consume(ctx goka.Context, msg any) {
 	w.emit(ctx, out, !replay)
 }
 
-// Grow tells the stage that the input has n partitions. Every slot it
-// reads from then on waits for n sources' claims before it finalises a
-// window (state.Slot.Grow); the caller must tell it before the stage
-// commits a final that a partition added since might have records for.
+// Grow tells the stage that the input has n partitions. Under
+// exactly_once_v2 every slot it reads from then on waits for n sources'
+// claims before it finalises a window (state.Slot.Grow); the caller must
+// tell it before the stage commits a final that a partition added since
+// might have records for. Under at_least_once slots learn it from the
+// reports (state.Report.Sources).
 func (w *Windower) Grow(n int32) {
 	for {
 		old := w.sources.Load()

@@ -37,6 +37,14 @@ func (s Intervals) Covers(from, to int64) bool {
 	return i < len(s) && s[i].From <= from
 }
 
+// Union returns the ranges that lie in either set.
+func (s Intervals) Union(o Intervals) Intervals {
+	for _, r := range o {
+		s = s.Add(r.From, r.To)
+	}
+	return s
+}
+
 // Intersect returns the ranges that lie in both sets.
 func (s Intervals) Intersect(o Intervals) Intervals {
 	var out Intervals

@@ -127,12 +127,15 @@ func (s *Slot) Grow(n int32) {
 	if n <= s.Sources {
 		return
 	}
+	// Final are the windows every source has claimed, or had final before
+	// it joined (it may have joined without claiming anything yet).
 	var final Intervals
 	for src := int32(0); src < s.Sources; src++ {
+		closed := s.Claims[src].Union(s.Joined[src])
 		if src == 0 {
-			final = s.Claims[src]
+			final = closed
 		} else {
-			final = final.Intersect(s.Claims[src])
+			final = final.Intersect(closed)
 		}
 	}
 	if len(final) > 0 {

@@ -44,6 +44,10 @@ type gate struct {
 	// Before the stage restores, each must have no transaction open
 	// (settle).
 	settled map[string]int32
+	// setStarts, if not nil, may move where the session's claims without a
+	// committed offset start (newPartitionsFromOldest), before any is
+	// consumed.
+	setStarts func(s sarama.ConsumerGroupSession) error
 	// access, if not nil, asks the brokers whether the service may still
 	// use its topics: a session that failed on an authorization error
 	// (goka's error chain keeps only the text) is retried only if it may.
@@ -255,6 +259,11 @@ type gatedHandler struct {
 }
 
 func (h *gatedHandler) Setup(s sarama.ConsumerGroupSession) error {
+	if h.gate.setStarts != nil {
+		if err := h.gate.setStarts(s); err != nil {
+			return err
+		}
+	}
 	h.session = h.gate.begin(s)
 	h.gate.settle(s.Claims())
 	return h.inner.Setup(h.session)

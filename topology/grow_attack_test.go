@@ -77,6 +77,7 @@ func TestAttackClaimSwallowsGrowthTheOpenTransactionMissed(t *testing.T) {
 	s.windower = processor.NewWindower(processor.WindowerConfig{Windows: windows, Retain: 8, Emit: processor.EmitFinal,
 		Format: output.KStreams, Output: "os-check", Transactional: true}, m)
 	s.windower.Grow(2)
+	s.txnSources.Store(2)
 	s.windowGate = newGate(s.windower, slog.Default())
 	s.windowGate.client = client
 
@@ -110,7 +111,7 @@ func TestAttackClaimSwallowsGrowthTheOpenTransactionMissed(t *testing.T) {
 
 	// The commit: verify must refuse a transaction whose final was decided
 	// for 2 sources when the input has 3.
-	if err := s.learnInputGrowth(); !errors.Is(err, errInputGrew) {
+	if err := s.verifyInput(); !errors.Is(err, errInputGrew) {
 		t.Errorf("verify before committing window 0's final (decided for 2 sources, the input has 3): %v, want errInputGrew "+
 			"(claimWindow learned of the growth mid-session and swallowed it)", err)
 	}

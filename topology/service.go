@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/IBM/sarama"
@@ -56,6 +57,9 @@ type Service struct {
 	viewMu     sync.RWMutex
 	viewClosed bool // the view is stopping or stopped: no more Gets
 	slotKeys   []string
+	// txnSources is the number of input partitions the window stage knew
+	// of when its current transaction began (verifyInput).
+	txnSources atomic.Int32
 	// changelogKeys keys each input partition's checkpoint.
 	changelogKeys *partitionKeys
 	windows       state.Windows
@@ -131,6 +135,7 @@ func New(cfg Config, reg prometheus.Registerer, log *slog.Logger) (*Service, err
 		Moved:         s.repartitionMoved,
 	}, s.metrics)
 	s.windower.Grow(sources)
+	s.txnSources.Store(sources)
 	s.windowGate.committer = s.windower
 	s.gate.restore = s.restoreParse
 	s.windowGate.restore = s.claimWindow
@@ -141,9 +146,12 @@ func New(cfg Config, reg prometheus.Registerer, log *slog.Logger) (*Service, err
 		s.gate.txn.precommit = s.precommitParse
 		s.windowGate.txn = newTxnCommits(string(s.topics.WindowGroup), cfg.InstanceID, s.metrics.Transaction("window"))
 		s.windowGate.txn.urgent = true
-		s.windowGate.txn.verify = s.learnInputGrowth
+		s.windowGate.txn.verify = s.verifyInput
 	}
 	s.gate.access = s.checkCluster
+	if cfg.OffsetReset == "latest" {
+		s.gate.setStarts = s.newPartitionsFromOldest
+	}
 	// goka drops a NULL value (a tombstone) by default, and marks it done:
 	// the parse stage must see it, to move it to the dead-letter topic.
 	if s.parse, err = s.processor("parse", parseGraph(s.topics, s.gate.wrap(s.parser.Consume)), s.gate,
@@ -204,7 +212,13 @@ func (s *Service) processor(name string, g *goka.GroupGraph, gt *gate, extra ...
 func (s *Service) Run(ctx context.Context) error {
 	stopping := ctx
 	var err error
-	if s.inputs, err = sarama.NewClient(s.cfg.Brokers, s.saramaConfig()); err != nil {
+	inputs := s.saramaConfig()
+	// The commit check waits for the answer with every partition stopped:
+	// better a failed check (the transaction is aborted, and redone from
+	// what was committed) than half a minute of retries.
+	inputs.Metadata.Retry.Max = 2
+	inputs.Metadata.Retry.Backoff = 250 * time.Millisecond
+	if s.inputs, err = sarama.NewClient(s.cfg.Brokers, inputs); err != nil {
 		return fmt.Errorf("connecting to brokers %v: %w", s.cfg.Brokers, err)
 	}
 	defer s.inputs.Close()
@@ -483,11 +497,9 @@ var errInputGrew = errors.New("the input gained partitions")
 
 // learnInputGrowth asks the brokers for the input's partition count and,
 // if it grew, tells both stages (which never shrink it) and returns
-// errInputGrew. Under exactly_once_v2 the window stage asks before each
-// transaction that may hold finals commits, and aborts it on that error: a
-// final in it might miss the records of the new partitions, which its
-// slot did not wait for. The partitions then restart from what was
-// committed, and their slots wait for every source (state.Slot.Grow).
+// errInputGrew. The window stage asks when it claims a partition, and
+// under exactly_once_v2 before each transaction that may hold finals
+// commits (verifyInput), under at_least_once every inputCheck.
 func (s *Service) learnInputGrowth() error {
 	input := string(s.topics.Input)
 	if err := s.inputs.RefreshMetadata(input); err != nil {
@@ -506,6 +518,27 @@ func (s *Service) learnInputGrowth() error {
 	s.log.Info("the input topic gained partitions: windows not final yet wait for them too; "+
 		"their records for windows already final count as late", "topic", input, "partitions", n, "before", known)
 	return fmt.Errorf("%w: %d, not %d", errInputGrew, n, known)
+}
+
+// verifyInput is the window stage's check before each transaction that may
+// hold finals commits, under exactly_once_v2: it fails if the input has
+// more partitions than the stage knew of when the transaction began, so
+// that the transaction is aborted and its reports applied again waiting
+// for the new partitions. Who learned of them first (this check, or a
+// claim of a partition in the meantime) does not matter.
+func (s *Service) verifyInput() error {
+	began := s.txnSources.Load()
+	err := s.learnInputGrowth()
+	now := s.windower.Sources()
+	// Whatever is decided, the next transaction begins knowing now.
+	s.txnSources.Store(now)
+	if err != nil && !errors.Is(err, errInputGrew) {
+		return err
+	}
+	if now > began {
+		return fmt.Errorf("%w: %d partitions, where the transaction's work knew %d", errInputGrew, now, began)
+	}
+	return nil
 }
 
 // learnInputPartitions tells the parse stage, as it claims partition, how
