@@ -55,7 +55,11 @@ const heldLate = 10
 //   - the tail, one line per window over o.TailWindows windows more;
 //   - with o.HoldBack, the tail leaves the last partition out, which has
 //     held instead: a line a window past the end of the tail, then heldLate
-//     lines from the main stream's span.
+//     lines from the main stream's span;
+//   - with o.GrowTo, the main stream's lines go round-robin over o.GrowTo
+//     partitions, those before the growth (growLine) folded onto the first
+//     o.Partitions; the tail and the held-back partition (the last) are
+//     among all o.GrowTo.
 func newStream(o Options, start time.Time) *stream {
 	s := &stream{index: make(map[uint64]line, o.Lines+o.TailWindows),
 		malformed: make(map[uint64]bool, o.Malformed), grow: -1, before: o.Partitions, sources: o.sources()}
@@ -117,10 +121,11 @@ func newStream(o Options, start time.Time) *stream {
 	return s
 }
 
-// onTimeRecords is how many of a new partition's first records the growth
+// onTimeRecords is how many of a new partition's first lines the growth
 // scenario keeps on time: a deliberately late line among them might be
-// late only by the growth frontier, not by its own partition's event time,
-// and then the truth would hang on when oscheck learned of the growth.
+// late only by the growth frontier, not by its own partition's event time
+// (which starts with it), and whether oscheck counts it would then depend
+// on when it learned of the growth.
 const onTimeRecords = 100
 
 // growLine returns the index of the main-stream line before which the input
