@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/oscheck/oscheck/cmd/internal/truth"
 	"github.com/oscheck/oscheck/processor/decode"
 )
 
@@ -85,11 +86,12 @@ func growingStream() (*stream, Options) {
 	return newStream(o, time.Date(2019, 8, 14, 0, 0, 0, 0, time.UTC)), o
 }
 
-// TestStreamGrows checks the growth scenario's stream: the growth 30 to 40%
-// into the main stream, no record on a partition before it exists, every
-// partition used after, and one right answer whenever oscheck learns of
-// the growth (checkGrowth), though one line in a hundred is late.
-func TestStreamGrows(t *testing.T) {
+// TestTruthStreamGrows checks the growth scenario's stream: the growth 30
+// to 40% into the main stream, no record on a partition before it exists,
+// every partition used after, and one right answer whenever oscheck learns
+// of the growth (checkGrowth), though one line in a hundred is late; and
+// that the truth applies the growth frontier to the new partitions.
+func TestTruthStreamGrows(t *testing.T) {
 	s, o := growingStream()
 	if s.grow < s.tail*30/100 || s.grow > s.tail*40/100 {
 		t.Errorf("growth after %d of %d main-stream records, want 30 to 40%%", s.grow, s.tail)
@@ -117,15 +119,34 @@ func TestStreamGrows(t *testing.T) {
 	if got.late == 0 || got.lateJoined != 0 || got.unknown != 0 {
 		t.Errorf("%d late, %d by the growth frontier alone, %d unknown; want some, 0, 0", got.late, got.lateJoined, got.unknown)
 	}
+
+	// The stream's first line, ahead of new partition 4's own: on time by
+	// the partition's event time (it is the first), but in a window final
+	// before the growth.
+	early := s.records[0]
+	if l := s.index[hash(early.v)]; l.t >= s.frontier {
+		t.Fatalf("the first line (event time %d) is not before the growth frontier %d", l.t, s.frontier)
+	}
+	in[4] = append([][]byte{early.v}, in[4]...)
+	in[early.p] = in[early.p][1:]
+	moved := s.truth(in, o.Window, o.Grace)
+	if moved.late != got.late+1 || moved.lateJoined != 1 {
+		t.Errorf("an early line first on a new partition: %d late (%d before), %d by the frontier alone; want one more, 1",
+			moved.late, got.late, moved.lateJoined)
+	}
+	l, size := s.index[hash(early.v)], o.Window.Milliseconds()
+	if k := (truth.Key{OS: l.os, Start: l.t / size * size}); moved.counts[k] != got.counts[k]-1 {
+		t.Errorf("%v counts %d with the early line on a new partition, %d on its own; want one less", k, moved.counts[k], got.counts[k])
+	}
 	o.GrowTo = 0
 	if plain := newStream(o, time.Date(2019, 8, 14, 0, 0, 0, 0, time.UTC)); plain.grow != -1 || plain.sources != o.Partitions {
 		t.Error("a stream without growth grows")
 	}
 }
 
-// TestCheckGrowthFails checks that checkGrowth refuses streams whose
+// TestTruthGrowthAmbiguous checks that checkGrowth refuses streams whose
 // growth has no one right answer.
-func TestCheckGrowthFails(t *testing.T) {
+func TestTruthGrowthAmbiguous(t *testing.T) {
 	s, o := growingStream()
 	s.frontier = s.end // every window final before the growth: the frontier decides alone
 	if err := s.checkGrowth(o.Window, o.Grace); err == nil || !strings.Contains(err.Error(), "growth frontier") {
