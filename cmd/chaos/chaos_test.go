@@ -47,6 +47,28 @@ func TestChaosShortUpdate(t *testing.T) {
 	})
 }
 
+// TestChaosGrowth raises access_log from 4 to 12 partitions a third of the
+// way into the main stream while instances are killed before and after:
+// every window must be exact and final once, the new partitions' lines
+// counted from the growth on (the truth's growth frontier makes none of
+// them late by itself), while the repartition topic, the window table and
+// the changelogs keep their 4 partitions; the held-back partition is a new
+// one.
+func TestChaosGrowth(t *testing.T) {
+	sum := runProven(t, Options{
+		Lines: 50_000, Partitions: 4, GrowTo: 12, Instances: 3, Kills: 3, TailKills: 2, BrokerRestarts: 1,
+		Windows: 100, TailWindows: 600, HoldBack: true, LateEvery: 1000, Malformed: 50,
+		Window: 2 * time.Second, Grace: 2 * time.Second, Idle: 15 * time.Second,
+		Produce: 25 * time.Second, Settle: 3 * time.Second, Timeout: 2 * time.Minute, Seed: 5, ExpectExactlyOnce: true,
+	})
+	if g := sum.Growth; !g.Done || g.KillsBefore == 0 || g.KillsAfter == 0 {
+		t.Errorf("growth %s: want it done with kills before and after", g)
+	}
+	if sum.HeldBack != 11 || sum.Largest.source != 11 {
+		t.Errorf("the largest report came from partition %d, the held-back one is %d; want both 11, a new partition", sum.Largest.source, sum.HeldBack)
+	}
+}
+
 // TestRollingRestart stops every instance in turn with SIGTERM while input
 // flows and waits for it to come back: nothing may be lost, and since every
 // stop is graceful, nothing may be emitted twice.
@@ -77,6 +99,9 @@ func runProven(t *testing.T, o Options) Summary {
 	}
 	if !sum.Proven() {
 		logTails(t, sum.Dir)
+		for _, s := range sum.Stopped {
+			t.Errorf("oscheck stopped itself: %s", s)
+		}
 		t.Fatal("os-check differs from the ground truth, or the run was tamer than asked")
 	}
 	checkMemory(t, sum)

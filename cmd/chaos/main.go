@@ -9,6 +9,7 @@
 //	go run ./cmd/chaos                              # the acceptance run: 1,000,000 lines, 24 kill requests
 //	go run ./cmd/chaos --guarantee exactly_once_v2  # the same, and no record may come twice
 //	go run ./cmd/chaos --lines 100000 --kills 5 --tail-kills 2 --tail-windows 1200 --malformed 100 --produce 40s
+//	go run ./cmd/chaos --partitions 4 --grow-to 12   # access_log grows from 4 to 12 partitions while instances are killed
 //
 // It exits 1 when os-check is not exact (or not exactly once, when expected),
 // or when the run was tamer than asked.
@@ -31,6 +32,7 @@ func main() {
 	o := Options{Log: os.Stderr}
 	fs.IntVar(&o.Lines, "lines", 1_000_000, "input lines")
 	fs.Int32Var(&o.Partitions, "partitions", 12, "partitions of access_log")
+	fs.Int32Var(&o.GrowTo, "grow-to", 0, "raise access_log to this many partitions 30 to 40% into the main stream, while instances are killed (0: never)")
 	fs.IntVar(&o.Instances, "instances", 3, "oscheck processes")
 	fs.IntVar(&o.Kills, "kills", 20, "kill -9s while producing; every other one kills the restarted instance again while it restores")
 	fs.IntVar(&o.TailKills, "tail-kills", 4, "kill -9s after producing, while windows close by idle timeout (half after the held-back partition's release)")

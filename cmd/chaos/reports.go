@@ -42,10 +42,14 @@ type claims struct {
 	size  int64 // window size, ms
 	slots int32
 	by    map[[2]int32][][2]int64 // (slot, source): disjoint [from, to) intervals, sorted
+	// sources is, per slot, the most sources a report merged there named:
+	// as the window stage's slot does, so a slot waits for the partitions
+	// added to the input once a report says they exist.
+	sources map[int32]int32
 }
 
 func newClaims(window time.Duration, slots int32) *claims {
-	return &claims{size: window.Milliseconds(), slots: slots, by: make(map[[2]int32][][2]int64)}
+	return &claims{size: window.Milliseconds(), slots: slots, by: make(map[[2]int32][][2]int64), sources: make(map[int32]int32)}
 }
 
 // covers reports whether source's claims in slot cover [a, b).
@@ -109,8 +113,11 @@ type largest struct {
 
 // replay merges reports, each slot's in offset order, as the window stage
 // does, and returns the claims and the report that completed the most of
-// windows (window starts) at once. A report completes a window when its
-// source had not claimed it before and every other source had.
+// windows (window starts) at once. A report completes a window when the
+// window was not complete before and every source of its slot has claimed
+// it since. A report's sources may be more than an earlier one's (the
+// input grew): the slot then waits for the new sources too, but a window
+// complete before stays so, as a final window does.
 func replay(reports []report, windows []int64, window time.Duration, slots int32) (*claims, largest, error) {
 	c := newClaims(window, slots)
 	bySlot := make(map[int32][]int64)
@@ -120,6 +127,7 @@ func replay(reports []report, windows []int64, window time.Duration, slots int32
 	for _, ws := range bySlot {
 		slices.Sort(ws)
 	}
+	complete := make(map[int64]bool)
 	var top largest
 	for _, r := range reports {
 		for _, p := range r.Partials {
@@ -128,28 +136,33 @@ func replay(reports []report, windows []int64, window time.Duration, slots int32
 					r.slot, p.Start, c.slot(p.Start))
 			}
 		}
+		c.sources[r.slot] = max(c.sources[r.slot], r.Sources)
+		c.add(r.slot, r.Source, r.From, r.To)
+		// Only windows the report claims can have become complete: more
+		// sources complete nothing.
 		ws := bySlot[r.slot]
 		lo, _ := slices.BinarySearch(ws, r.From)
 		hi, _ := slices.BinarySearch(ws, r.To)
 		n := 0
 		for _, w := range ws[lo:hi] {
-			if !c.covers(r.slot, r.Source, w, w+c.size) && c.coveredByOthers(r.slot, r.Source, r.Sources, w) {
+			if !complete[w] && c.complete(r.slot, w) {
+				complete[w] = true
 				n++
 			}
 		}
 		if n > top.windows {
 			top = largest{n, r.Source}
 		}
-		c.add(r.slot, r.Source, r.From, r.To)
 	}
 	return c, top, nil
 }
 
-func (c *claims) coveredByOthers(slot, source, sources int32, w int64) bool {
-	for src := range sources {
-		if src != source && !c.covers(slot, src, w, w+c.size) {
+// complete reports whether every source of slot has claimed the window at w.
+func (c *claims) complete(slot int32, w int64) bool {
+	for src := range c.sources[slot] {
+		if !c.covers(slot, src, w, w+c.size) {
 			return false
 		}
 	}
-	return true
+	return c.sources[slot] > 0
 }

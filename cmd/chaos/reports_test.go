@@ -53,3 +53,31 @@ func TestReplay(t *testing.T) {
 		t.Error("a report counting a window of another slot went unnoticed")
 	}
 }
+
+// TestReplayGrowth merges reports across an input growth: once a report
+// names more sources, the slot waits for the new ones too, and a window
+// complete before the growth is not completed again by a new source.
+func TestReplayGrowth(t *testing.T) {
+	const unbounded = math.MinInt64
+	windows := []int64{0, 2000, 4000} // all of slot 0
+	reports := []report{
+		{slot: 0, Source: 0, Sources: 2, From: unbounded, To: 1000},
+		{slot: 0, Source: 1, Sources: 2, From: unbounded, To: 1000}, // completes 0
+		{slot: 0, Source: 0, Sources: 3, From: 1000, To: 5000},      // source 0 has seen the growth
+		{slot: 0, Source: 1, Sources: 2, From: 1000, To: 5000},      // completes nothing: source 2 is missing
+		{slot: 0, Source: 2, Sources: 3, From: unbounded, To: 5000}, // completes 2000 and 4000, not 0 again
+	}
+	for i, want := range []bool{false, false, false, false, true} {
+		c, _, err := replay(reports[:i+1], windows, time.Second, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := c.complete(0, 2000); got != want {
+			t.Errorf("after report %d: window 2000 complete %v, want %v", i, got, want)
+		}
+	}
+	_, top, err := replay(reports, windows, time.Second, 2)
+	if err != nil || top != (largest{2, 2}) {
+		t.Errorf("largest %+v (%v), want 2 windows from source 2", top, err)
+	}
+}

@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 	"hash/fnv"
+	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/oscheck/oscheck/cmd/internal/traffic"
@@ -21,6 +23,15 @@ type stream struct {
 	end       int64 // end of the last window of records (not of held), Unix ms
 	index     map[uint64]line
 	malformed map[uint64]bool
+
+	// With growth, records[:grow] go to partitions [0, before) and the
+	// rest to [0, sources): the harness raises access_log from before to
+	// sources partitions once it has produced records[:grow]. frontier is
+	// the growth frontier (truth.Counter.Frontier) of records[:grow]. grow is
+	// -1 without growth, and before equals sources.
+	grow            int
+	before, sources int32
+	frontier        int64
 }
 
 type record struct {
@@ -44,19 +55,32 @@ const heldLate = 10
 //   - the tail, one line per window over o.TailWindows windows more;
 //   - with o.HoldBack, the tail leaves the last partition out, which has
 //     held instead: a line a window past the end of the tail, then heldLate
-//     lines from the main stream's span.
+//     lines from the main stream's span;
+//   - with o.GrowTo, the main stream's lines go round-robin over o.GrowTo
+//     partitions, those before the growth (growLine) folded onto the first
+//     o.Partitions; the tail and the held-back partition (the last) are
+//     among all o.GrowTo.
 func newStream(o Options, start time.Time) *stream {
 	s := &stream{index: make(map[uint64]line, o.Lines+o.TailWindows),
-		malformed: make(map[uint64]bool, o.Malformed)}
+		malformed: make(map[uint64]bool, o.Malformed), grow: -1, before: o.Partitions, sources: o.sources()}
 	span := time.Duration(o.Windows) * o.Window
 	every := 0
 	if o.Malformed > 0 {
 		every = max(1, o.Lines/o.Malformed)
 	}
+	growAt := growLine(o)
 	i := 0
-	_ = traffic.Backlog{Lines: o.Lines, Partitions: o.Partitions, Start: start, Span: span, Grace: o.Grace, Seed: o.Seed,
-		LateEvery: o.LateEvery, LateBy: o.Grace + 2*o.Window,
+	_ = traffic.Backlog{Lines: o.Lines, Partitions: s.sources, Start: start, Span: span, Grace: o.Grace, Seed: o.Seed,
+		LateEvery: o.LateEvery, LateBy: o.Grace + 2*o.Window, OnTime: onTimeAfter(growAt, o.Lines, s.sources),
 	}.Each(func(p int32, v []byte, t int64, os string) error {
+		if i == growAt {
+			s.grow = len(s.records)
+		}
+		if i < growAt {
+			// Before the growth only the first partitions exist; the
+			// lines meant for the others go to them in turn.
+			p %= s.before
+		}
 		s.records = append(s.records, s.add(p, v, t, os))
 		if i++; every > 0 && i%every == 0 && len(s.malformed) < o.Malformed {
 			s.records = append(s.records, s.garbage(p))
@@ -64,7 +88,7 @@ func newStream(o Options, start time.Time) *stream {
 		return nil
 	})
 	s.tail, s.tailStart = len(s.records), start.Add(span).UnixMilli()
-	parts := o.Partitions
+	parts := s.sources
 	if o.HoldBack {
 		parts--
 	}
@@ -91,7 +115,111 @@ func newStream(o Options, start time.Time) *stream {
 			})
 		}
 	}
+	if s.grow >= 0 {
+		s.frontier = s.frontierAt(s.grow, o.Window, o.Grace)
+	}
 	return s
+}
+
+// onTimeRecords is how many of a new partition's first lines the growth
+// scenario keeps on time: a deliberately late line among them might be
+// late only by the growth frontier, not by its own partition's event time
+// (which starts with it), and whether oscheck counts it would then depend
+// on when it learned of the growth.
+const onTimeRecords = 100
+
+// growLine returns the index of the main-stream line before which the input
+// grows: 30 to 40% into the main stream, by the seed (so that the kills of
+// the chaos schedule fall before and after it); o.Lines without growth.
+func growLine(o Options) int {
+	if o.GrowTo == 0 {
+		return o.Lines
+	}
+	frac := 0.30 + 0.10*rand.New(rand.NewPCG(o.Seed, 11)).Float64()
+	return int(float64(o.Lines) * frac)
+}
+
+// onTimeAfter keeps late lines off the first onTimeRecords lines of every
+// partition from line growAt on (the lines go round-robin over sources);
+// nil without growth (growAt past the lines), so that the stream stays the
+// one the seed always gave.
+func onTimeAfter(growAt, lines int, sources int32) func(int) bool {
+	if growAt >= lines {
+		return nil
+	}
+	return func(i int) bool { return i >= growAt && i < growAt+onTimeRecords*int(sources) }
+}
+
+// frontierAt returns the growth frontier of records[:n]: the end of the
+// windows every partition that existed before the growth had closed.
+func (s *stream) frontierAt(n int, window, grace time.Duration) int64 {
+	c := truth.NewCounter(window, grace)
+	for _, r := range s.records[:n] {
+		if l, ok := s.index[hash(r.v)]; ok { // malformed records are not in the index
+			c.Add(r.p, l.t, l.os)
+		}
+	}
+	return c.Frontier(s.before)
+}
+
+// checkGrowth makes sure that the growth scenario has one right answer
+// whenever oscheck learns of the growth: no record goes to a partition
+// before it exists, none of the first onTimeRecords lines of a new
+// partition is late, and the growth frontier never decides alone (a new
+// partition's record in a window ending at or before the frontier is late
+// by its own partition's event time too). The generator's event time runs
+// ahead with production, so this holds by construction; checked, not
+// assumed.
+func (s *stream) checkGrowth(window, grace time.Duration) error {
+	if s.grow < 0 {
+		return nil
+	}
+	for i, r := range s.records[:s.grow] {
+		if r.p >= s.before {
+			return fmt.Errorf("record %d, before the growth, goes to partition %d of %d", i, r.p, s.before)
+		}
+	}
+	c := s.counter(window, grace)
+	seen := make(map[int32]int)
+	// The held-back partition has no tail records: records then held is
+	// every partition's production order.
+	for _, r := range slices.Concat(s.records, s.held) {
+		l, ok := s.index[hash(r.v)]
+		if !ok {
+			continue
+		}
+		late, lateJoined := c.Late, c.LateJoined
+		c.Add(r.p, l.t, l.os)
+		if r.p < s.before {
+			continue
+		}
+		seen[r.p]++
+		if c.LateJoined > lateJoined {
+			return fmt.Errorf("line %d of new partition %d (event time %d) is in a window ending at or before the growth frontier %d "+
+				"that its partition has not closed: whether it counts would depend on when oscheck learns of the growth", seen[r.p], r.p, l.t, s.frontier)
+		}
+		if c.Late > late && seen[r.p] <= onTimeRecords {
+			return fmt.Errorf("line %d of new partition %d (event time %d) is late, among its first %d", seen[r.p], r.p, l.t, onTimeRecords)
+		}
+	}
+	for p := s.before; p < s.sources; p++ {
+		if seen[p] < onTimeRecords {
+			return fmt.Errorf("new partition %d has %d lines, fewer than %d", p, seen[p], onTimeRecords)
+		}
+	}
+	return nil
+}
+
+// counter returns the truth's Counter for this stream: with growth, the
+// new partitions join at the growth frontier.
+func (s *stream) counter(window, grace time.Duration) *truth.Counter {
+	c := truth.NewCounter(window, grace)
+	if s.grow >= 0 {
+		for p := s.before; p < s.sources; p++ {
+			c.Join(p, s.frontier)
+		}
+	}
+	return c
 }
 
 func (s *stream) add(p int32, v []byte, t int64, os string) record {
@@ -128,16 +256,19 @@ func hash(b []byte) uint64 {
 
 // input is what the truth makes of the input as the broker holds it.
 type input struct {
-	counts    map[truth.Key]int64
-	late      int
-	malformed int // records of the stream's malformed ones
-	unknown   int // records the harness did not produce
+	counts map[truth.Key]int64
+	late   int
+	// lateJoined counts the late records only the growth frontier made
+	// late: checkGrowth keeps it 0.
+	lateJoined int
+	malformed  int // records of the stream's malformed ones
+	unknown    int // records the harness did not produce
 }
 
 // truth computes the expected final counts from the input as the broker
 // holds it (per partition, in offset order).
 func (s *stream) truth(in [][][]byte, window, grace time.Duration) input {
-	c := truth.NewCounter(window, grace)
+	c := s.counter(window, grace)
 	var r input
 	for p, recs := range in {
 		for _, v := range recs {
@@ -154,7 +285,7 @@ func (s *stream) truth(in [][][]byte, window, grace time.Duration) input {
 			c.Add(int32(p), l.t, l.os)
 		}
 	}
-	r.counts, r.late = c.Counts, c.Late
+	r.counts, r.late, r.lateJoined = c.Counts, c.Late, c.LateJoined
 	return r
 }
 

@@ -22,6 +22,11 @@ type Backlog struct {
 	// grace and a window.
 	LateEvery int
 	LateBy    time.Duration
+	// OnTime, when set, names lines (by index in production order) that
+	// must not be late whatever LateEvery draws: a line drawn late there is
+	// written with its neighbours' time instead, and every other line is
+	// the one the seed gives without OnTime.
+	OnTime func(i int) bool
 }
 
 // Each calls f with every record in production order: its partition, its
@@ -37,7 +42,9 @@ func (b Backlog) Each(f func(partition int32, value []byte, t int64, osType stri
 		// Drawn only with LateEvery, so that a backlog without late lines
 		// keeps the lines its seed always gave.
 		if b.LateEvery > 0 && rng.IntN(b.LateEvery) == 0 {
-			at = at.Add(-b.LateBy)
+			if b.OnTime == nil || !b.OnTime(i) {
+				at = at.Add(-b.LateBy)
+			}
 		} else if rng.IntN(10) == 0 && b.Grace > 0 {
 			at = at.Add(-time.Duration(rng.Int64N(int64(b.Grace) * 9 / 10)))
 		}

@@ -4,7 +4,10 @@
 // code with the service's own windowing, so it can find the service wrong.
 package truth
 
-import "time"
+import (
+	"math"
+	"time"
+)
 
 // Key is one (os_type, window) result.
 type Key struct {
@@ -15,12 +18,20 @@ type Key struct {
 // Counter computes the expected final counts from records fed in each
 // partition's offset order: a record is late, and not counted, when its
 // window ended at least grace before the highest event time seen earlier in
-// its partition.
+// its partition, or, on a partition that joined the input late (Join), when
+// its window was final before the partition joined.
 type Counter struct {
 	size, grace int64
 	watermark   map[int32]int64
 	Counts      map[Key]int64
 	Late        int
+
+	// joined holds, per partition added to the input while the service ran,
+	// the growth frontier (Join).
+	joined map[int32]int64
+	// LateJoined counts the late records that only the growth frontier made
+	// late: their own partition had not closed their windows.
+	LateJoined int
 
 	// The os_type bound (Bound); max 0: none.
 	max  int
@@ -37,7 +48,38 @@ type Counter struct {
 // NewCounter returns an empty Counter for tumbling windows of size.
 func NewCounter(window, grace time.Duration) *Counter {
 	return &Counter{size: window.Milliseconds(), grace: grace.Milliseconds(),
-		watermark: make(map[int32]int64), Counts: make(map[Key]int64)}
+		watermark: make(map[int32]int64), Counts: make(map[Key]int64), joined: make(map[int32]int64)}
+}
+
+// Join applies oscheck's rule for a partition added to the input while it
+// runs: the partition takes part in every window not yet final when the
+// service learns of it, and its records for windows already final are late.
+// Which windows were final then depends on timing; frontier makes it
+// deterministic: the windows ending at or before it (Frontier of the
+// partitions that existed, over the records written before the growth) are
+// the ones the truth takes as final. A harness must keep the rule from
+// deciding alone (LateJoined 0), since the service may learn of the growth
+// before or after it finalizes any of the windows past the frontier.
+func (c *Counter) Join(partition int32, frontier int64) {
+	c.joined[partition] = frontier
+}
+
+// Frontier returns where the windows closed on every partition in [0, n)
+// end: each of them has seen records whose event time closed every window
+// ending at or before it. It is math.MinInt64 while one of them has none.
+func (c *Counter) Frontier(n int32) int64 {
+	if n <= 0 {
+		return math.MinInt64
+	}
+	frontier := int64(math.MaxInt64)
+	for p := range n {
+		w, ok := c.watermark[p]
+		if !ok {
+			return math.MinInt64
+		}
+		frontier = min(frontier, floorDiv(w-c.grace, c.size)*c.size)
+	}
+	return frontier
 }
 
 // Bound applies oscheck's max-os-types rule from now on: each partition
@@ -65,6 +107,13 @@ func (c *Counter) Add(partition int32, t int64, os string) {
 	start := floorDiv(t, c.size) * c.size
 	if start+c.size <= closed {
 		c.Late++
+		return
+	}
+	// The watermark moved all the same: the partition's own parse stage
+	// does not know the window stage finalized the window before it joined.
+	if frontier, ok := c.joined[partition]; ok && start+c.size <= frontier {
+		c.Late++
+		c.LateJoined++
 		return
 	}
 	if c.max > 0 {

@@ -2,6 +2,7 @@ package truth
 
 import (
 	"fmt"
+	"math"
 	"testing"
 	"time"
 )
@@ -135,5 +136,44 @@ func TestCompareLast(t *testing.T) {
 	}
 	if over := CompareLast([]Record{{Key{"ios", 0}, 4}, {Key{"ios", 0}, 3}, {Key{"android", 0}, 2}, {Key{"linux", 0}, 4}, {Key{"bot", 0}, 1}}, want); over.Exact() {
 		t.Errorf("a count above the truth on the way judged exact: %+v", over)
+	}
+}
+
+// TestCounterJoin checks the rule for partitions added while the service
+// runs: records of a joined partition for windows final before it joined
+// are late, even where the partition's own event time has closed nothing.
+func TestCounterJoin(t *testing.T) {
+	c := NewCounter(2*time.Second, time.Second)
+	if f := c.Frontier(2); f != math.MinInt64 {
+		t.Errorf("frontier of partitions without records: %d, want none", f)
+	}
+	c.Add(0, 9_000, "ios")  // closes windows ending by 8000 on partition 0
+	c.Add(1, 12_500, "ios") // closes windows ending by 10000 on partition 1
+	f := c.Frontier(2)
+	if f != 8_000 {
+		t.Fatalf("frontier %d, want 8000 (the lesser of 8000 and 10000)", f)
+	}
+	if c.Frontier(3) != math.MinInt64 || c.Frontier(0) != math.MinInt64 {
+		t.Error("a frontier over a partition without records, or over none, closed something")
+	}
+	c.Join(2, f)
+	c.Join(3, f)
+	c.Add(2, 8_500, "linux")  // window 8000 ends after the frontier: counted; windows ending by 6000 closed
+	c.Add(2, 7_999, "linux")  // window 6000 ends at the frontier: late by the growth alone
+	c.Add(3, 6_500, "linux")  // the first record of partition 3, late by the growth alone
+	c.Add(3, 20_000, "linux") // moves partition 3's watermark: windows ending by 18000 closed
+	c.Add(3, 15_000, "linux") // late by its own partition, not by the growth
+	c.Add(4, 7_000, "ios")    // partition 4 did not join: its own rule only, and it closed nothing
+	want := map[Key]int64{{"ios", 8_000}: 1, {"ios", 12_000}: 1, {"linux", 8_000}: 1, {"linux", 20_000}: 1, {"ios", 6_000}: 1}
+	if len(c.Counts) != len(want) {
+		t.Fatalf("counts %v, want %v", c.Counts, want)
+	}
+	for k, n := range want {
+		if c.Counts[k] != n {
+			t.Errorf("%v: %d, want %d", k, c.Counts[k], n)
+		}
+	}
+	if c.Late != 3 || c.LateJoined != 2 {
+		t.Errorf("late %d, late by the growth alone %d; want 3, 2", c.Late, c.LateJoined)
 	}
 }
