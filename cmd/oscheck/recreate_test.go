@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"io"
 	"maps"
+	"strings"
 	"testing"
 	"time"
 
@@ -133,4 +135,68 @@ func closers(partitions int32, at time.Time, window time.Duration) ([]*kgo.Recor
 		counts[truth.Key{OS: os, Start: at.Truncate(window).UnixMilli()}]++
 	}
 	return recs, counts
+}
+
+// TestWindowTableRecreated: the window table is deleted and created again
+// while oscheck is stopped, with windows open at the window stage (one
+// partition lags, so the other's counts wait in the slots). Restarted, the
+// window stage read on from its committed offsets with empty slots and would
+// have completed those windows without the counts they had, silently. It
+// must stop instead, naming the table and the repair.
+func TestWindowTableRecreated(t *testing.T) {
+	brokers := startBroker(t, 2, "access_log")
+	start := time.Date(2019, 8, 14, 0, 43, 8, 0, time.UTC)
+	var recs []*kgo.Record
+	for i := range 100 {
+		at := start.Add(time.Duration(i) * 100 * time.Millisecond)
+		recs = append(recs, &kgo.Record{Topic: "access_log", Partition: 0, Value: lineAt(at, "android")})
+		if i < 10 {
+			recs = append(recs, &kgo.Record{Topic: "access_log", Partition: 1, Value: lineAt(at, "ios")})
+		}
+	}
+	produce(t, brokers, recs)
+	args := []string{"--brokers", brokers[0], "--window", "2s", "--grace", "1s", "--idle-timeout", "10m", "--http-addr", ""}
+	_, stop := stoppableService(t, args...)
+
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	const group, table = "os-check-streams-window", "os-check-streams-window-table"
+	ctx := context.Background()
+	// Until the window stage has committed reports of both slots.
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(100 * time.Millisecond) {
+		offsets, err := adm.FetchOffsets(ctx, group)
+		applied := 0
+		if err == nil {
+			offsets.Each(func(o kadm.OffsetResponse) {
+				if o.At > 0 {
+					applied++
+				}
+			})
+		}
+		if applied == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the window stage committed no reports of both slots in a minute (%v)", err)
+		}
+	}
+	stop()
+
+	if _, err := adm.DeleteTopic(ctx, table); err != nil {
+		t.Fatal(err)
+	}
+	compact := "compact"
+	if _, err := adm.CreateTopic(ctx, 2, -1, map[string]*string{"cleanup.policy": &compact}, table); err != nil {
+		t.Fatal(err)
+	}
+	runCtx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	err = run(runCtx, append([]string{"run"}, args...), io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), table) || !strings.Contains(err.Error(), "--group") {
+		t.Fatalf("got %v, want an error naming the window table and a new --group as the repair", err)
+	}
 }
