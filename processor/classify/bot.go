@@ -51,8 +51,9 @@ var botSignals = []struct {
 	{sigDevice, exact("Android", "iPhone", "iPad", "iPod", "Windows Phone", "Windows CE", "Opera Mobi", "MobileSafari",
 		"Symbian", "BREW", "Brew", "webOS", "PalmOS", "BlackBerry", "Kindle", "Silk/")},
 	{sigToken, concat(
+		checked(notBoto, folded("bot")),
 		checked(inFirst100, folded(
-			"bot", "BUbiNG", "zao", "borg", "DBot", "oegp", "silk", "Xenu", "zeal", "CCBot", "crawl", "htdig", "lycos",
+			"BUbiNG", "zao", "borg", "DBot", "oegp", "silk", "Xenu", "zeal", "CCBot", "crawl", "htdig", "lycos",
 			"slurp", "teoma", "voila", "yahoo", "Sogou", "CiBra", "Nutch", "Daumoa", "Daum", "Genieo", "ichiro", "larbin",
 			"pompos", "Scrapy", "snappy", "speedy", "spider", "msnbot", "msrbot", "vortex", "crawler", "favicon",
 			"indexer", "Riddler", "scooter", "scraper", "scrubby", "WhatWeb", "WinHTTP", "bingbot", "BingPreview",
@@ -68,6 +69,15 @@ var botSignals = []struct {
 			"Qwantify", "Yeti", "OgScrper", "RecipeRadar")),
 		checked(atStart, folded("NING", "Java/", "JNLP/", "voyager")),
 	)},
+}
+
+// notBoto is inFirst100 for the generic "bot", except in the names of the
+// AWS SDK for Python, "Boto3/1.28.62 md/Botocore#1.31.62 ... os/macos#22.4.0":
+// a client library that states its platform, not a crawler, though
+// ua-parser's generic spider expression matches its name (a deliberate
+// departure, README's Classification).
+func notBoto(ua []byte, i, j int) bool {
+	return inFirst100(ua, i, j) && !hasPrefixAt(ua, j, "o3/") && !hasPrefixAt(ua, j, "ocore")
 }
 
 // ptstTail is WebPageTest's " PTST/<n>[.<n>]" at the very end.

@@ -31,6 +31,14 @@ var userAgents = []struct {
 	{ua: "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Safari/605.1.15", want: MacOS},
 	{ua: "Mozilla/5.0 (Macintosh; Intel Mac OS X 10.12; rv:49.0) Gecko/20100101 Firefox/49.0", want: MacOS},
 	{ua: "Papers/2.2.19 CFNetwork/902.3.1 Darwin/17.7.0 (x86_64)", want: MacOS},
+	{ua: "Safari/9537.71 CFNetwork/673.0.2 Darwin/13.0.1 (x86_64) (MacBookPro11,1)", want: MacOS}, // Darwin 9 to 13 with a Mac's architecture
+	{ua: "MyShop/5.2.1 CFNetwork/1410.0.3 Darwin/22.6.0 (x86_64)", want: IOS},                     // not from Darwin 18 on
+	{ua: "Box Sync/4.0.7848;Darwin/10.13;i386/64bit", want: MacOS},
+	{ua: "MacOutlook/16.12.0.180401 (Intelx64 Mac OS X Version 10.12.6 (build 16G29))", want: MacOS},
+	{ua: "Boto3/1.28.62 md/Botocore#1.31.62 ua/2.0 os/macos#22.4.0 md/arch#arm64 lang/python#3.11.6 md/pyimpl#CPython cfg/retry-mode#legacy Botocore/1.31.62", want: MacOS,
+		departs: "ua-parser's generic spider expression matches the name of the AWS SDK for Python, which is no crawler"},
+	{ua: "Boto3/1.34.0 md/Botocore#1.34.0 ua/2.0 os/linux#5.10.0 md/arch#x86_64 lang/python#3.11.6 Botocore/1.34.0", want: Linux,
+		departs: "ua-parser's generic spider expression matches the name of the AWS SDK for Python, which is no crawler"},
 	// Android, including Kindle Fire's Silk, UC Browser's "Adr", app HTTP
 	// clients, Huawei's HarmonyOS (which says Android) and Oculus Quest.
 	{ua: "Mozilla/5.0 (Linux; Android 13; Pixel 7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/116.0 Mobile Safari/537.36", want: Android},
@@ -40,6 +48,10 @@ var userAgents = []struct {
 	{ua: "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Silk/81.2.16 like Chrome/81.0.4044.138 Safari/537.36", want: Android,
 		departs: "Silk in desktop mode runs on a Fire tablet; ua-parser believes its Linux"},
 	{ua: "UCWEB/2.0 (Linux; U; Adr 2.3; zh-CN; MI-ONE Plus) U2/1.0.0 UCBrowser/8.6.0.199 U2/1.0.0 Mobile", want: Android},
+	{ua: "JUC (Linux; U; 2.3.6; zh-cn; GT-S7500; 320*480) UCWEB7.9.0.94/139/352", want: Android},
+	{ua: "JUC (Linux; U; zh-cn; GT-S7500)", want: Linux}, // no Android version
+	{ua: "SalesforceMobileSDK/5.3.0 android mobile/8.0.0 (SM-G955F) Salesforce1/15.2 Native", want: Android},
+	{ua: "Mozilla/5.0 (iPhone; CPU iPhone OS 9_3_4 like Mac OS X) AppleWebKit/601.1 (KHTML, like Gecko) Outlook-iOS-Android/1.0 Mobile/13G35 Safari/601.1.46", want: IOS},
 	{ua: "okhttp/4.9.0 (Android 11)", want: Android},
 	{ua: "Dalvik/2.1.0 (Linux; U; Android 12; SM-G991B Build/SP1A.210812.016)", want: Android},
 	{ua: "Mozilla/5.0 (Linux; Android 12; HarmonyOS; NOH-AN00; HMSCore 6.11.0.302) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/99.0.4844.88 HuaweiBrowser/14.0.0.312 Mobile Safari/537.36", want: Android},
@@ -54,6 +66,8 @@ var userAgents = []struct {
 	{ua: "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/116.0.0.0 Safari/537.36 Edg/116.0.1938.69 SomeRobot", want: Windows}, // a spider's token past the 100th character does not count
 	// Chrome OS, which is not Linux.
 	{ua: "Mozilla/5.0 (X11; CrOS x86_64 14541.0.0) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36", want: ChromeOS},
+	{ua: "Mozilla/5.0 (X11; Windows aarch64 10718.88.2) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/68.0.3440.118 Safari/537.36 CitrixChromeApp", want: ChromeOS},
+	{ua: "Mozilla/5.0 (X11; Windows x86_64 10718.88.2) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/68.0.3440.118 Safari/537.36 CitrixChromeApp x", want: Windows}, // not last
 	{ua: "Mozilla/5.0 (X11; CrOS armv7l 13597.84.0) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/91.0.4472.114 Safari/537.36", want: ChromeOS},
 	{ua: "Mozilla/5.0 (X11; CrOS x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/39.0.2171.96 Safari/537.36", want: ChromeOS,
 		departs: "ua-parser wants a Chrome OS version and says Other without one"},

@@ -1,6 +1,7 @@
 package classify
 
 import (
+	"slices"
 	"strings"
 	"testing"
 )
@@ -73,7 +74,17 @@ func FuzzOSType(f *testing.F) {
 	f.Add([]byte(nil), []byte(strings.Repeat("é", 101)+"bot"))
 	f.Add([]byte(nil), []byte("x\nbot"))
 	f.Add([]byte(nil), []byte("Win")) // a three-byte needle is the whole User-Agent
+	// The app agents' checks: a version's dots match any byte, a window
+	// ends, a needle must end the User-Agent.
+	f.Add([]byte(nil), []byte("Mac OS X \n 1x2x3"))
+	f.Add([]byte(nil), []byte("Mac OS X Version 12345"))
+	f.Add([]byte(nil), []byte("x Darwin/9\n1 (Power Macintosh)"))
+	f.Add([]byte(nil), []byte("JUC;U;Android1.1;U; 2.3"))
+	f.Add([]byte(nil), []byte("aarch64 1.1.1 Chrome CitrixChromeApp"))
+	f.Add([]byte(nil), []byte("iPhone OS 9_3 Outlook-iOS-Android/1.0"))
+	f.Add([]byte(nil), []byte("Box;Darwin/10.13 Boto3/ android\tmobile/8"))
 	c := New()
+	buckets := BucketNames()
 	f.Fuzz(func(t *testing.T, param, ua []byte) {
 		got := c.OSType(param, ua)
 		if got == "" {
@@ -83,6 +94,8 @@ func FuzzOSType(f *testing.F) {
 			if got != string(param) && got != Other {
 				t.Errorf("OSType(%q, %q) = %q, want the param or %q", param, ua, got, Other)
 			}
+		} else if !slices.Contains(buckets, got) {
+			t.Errorf("OSType(%q, %q) = %q, not a bucket", param, ua, got)
 		} else if want := referenceBucket(config{}, string(ua)); got != want {
 			t.Errorf("OSType(%q, %q) = %q, want the UA bucket %q", param, ua, got, want)
 		}
@@ -123,6 +136,9 @@ func FuzzUserBuckets(f *testing.F) {
 			return
 		}
 		got := New(opts...).OSType(nil, ua)
+		if !slices.Contains(BucketNames(opts...), got) {
+			t.Errorf("buckets %q: OSType(%q) = %q, not a bucket", buckets, ua, got)
+		}
 		if want := referenceBucket(config{buckets: buckets, noBuiltins: noBuiltins}, string(ua)); got != want {
 			t.Errorf("buckets %q, builtins %t: OSType(%q) = %q, want %q", buckets, !noBuiltins, ua, got, want)
 		}

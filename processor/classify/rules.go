@@ -29,19 +29,27 @@ type rule struct {
 //     Roku OS, Other, and no rule here says otherwise.
 var osRules = []rule{
 	{Windows, append(checked(windowsPhoneVersion, exact("Windows Phone")), exact("XBLWP7")...)},
+	{IOS, checked(outlookIOS, exact("Outlook-iOS-Android"))},
 	{Android, concat(
 		checked(androidVersion, exact("Android")),
 		checked(ucwebVersion, exact("; Adr ")),
+		checked(jucAndroid, exact("JUC")),
+		checked(androidMobile, exact("android")),
 		exact("Silk-Accelerated=", "Quest"), // early Kindle Fire, whatever else it claims; Oculus Quest
 		checked(likeChrome, exact("Silk/")),
 	)},
+	{ChromeOS, checked(citrixChromeOS, exact("CitrixChromeApp"))},
 	{Windows, checked(windowsToken, exact("Win"))},
 	{Other, checked(slashOrSpaceVersion, exact("Tizen"))},
 	// iPad Chrome and Edge request desktop sites as an Intel Mac.
 	{IOS, checked(afterIntelMac, exact("CriOS/", "EdgiOS/"))},
 	{MacOS, concat(
 		checked(macOSXVersion, exact("OS X", "OS+X")),
+		checked(macOSXSpelledOut, exact("Mac OS X")),
+		checked(darwinMac, exact(" Darwin/")),
 		exact("PPC Mac OS X", "Intel Mac OS X", "Mac_PowerPC", "darwin; arm64"),
+		checked(boxDarwin, exact(";Darwin/10.")),
+		checked(sdkField, exact("os/macos", "md/GOOS/darwin")),
 		checked(cfNetworkMac, exact("CFNetwork/")),
 	)},
 	{IOS, concat(
