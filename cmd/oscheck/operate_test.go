@@ -69,6 +69,7 @@ func TestPrometheus(t *testing.T) {
 	// Every series the dashboard reads must be oscheck's: Prometheus'
 	// own process_* and go_* series share the names of oscheck's.
 	t.Run("dashboard selectors", func(t *testing.T) {
+		prom.await(t, `sum(up{job="prometheus"})`, "", map[string]float64{"": 1})
 		for _, q := range dashboardQueries(t) {
 			names, err := promqlMetricNames(q.expr)
 			if err != nil {
