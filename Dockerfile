@@ -8,7 +8,10 @@
 # (cmd/internal/proc/net.go), which is how the tests build every binary;
 # TestDockerfile checks it and builds the same way.
 
-FROM golang:1.26-bookworm AS build
+# The builder is pinned to go.mod's Go version: the golang image sets
+# GOTOOLCHAIN=local, so an older cached 1.26.x would refuse the module at
+# go mod download (TestDockerfile checks the two agree).
+FROM golang:1.26.8-bookworm AS build
 WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
@@ -25,7 +28,9 @@ COPY --from=build /out/oscheck /oscheck
 USER 65532:65532
 # /metrics, /healthz, /readyz (http-addr)
 EXPOSE 9464
-# distroless has no curl or wget: the binary checks its own /healthz.
+# distroless has no curl or wget: the binary checks its own /healthz, at the
+# http-addr PID 1 was given (flag, OSCHECK_HTTP_ADDR or config file); for
+# gen and read, which serve no HTTP, there is nothing to check.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 CMD ["/oscheck", "healthcheck"]
 ENTRYPOINT ["/oscheck"]
 CMD ["run"]

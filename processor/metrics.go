@@ -68,9 +68,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Window count records written to the output topic, by os_type.",
 		}, []string{"os_type"}),
 		EmitLatency: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name:    "oscheck_window_emit_latency_seconds",
-			Help:    "Wall-clock time from a window's end to the emit of its final count.",
-			Buckets: prometheus.ExponentialBuckets(0.05, 2, 14),
+			Name: "oscheck_window_emit_latency_seconds",
+			Help: "Wall-clock time from a window's end to the emit of its final count.",
+			// Each bucket 25% wider than the one before, from 50 ms to
+			// 60 s: a latency sits near the grace (1 s by default) plus a
+			// little, and buckets that doubled put every observation of a
+			// run into one (1.6-3.2 s), where a quantile is only a guess.
+			Buckets: prometheus.ExponentialBucketsRange(0.05, 60, 33),
 		}),
 		Transactions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "oscheck_transactions_total",

@@ -45,7 +45,7 @@ func newCollector(s *Service) *collector {
 	stageLabel := []string{"stage"}
 	return &collector{
 		s: s,
-		lag: prometheus.NewDesc("oscheck_consumer_lag",
+		lag: prometheus.NewDesc("oscheck_consumer_lag_offsets",
 			"Offsets between a stage's position and the partition's high-water mark, per owned partition.",
 			[]string{"stage", "topic", "partition"}, nil),
 		rebalances: prometheus.NewDesc("oscheck_rebalances_total",

@@ -144,7 +144,7 @@ func TestComposeFile(t *testing.T) {
 		}
 		published := false
 		for _, p := range s.ports {
-			host, target, _ := strings.Cut(p, ":")
+			_, host, target := splitPort(p)
 			if target != port {
 				continue
 			}
@@ -293,6 +293,106 @@ func TestComposeFile(t *testing.T) {
 	}
 	if cycle := c.dependencyCycle(); cycle != nil {
 		t.Errorf("depends_on cycle: %s", strings.Join(cycle, " → "))
+	}
+
+	// Nothing in the stack has authentication (goka's pages, Grafana's
+	// anonymous viewer, Kafka without SASL): publish on loopback only.
+	for name, s := range c.services {
+		for _, p := range s.ports {
+			if ip, _, _ := splitPort(p); ip != "127.0.0.1" && ip != "::1" && ip != "localhost" {
+				t.Errorf("%s: port %q is published on every interface of the host; bind it to 127.0.0.1", name, p)
+			}
+		}
+	}
+
+	// The monitoring comes up, and stays up, whatever the workers do: one
+	// crash-looping oscheck must not keep Prometheus and Grafana down.
+	for _, mon := range []string{"prometheus", "grafana"} {
+		for _, dep := range c.dependsOnAll(mon) {
+			if slices.Contains(replicas, dep) {
+				t.Errorf("%s waits for %s: monitoring must not depend on the workers it watches", mon, dep)
+			}
+		}
+	}
+}
+
+// splitPort splits a short-syntax port mapping, [ip:]host:container, into
+// its parts ("" for the ones it lacks).
+func splitPort(p string) (ip, host, container string) {
+	parts := strings.Split(strings.TrimSuffix(strings.TrimSuffix(p, "/tcp"), "/udp"), ":")
+	switch len(parts) {
+	case 1:
+		return "", "", parts[0]
+	case 2:
+		return "", parts[0], parts[1]
+	}
+	return strings.Join(parts[:len(parts)-2], ":"), parts[len(parts)-2], parts[len(parts)-1]
+}
+
+// dependsOnAll returns every service name waits for, directly or not.
+func (c *compose) dependsOnAll(name string) []string {
+	seen := make(map[string]bool)
+	var visit func(string)
+	visit = func(n string) {
+		if s := c.services[n]; s != nil {
+			for d := range s.dependsOn {
+				if !seen[d] {
+					seen[d] = true
+					visit(d)
+				}
+			}
+		}
+	}
+	visit(name)
+	return slices.Sorted(maps.Keys(seen))
+}
+
+// TestConnectHealthcheck runs the connect service's healthcheck, as the
+// container's bash would, against a stand-in for Connect's REST API: it
+// passes only when the connector and every one of its tasks run.
+func TestConnectHealthcheck(t *testing.T) {
+	bash := tool(t, "bash")
+	hc := loadCompose(t).services["connect"].healthTest()
+	if len(hc) != 3 || hc[0] != "bash" || hc[1] != "-c" {
+		t.Fatalf("connect: healthcheck %q, want bash -c SCRIPT", hc)
+	}
+	// Compose turns $$ into $.
+	script := strings.ReplaceAll(hc[2], "$$", "$")
+	if !strings.Contains(script, "/dev/tcp/127.0.0.1/8083") {
+		t.Fatalf("connect: healthcheck %q does not ask 127.0.0.1:8083", script)
+	}
+	for _, c := range []struct {
+		name, body string
+		healthy    bool
+	}{
+		{"running", `{"name":"access-log-source","connector":{"state":"RUNNING","worker_id":"172.18.0.6:8083"},"tasks":[{"id":0,"state":"RUNNING","worker_id":"172.18.0.6:8083"}],"type":"source"}`, true},
+		{"task failed", `{"name":"access-log-source","connector":{"state":"RUNNING","worker_id":"172.18.0.6:8083"},"tasks":[{"id":0,"state":"FAILED","worker_id":"172.18.0.6:8083","trace":"org.apache.kafka.connect.errors.ConnectException: java.nio.file.NoSuchFileException"}],"type":"source"}`, false},
+		{"no task yet", `{"name":"access-log-source","connector":{"state":"RUNNING","worker_id":"172.18.0.6:8083"},"tasks":[],"type":"source"}`, false},
+		{"connector failed", `{"name":"access-log-source","connector":{"state":"FAILED","worker_id":"172.18.0.6:8083"},"tasks":[{"id":0,"state":"RUNNING","worker_id":"172.18.0.6:8083"}],"type":"source"}`, false},
+		{"paused", `{"name":"access-log-source","connector":{"state":"PAUSED","worker_id":"172.18.0.6:8083"},"tasks":[{"id":0,"state":"PAUSED","worker_id":"172.18.0.6:8083"}],"type":"source"}`, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.URL.Path != "/connectors/access-log-source/status" {
+					http.NotFound(w, r)
+					return
+				}
+				w.Header().Set("Content-Type", "application/json")
+				io.WriteString(w, c.body)
+			})}
+			go srv.Serve(ln)
+			defer srv.Close()
+			_, port, _ := net.SplitHostPort(ln.Addr().String())
+			cmd := exec.Command(bash, "-c", strings.Replace(script, "/dev/tcp/127.0.0.1/8083", "/dev/tcp/127.0.0.1/"+port, 1))
+			out, err := cmd.CombinedOutput()
+			if healthy := err == nil; healthy != c.healthy {
+				t.Errorf("healthy %v (%v), want %v, for %s\n%s", healthy, err, c.healthy, c.body, out)
+			}
+		})
 	}
 }
 

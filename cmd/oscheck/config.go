@@ -52,7 +52,9 @@ func serviceFlags(fs *pflag.FlagSet) {
 	fs.String("processing-guarantee", string(d.Guarantee), "exactly_once_v2 (output, state and offsets in Kafka transactions) or at_least_once")
 	fs.String("commit-interval", d.CommitInterval.String(), "how often each stage commits (under exactly_once_v2: a transaction)")
 	fs.String("shutdown-timeout", "30s", "on SIGTERM, exit non-zero if draining takes longer than this")
-	fs.String("http-addr", ":9464", "address of /metrics, /healthz and /readyz (empty: off)")
+	fs.String("http-addr", ":9464", "address of /metrics, /healthz, /readyz and, unless query-addr says otherwise, the query API (empty: off)")
+	fs.String("query-addr", "", "address of the query API (/windows, and /admin/ with --admin) apart from http-addr; empty: on http-addr")
+	fs.Bool("admin", false, "serve goka's monitor and table browser under /admin/: no authentication, and their pages load jQuery, Bootstrap and d3 from public CDNs")
 	fs.String("log-level", "info", "debug, info, warn or error")
 	securityFlags(fs)
 }

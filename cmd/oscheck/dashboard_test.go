@@ -206,6 +206,32 @@ func TestGrafanaDashboard(t *testing.T) {
 
 type dashDatasource struct{ Type, UID string }
 
+type dashQuery struct{ panel, expr string }
+
+// dashboardQueries returns every query of the Grafana dashboard.
+func dashboardQueries(t *testing.T) []dashQuery {
+	t.Helper()
+	var dash struct{ Panels []dashPanel }
+	if err := json.Unmarshal([]byte(readText(t, filepath.Join(deployRoot, "deploy", "grafana", "dashboards", "oscheck.json"))), &dash); err != nil {
+		t.Fatal(err)
+	}
+	var qs []dashQuery
+	var walk func([]dashPanel)
+	walk = func(panels []dashPanel) {
+		for _, p := range panels {
+			walk(p.Panels)
+			for _, q := range p.Targets {
+				qs = append(qs, dashQuery{p.Title, q.Expr})
+			}
+		}
+	}
+	walk(dash.Panels)
+	if len(qs) == 0 {
+		t.Fatal("the dashboard has no queries")
+	}
+	return qs
+}
+
 type dashPanel struct {
 	ID         int
 	Type       string

@@ -73,7 +73,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			}
 		}()
 	}
-	goRun(0, func() error { return serve(ctx, cfg, *httpAddr, 30*time.Second, log) })
+	goRun(0, func() error { return serve(ctx, cfg, web{addr: *httpAddr}, 30*time.Second, log) })
 	goRun(1, func() error { return produceSynthetic(ctx, cfg.Brokers, cfg.Input, *rate) })
 	goRun(2, func() error {
 		return readWindows(ctx, []kgo.Opt{kgo.SeedBrokers(cfg.Brokers...)}, cfg.Output, cfg.Format, cfg.Window,

@@ -47,7 +47,7 @@ func TestStopLeavesNothingOpen(t *testing.T) {
 	// Processed (their dead letters written, in the open transaction) once
 	// the parse stage's lag is gone.
 	err := proc.WaitFor(context.Background(), time.Minute, "the parse stage to process the last records", func() bool {
-		lag := scrape(t, addr, "oscheck_consumer_lag")
+		lag := scrape(t, addr, "oscheck_consumer_lag_offsets")
 		for p := range partitions {
 			if lag[fmt.Sprintf(`partition="%d",stage="parse",topic="access_log"`, p)] != 0 {
 				return false

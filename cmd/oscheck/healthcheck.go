@@ -5,7 +5,10 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -16,10 +19,18 @@ import (
 
 // runHealthcheck is the Docker image's HEALTHCHECK: the image is distroless,
 // with no curl or wget to ask the service's /healthz.
-func runHealthcheck(ctx context.Context, args []string, stderr io.Writer) error {
+//
+// Without --url it asks the oscheck command the container runs (process
+// --pid, the container's PID 1 by default) where it serves HTTP: it reads
+// that process's arguments, OSCHECK_* environment and working directory
+// (for the config file) as the command itself does, so the check follows
+// http-addr wherever it is set. A command that serves no HTTP (gen, read,
+// or http-addr empty) has nothing to check and is healthy while it runs.
+func runHealthcheck(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := pflag.NewFlagSet("oscheck healthcheck", pflag.ContinueOnError)
 	fs.SetOutput(stderr)
-	target := fs.String("url", "http://127.0.0.1:9464/healthz", "URL to GET; healthy when it answers 200")
+	target := fs.String("url", "", "URL to GET; healthy when it answers 200 (default: the /healthz of the oscheck command process --pid runs)")
+	pid := fs.Int("pid", 1, "the process whose configuration names the URL, when --url is not given")
 	timeout := fs.Duration("timeout", 2*time.Second, "how long to wait for the answer")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -30,7 +41,88 @@ func runHealthcheck(ctx context.Context, args []string, stderr io.Writer) error 
 	if *timeout <= 0 {
 		return &topology.KeyError{Key: "timeout", Reason: fmt.Sprintf("not a positive duration: %v", *timeout)}
 	}
+	if *target == "" {
+		u, err := processHealthURL(*pid)
+		if err != nil {
+			return err
+		}
+		if u == "" {
+			fmt.Fprintln(stdout, "the process serves no HTTP: nothing to check")
+			return nil
+		}
+		*target = u
+	}
 	return healthcheck(ctx, *target, *timeout)
+}
+
+// processHealthURL returns the /healthz URL of the oscheck command process
+// pid runs, read from /proc as that command reads its settings; "" when
+// it serves no HTTP. A process that is not an oscheck command (healthcheck
+// run outside the image) is taken as oscheck run with this process's
+// environment.
+func processHealthURL(pid int) (string, error) {
+	dir := fmt.Sprintf("/proc/%d", pid)
+	var args []string
+	if b, err := os.ReadFile(dir + "/cmdline"); err == nil {
+		args = strings.Split(strings.TrimSuffix(string(b), "\x00"), "\x00")
+	}
+	self, _ := os.Executable()
+	if len(args) < 1 || filepath.Base(args[0]) != filepath.Base(self) {
+		args = []string{self, "run"}
+	} else {
+		// The command's own environment and directory, where its config
+		// file is found.
+		if b, err := os.ReadFile(dir + "/environ"); err == nil {
+			for _, kv := range strings.Split(string(b), "\x00") {
+				if k, v, ok := strings.Cut(kv, "="); ok && strings.HasPrefix(k, "OSCHECK_") {
+					if err := os.Setenv(k, v); err != nil {
+						return "", fmt.Errorf("environment of process %d: %w", pid, err)
+					}
+				}
+			}
+		}
+		if err := os.Chdir(dir + "/cwd"); err != nil {
+			return "", fmt.Errorf("working directory of process %d: %w", pid, err)
+		}
+	}
+	if len(args) < 2 {
+		args = append(args, "run")
+	}
+	var addr string
+	switch args[1] {
+	case "run":
+		v, err := settings(newRunFlags(), args[2:])
+		if err != nil {
+			return "", fmt.Errorf("the settings of process %d (%q): %w", pid, args, err)
+		}
+		addr = v.GetString("http-addr")
+	case "ship":
+		v, err := flagsAndEnv(shipFlags(), args[2:])
+		if err != nil {
+			return "", fmt.Errorf("the settings of process %d (%q): %w", pid, args, err)
+		}
+		addr = v.GetString("http-addr")
+	}
+	if addr == "" {
+		return "", nil
+	}
+	return healthURL(addr)
+}
+
+// healthURL is the /healthz URL of a server listening on addr, on the
+// loopback address when it listens on every address.
+func healthURL(addr string) (string, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", &topology.KeyError{Key: "http-addr", Reason: err.Error()}
+	}
+	switch host {
+	case "", "0.0.0.0":
+		host = "127.0.0.1"
+	case "::":
+		host = "::1"
+	}
+	return "http://" + net.JoinHostPort(host, port) + "/healthz", nil
 }
 
 // unhealthy is a failed health check. main exits 1 for it, because Docker

@@ -64,7 +64,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "gen":
 		return runGen(ctx, args[1:], stdout, stderr)
 	case "healthcheck":
-		return runHealthcheck(ctx, args[1:], stderr)
+		return runHealthcheck(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -35,9 +36,9 @@ func TestPrometheus(t *testing.T) {
 	s := makeStream(20_000, partitions, time.Date(2019, 8, 14, 0, 43, 8, 0, time.UTC), 40*time.Second, window, grace, 23)
 	produce(t, brokers, s.records)
 	out := consume(t, brokers, "os-check")
-	addr := freeAddr(t)
+	addr, qaddr := freeAddr(t), freeAddr(t)
 	service(t, "--brokers", brokers[0], "--window", window.String(), "--grace", grace.String(),
-		"--idle-timeout", "500ms", "--http-addr", addr, "--format", "json")
+		"--idle-timeout", "500ms", "--http-addr", addr, "--format", "json", "--query-addr", qaddr, "--admin")
 	if got := out.waitFor(len(s.counts), 60*time.Second); len(got) != len(s.counts) {
 		t.Fatalf("os-check has %d records, want %d", len(got), len(s.counts))
 	}
@@ -65,6 +66,32 @@ func TestPrometheus(t *testing.T) {
 	prom.await(t, `oscheck_latest_window_records`, "os_type", latest)
 	prom.await(t, `oscheck_latest_window_start_timestamp_seconds`, "", map[string]float64{"": float64(newest) / 1000})
 
+	// Every series the dashboard reads must be oscheck's: Prometheus'
+	// own process_* and go_* series share the names of oscheck's.
+	t.Run("dashboard selectors", func(t *testing.T) {
+		prom.await(t, `sum(up{job="prometheus"})`, "", map[string]float64{"": 1})
+		for _, q := range dashboardQueries(t) {
+			names, err := promqlMetricNames(q.expr)
+			if err != nil {
+				t.Fatalf("panel %q: %v", q.panel, err)
+			}
+			for _, n := range names {
+				for _, m := range regexp.MustCompile(`(?:^|[^A-Za-z0-9_:])(`+regexp.QuoteMeta(n)+`(?:\{[^}]*\})?)(?:[^A-Za-z0-9_:({]|$)`).FindAllStringSubmatch(q.expr, -1) {
+					sel := strings.NewReplacer("$__rate_interval", "1m", "$__interval", "1m").Replace(m[1])
+					jobs, last := prom.query("count by (job) ("+sel+")", "job")
+					if jobs == nil {
+						t.Errorf("panel %q: %s: %s", q.panel, sel, last)
+					}
+					for job := range jobs {
+						if job != "oscheck" {
+							t.Errorf("panel %q: %s selects job %q's series too: filter job=\"oscheck\"", q.panel, sel, job)
+						}
+					}
+				}
+			}
+		}
+	})
+
 	t.Run("promtool", func(t *testing.T) {
 		body := get(t, "http://"+addr+"/metrics", http.StatusOK)
 		cmd := exec.Command(promtool, "check", "metrics")
@@ -76,6 +103,12 @@ func TestPrometheus(t *testing.T) {
 	})
 
 	t.Run("windows", func(t *testing.T) {
+		// On query-addr only: the query API can sit apart from the
+		// metrics and probes.
+		get(t, "http://"+addr+"/windows?last=1", http.StatusNotFound)
+		get(t, "http://"+addr+"/admin/", http.StatusNotFound)
+		get(t, "http://"+qaddr+"/metrics", http.StatusNotFound)
+		addr := qaddr
 		var all windowsAnswer
 		getJSON(t, "http://"+addr+"/windows?last=1000", &all)
 		got := make(map[windowKey]int64)
@@ -114,6 +147,7 @@ func TestPrometheus(t *testing.T) {
 	})
 
 	t.Run("goka pages", func(t *testing.T) {
+		addr := qaddr
 		for _, page := range []string{"/admin/", "/admin/monitor/", "/admin/monitor/processor/0", "/admin/monitor/processor/1",
 			"/admin/query/", "/admin/query/window-table/"} {
 			get(t, "http://"+addr+page, http.StatusOK)
@@ -240,11 +274,14 @@ func startPrometheus(t *testing.T, bin, target string) *promServer {
 	t.Helper()
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "prometheus.yml")
-	conf := fmt.Sprintf("global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n  - job_name: oscheck\n    static_configs:\n      - targets: [%q]\n", target)
+	p := &promServer{addr: freeAddr(t)}
+	// Prometheus scrapes itself too, as deploy/prometheus/prometheus.yml
+	// has it: its own process_* and go_* series sit beside oscheck's.
+	conf := fmt.Sprintf("global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n  - job_name: oscheck\n    static_configs:\n      - targets: [%q]\n"+
+		"  - job_name: prometheus\n    static_configs:\n      - targets: [%q]\n", target, p.addr)
 	if err := os.WriteFile(cfg, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	p := &promServer{addr: freeAddr(t)}
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, bin, "--config.file="+cfg, "--storage.tsdb.path="+filepath.Join(dir, "data"),
 		"--web.listen-address="+p.addr, "--log.level=warn")

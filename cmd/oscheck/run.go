@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/pflag"
+	"github.com/spf13/viper"
 
 	"github.com/oscheck/oscheck/topology"
 )
@@ -36,8 +37,35 @@ func runService(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil || drain <= 0 {
 		return &topology.KeyError{Key: "shutdown-timeout", Reason: fmt.Sprintf("not a positive duration: %q", v.GetString("shutdown-timeout"))}
 	}
+	web, err := webSettings(v)
+	if err != nil {
+		return err
+	}
 	topology.TuneGC()
-	return serve(ctx, cfg, v.GetString("http-addr"), drain, log)
+	return serve(ctx, cfg, web, drain, log)
+}
+
+// web is where the service serves HTTP: metrics and probes on addr, the
+// query API on queryAddr when set (else on addr), goka's pages with it
+// when admin is on.
+type web struct {
+	addr, queryAddr string
+	admin           bool
+}
+
+// webSettings reads and checks http-addr, query-addr and admin.
+func webSettings(v *viper.Viper) (web, error) {
+	w := web{addr: v.GetString("http-addr"), queryAddr: v.GetString("query-addr"), admin: v.GetBool("admin")}
+	if w.queryAddr == "" {
+		return w, nil
+	}
+	if _, _, err := net.SplitHostPort(w.queryAddr); err != nil {
+		return w, &topology.KeyError{Key: "query-addr", Reason: err.Error()}
+	}
+	if w.queryAddr == w.addr {
+		return w, &topology.KeyError{Key: "query-addr", Reason: fmt.Sprintf("%q is http-addr too; leave query-addr empty to serve the queries there", w.queryAddr)}
+	}
+	return w, nil
 }
 
 func newRunFlags() *pflag.FlagSet {
@@ -51,10 +79,6 @@ func newRunFlags() *pflag.FlagSet {
 // nil, adds.
 func serveHTTP(addr string, reg prometheus.Gatherer, notReady func(context.Context) string, log *slog.Logger,
 	mount func(*http.ServeMux)) (stop func(), err error) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, &topology.KeyError{Key: "http-addr", Reason: err.Error()}
-	}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
@@ -68,13 +92,22 @@ func serveHTTP(addr string, reg prometheus.Gatherer, notReady func(context.Conte
 	if mount != nil {
 		mount(mux)
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	return listen("http-addr", addr, mux, log)
+}
+
+// listen serves h on addr, the value of key, until stop.
+func listen(key, addr string, h http.Handler, log *slog.Logger) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, &topology.KeyError{Key: key, Reason: err.Error()}
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Error("http server", "error", err)
+			log.Error("http server", "key", key, "error", err)
 		}
 	}()
-	log.Info("http listening", "addr", ln.Addr().String())
+	log.Info("http listening", key, ln.Addr().String())
 	return func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()

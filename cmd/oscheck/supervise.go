@@ -27,7 +27,7 @@ import (
 // emitted once, as after a crash. Failures at the first start, and failures
 // a restart cannot cure (credentials, TLS, ACLs, configuration), end serve
 // with the error instead.
-func serve(ctx context.Context, cfg topology.Config, httpAddr string, drain time.Duration, log *slog.Logger) error {
+func serve(ctx context.Context, cfg topology.Config, w web, drain time.Duration, log *slog.Logger) error {
 	cfg.ProcessID = topology.NewProcessID()
 	log.Info("starting", "config", cfg)
 	warnInsecure(log, cfg.Security)
@@ -43,8 +43,22 @@ func serve(ctx context.Context, cfg topology.Config, httpAddr string, drain time
 	}
 	var cur current
 	cur.p.Store(in)
-	if httpAddr != "" {
-		stop, err := serveHTTP(httpAddr, prometheus.Gatherers{base, prometheus.GathererFunc(cur.gather)}, cur.notReady, log, cur.mount)
+	queries := func(mux *http.ServeMux) { cur.mount(mux, w.admin) }
+	if w.addr != "" {
+		mount := queries
+		if w.queryAddr != "" {
+			mount = nil
+		}
+		stop, err := serveHTTP(w.addr, prometheus.Gatherers{base, prometheus.GathererFunc(cur.gather)}, cur.notReady, log, mount)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
+	if w.queryAddr != "" {
+		mux := http.NewServeMux()
+		queries(mux)
+		stop, err := listen("query-addr", w.queryAddr, mux, log)
 		if err != nil {
 			return err
 		}
@@ -185,8 +199,11 @@ func (c *current) notReady(ctx context.Context) string {
 	return "starting the service again after a failure"
 }
 
-// mount routes the query endpoints to the running instance's handlers.
-func (c *current) mount(mux *http.ServeMux) {
+// mount routes the query endpoints to the running instance's handlers:
+// /windows, and goka's pages under /admin/ when admin is on. Those have no
+// authentication and load their scripts and styles from public CDNs, so
+// they are off unless asked for.
+func (c *current) mount(mux *http.ServeMux, admin bool) {
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		in := c.p.Load()
 		if in == nil {
@@ -195,7 +212,9 @@ func (c *current) mount(mux *http.ServeMux) {
 		}
 		in.mux.ServeHTTP(w, r)
 	})
-	for _, pattern := range []string{"/windows", "/admin/", "/admin"} {
-		mux.Handle(pattern, h)
+	mux.Handle("/windows", h)
+	if admin {
+		mux.Handle("/admin/", h)
+		mux.Handle("/admin", h)
 	}
 }
