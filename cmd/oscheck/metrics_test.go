@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -105,5 +106,23 @@ func TestMetricsDocumented(t *testing.T) {
 	}
 	if len(documented) < 15 {
 		t.Errorf("README's metrics table names %d metrics", len(documented))
+	}
+}
+
+// TestMetricUnits: every oscheck_ metric names its unit, in the plural, as
+// Prometheus' naming rules ask (a lag "oscheck_consumer_lag" could be
+// offsets, records or seconds), except a state and an up gauge, which are
+// enumerations.
+func TestMetricUnits(t *testing.T) {
+	units := []string{"_total", "_seconds", "_bytes", "_offsets", "_records", "_partitions", "_windows"}
+	unitless := map[string]bool{"oscheck_processor_state": true, "oscheck_broker_up": true}
+	for name := range liveMetricNames(t) {
+		base := strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(name, "_bucket"), "_sum"), "_count")
+		if !strings.HasPrefix(name, "oscheck_") || base != name || unitless[name] {
+			continue
+		}
+		if !slices.ContainsFunc(units, func(u string) bool { return strings.HasSuffix(name, u) }) {
+			t.Errorf("%s names no unit (one of %v)", name, units)
+		}
 	}
 }
