@@ -63,6 +63,7 @@ func (p *Parser) Restore(id int32, data []byte, initial int64) (restored bool, e
 		}
 	}
 	part.agg = agg
+	part.checkpointed = true
 	return true, nil
 }
 
@@ -149,5 +150,22 @@ func (p *Parser) precommit(id int32, part *partition) ([]Record, error) {
 		return nil, fmt.Errorf("checkpoint of partition %d: %w", id, err)
 	}
 	part.dirty = false
+	part.checkpointed = true
 	return append(out, Record{Topic: p.cfg.Changelog, Key: p.cfg.ChangelogKey(id), Value: v}), nil
+}
+
+// Checkpointed reports whether partition id's committed position, once the
+// transaction at hand commits, has a checkpoint: restored from one, or one
+// was sent since. The topology marks such positions, so that a restore
+// that finds none can tell a lost changelog from a partition that never
+// had one.
+func (p *Parser) Checkpointed(id int32) bool {
+	parts := *p.parts.Load()
+	if int(id) >= len(parts) {
+		return false
+	}
+	part := parts[id]
+	part.mu.Lock()
+	defer part.mu.Unlock()
+	return part.checkpointed
 }

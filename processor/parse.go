@@ -97,6 +97,9 @@ type partition struct {
 	// and dirty whether its state changed since its last checkpoint.
 	start int64
 	dirty bool
+	// checkpointed: the partition's state came from a checkpoint, or one
+	// was sent since (Checkpointed).
+	checkpointed bool
 
 	// idle bookkeeping, touched only by the idle flush
 	seen       int64

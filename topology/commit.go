@@ -40,8 +40,11 @@ type txnCommits struct {
 	precommit func() ([]*sarama.ProducerMessage, error)
 	// verify, if not nil, is asked before each transaction that holds
 	// anything commits: an error aborts it, and a KeyError ends the stage.
-	verify  func() error
-	commits func(committed bool) // counts commits and aborts
+	verify func() error
+	// metadata, if not nil, gives the metadata committed with a
+	// partition's offset.
+	metadata func(partition int32) string
+	commits  func(committed bool) // counts commits and aborts
 	// urgent asks for a commit soon after every record (Soon): the window
 	// stage's records are reports, few, and each may finalise windows.
 	urgent bool
@@ -190,12 +193,18 @@ func (g *gate) commitTxn(s *gatedSession) error {
 	for i := range s.parts {
 		part := &s.parts[i]
 		committed := part.committed.Load()
+		offset := committed
 		if part.pos > committed {
-			moved = true
-			offsets = append(offsets, &sarama.PartitionOffsetMetadata{Partition: int32(i), Offset: part.pos, LeaderEpoch: -1})
-		} else if part.claimed.Load() {
-			offsets = append(offsets, &sarama.PartitionOffsetMetadata{Partition: int32(i), Offset: committed, LeaderEpoch: -1})
+			moved, offset = true, part.pos
+		} else if !part.claimed.Load() {
+			continue
 		}
+		o := &sarama.PartitionOffsetMetadata{Partition: int32(i), Offset: offset, LeaderEpoch: -1}
+		if t.metadata != nil {
+			meta := t.metadata(int32(i))
+			o.Metadata = &meta
+		}
+		offsets = append(offsets, o)
 	}
 	if err == nil && !moved && tp.sent.Load() == 0 {
 		return nil

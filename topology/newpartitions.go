@@ -30,15 +30,15 @@ func (s *Service) newPartitionsFromOldest(sess sarama.ConsumerGroupSession) erro
 	if err != nil {
 		return fmt.Errorf("partitions of the input %q: %w", input, err)
 	}
-	committed, err := committedOffsets(client, string(s.topics.ParseGroup), input, parts)
+	offsets, err := committedOffsets(client, string(s.topics.ParseGroup), input, parts)
 	if err != nil {
 		return err
 	}
-	if len(committed) == 0 {
+	if len(offsets) == 0 {
 		return nil // a new group: latest, as asked
 	}
 	for _, p := range claimed {
-		if _, ok := committed[p]; ok {
+		if _, ok := offsets[p]; ok {
 			continue
 		}
 		oldest, err := client.GetOffset(input, p, sarama.OffsetOldest)
@@ -52,9 +52,16 @@ func (s *Service) newPartitionsFromOldest(sess sarama.ConsumerGroupSession) erro
 	return nil
 }
 
+// committed is a partition's committed offset and the metadata committed
+// with it.
+type committed struct {
+	offset   int64
+	metadata string
+}
+
 // committedOffsets returns the group's committed offsets of topic's
 // partitions, by partition; a partition without one is not in it.
-func committedOffsets(client sarama.Client, group, topic string, parts []int32) (map[int32]int64, error) {
+func committedOffsets(client sarama.Client, group, topic string, parts []int32) (map[int32]committed, error) {
 	coordinator, err := client.Coordinator(group)
 	if err != nil {
 		return nil, fmt.Errorf("coordinator of group %s: %w", group, err)
@@ -67,7 +74,7 @@ func committedOffsets(client sarama.Client, group, topic string, parts []int32) 
 	if !errors.Is(resp.Err, sarama.ErrNoError) {
 		return nil, fmt.Errorf("committed offsets of group %s: %w", group, resp.Err)
 	}
-	out := make(map[int32]int64)
+	out := make(map[int32]committed)
 	for _, p := range parts {
 		b := resp.GetBlock(topic, p)
 		if b == nil {
@@ -77,7 +84,7 @@ func committedOffsets(client sarama.Client, group, topic string, parts []int32) 
 			return nil, fmt.Errorf("committed offset of %s/%d in group %s: %w", topic, p, group, b.Err)
 		}
 		if b.Offset >= 0 {
-			out[p] = b.Offset
+			out[p] = committed{b.Offset, b.Metadata}
 		}
 	}
 	return out, nil

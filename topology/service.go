@@ -144,6 +144,7 @@ func New(cfg Config, reg prometheus.Registerer, log *slog.Logger) (*Service, err
 	if txn {
 		s.gate.txn = newTxnCommits(string(s.topics.ParseGroup), cfg.InstanceID, s.metrics.Transaction("parse"))
 		s.gate.txn.precommit = s.precommitParse
+		s.gate.txn.metadata = s.checkpointMetadata
 		s.windowGate.txn = newTxnCommits(string(s.topics.WindowGroup), cfg.InstanceID, s.metrics.Transaction("window"))
 		s.windowGate.txn.urgent = true
 		s.windowGate.txn.verify = s.verifyInput
@@ -328,6 +329,9 @@ func (s *Service) restoreParse(partition int32, initial int64) error {
 		return err
 	}
 	restored, err := s.parser.Restore(partition, value, initial)
+	if err == nil && !restored && initial >= 0 && s.cfg.Guarantee.Transactional() {
+		err = s.checkChangelog(client, partition)
+	}
 	var mismatch *state.MismatchError
 	if errors.As(err, &mismatch) {
 		key, unit := "input", " partitions"
@@ -352,6 +356,37 @@ func (s *Service) restoreParse(partition int32, initial int64) error {
 	}
 	s.log.Debug("parse stage partition claimed", "partition", partition, "offset", initial, "checkpoint restored", restored)
 	return nil
+}
+
+// checkpointMark is the metadata committed, under exactly_once_v2, with
+// the offset of an input partition whose position has a checkpoint.
+const checkpointMark = "oscheck:checkpointed"
+
+// checkpointMetadata is the metadata of partition's committed offset.
+func (s *Service) checkpointMetadata(partition int32) string {
+	if s.parser.Checkpointed(partition) {
+		return checkpointMark
+	}
+	return ""
+}
+
+// checkChangelog fails when partition's committed offset says its position
+// has a checkpoint (checkpointMark) and the changelog holds none for it: the
+// changelog was deleted and created again, or lost its records. Starting
+// the partition empty there would lose the counts of its open windows.
+func (s *Service) checkChangelog(client sarama.Client, partition int32) error {
+	input := string(s.topics.Input)
+	offsets, err := committedOffsets(client, string(s.topics.ParseGroup), input, []int32{partition})
+	if err != nil {
+		return err
+	}
+	if c := offsets[partition]; c.metadata != checkpointMark {
+		return nil
+	}
+	return &KeyError{Key: "group", Reason: fmt.Sprintf("the changelog %q holds no checkpoint of input partition %d, yet group %q "+
+		"committed its offset %d with one: the changelog was deleted and created again, or lost its records, and the counts "+
+		"of the partition's open windows are gone. Start a new group (--group), which reads the input again",
+		s.topics.Changelog, partition, s.topics.ParseGroup, offsets[partition].offset)}
 }
 
 // precommitParse is the parse stage's part of each transaction

@@ -200,3 +200,66 @@ func TestWindowTableRecreated(t *testing.T) {
 		t.Fatalf("got %v, want an error naming the window table and a new --group as the repair", err)
 	}
 }
+
+// TestChangelogRecreated: the parse stage's changelog is deleted and created
+// again while oscheck is stopped, with windows open at the parse stage
+// (their counts are only in its checkpoints under exactly_once_v2: the
+// committed offsets are past their records). Restarted, each partition
+// started empty at its committed offset and the open windows' counts were
+// lost, silently. It must stop instead, naming the changelog and the repair.
+func TestChangelogRecreated(t *testing.T) {
+	brokers := startBroker(t, 2, "access_log")
+	start := time.Date(2019, 8, 14, 0, 43, 8, 0, time.UTC)
+	var recs []*kgo.Record
+	for i := range 10 {
+		at := start.Add(time.Duration(i) * 100 * time.Millisecond)
+		for p := range int32(2) {
+			recs = append(recs, &kgo.Record{Topic: "access_log", Partition: p, Value: lineAt(at, "android")})
+		}
+	}
+	produce(t, brokers, recs)
+	args := []string{"--brokers", brokers[0], "--window", "2s", "--grace", "1s", "--idle-timeout", "10m", "--http-addr", ""}
+	_, stop := stoppableService(t, args...)
+
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	const group, changelog = "os-check-streams", "os-check-streams-partials-changelog"
+	ctx := context.Background()
+	// Until the parse stage has committed both partitions past their lines.
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(100 * time.Millisecond) {
+		offsets, err := adm.FetchOffsets(ctx, group)
+		done := 0
+		if err == nil {
+			offsets.Each(func(o kadm.OffsetResponse) {
+				if o.Topic == "access_log" && o.At == 10 {
+					done++
+				}
+			})
+		}
+		if done == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the parse stage did not commit both partitions in a minute (%v)", err)
+		}
+	}
+	stop()
+
+	if _, err := adm.DeleteTopic(ctx, changelog); err != nil {
+		t.Fatal(err)
+	}
+	compact := "compact"
+	if _, err := adm.CreateTopic(ctx, 2, -1, map[string]*string{"cleanup.policy": &compact}, changelog); err != nil {
+		t.Fatal(err)
+	}
+	runCtx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	err = run(runCtx, append([]string{"run"}, args...), io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), changelog) || !strings.Contains(err.Error(), "--group") {
+		t.Fatalf("got %v, want an error naming the changelog and a new --group as the repair", err)
+	}
+}
