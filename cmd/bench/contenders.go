@@ -78,6 +78,13 @@ func (e *env) runOscheck(ctx context.Context, contender string, run int, in *inp
 		return res, err
 	}
 	defer stop()
+	if e.o.page != "" {
+		closePage, err := watchPage(ctx, e.o.page, httpAddr)
+		if err != nil {
+			return res, err
+		}
+		defer closePage()
+	}
 	s, bs := sampleProc(p), sampleProc(e.broker)
 	defer s.close()
 	defer bs.close()
