@@ -71,6 +71,13 @@ func (e *env) runOscheck(ctx context.Context, contender string, run int, in *inp
 		return res, err
 	}
 	defer out.Close()
+	if e.o.page != "" {
+		closePage, err := watchPage(ctx, e.o.page, httpAddr)
+		if err != nil {
+			return res, err
+		}
+		defer closePage()
+	}
 	p, stop, err := e.launch(group, e.oscheck, "run", "--brokers", e.addr, "--input", in.topic, "--group", group, "--output", outTopic,
 		"--http-addr", httpAddr, "--idle-timeout", e.o.idleTimeout.String(), "--grace", benchGrace.String(),
 		"--window", benchWindow.String(), "--processing-guarantee", string(oscheckGuarantees[contender]), "--log-level", "warn")

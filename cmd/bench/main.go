@@ -62,6 +62,7 @@ type options struct {
 	rate        int           // latency mode: lines per second
 	duration    time.Duration // latency mode: how long to produce
 	timeout     time.Duration // a contender that has not finished by then failed
+	page        string        // a browser that watches each oscheck run's live page; "": none
 	dir         string
 }
 
@@ -124,6 +125,7 @@ func parseOptions(args []string) (options, error) {
 	fs.IntVar(&o.rate, "rate", 50_000, "latency mode: lines per second")
 	fs.DurationVar(&o.duration, "duration", 60*time.Second, "latency mode: how long to produce")
 	fs.DurationVar(&o.timeout, "timeout", 10*time.Minute, "give up on a contender that has not finished its run by then")
+	fs.StringVar(&o.page, "page", "", "throughput mode: open each oscheck run's live page (/) in this headless browser, e.g. chromium, to measure what watching costs")
 	fs.StringVar(&o.dir, "dir", "", "work directory for binaries and logs (default: a new temporary one)")
 	if err := fs.Parse(args); err != nil {
 		return o, err

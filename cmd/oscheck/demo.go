@@ -25,7 +25,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	window := fs.Duration("window", 2*time.Second, "tumbling window size")
 	grace := fs.Duration("grace", 500*time.Millisecond, "grace after a window's end")
 	idle := fs.Duration("idle-timeout", 2*time.Second, "close windows of an idle partition after this long")
-	httpAddr := fs.String("http-addr", "", "address of /metrics, /healthz and /readyz (empty: off)")
+	httpAddr := fs.String("http-addr", "127.0.0.1:9464", "address of the live page, /metrics, /healthz and /readyz (empty: off)")
 	logLevel := fs.String("log-level", "warn", "service log level")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -58,6 +58,9 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	fmt.Fprintf(stdout, "embedded Kafka broker at %s; topic %s (%d partitions) gets %d synthetic nginx lines/s\n",
 		cfg.Brokers[0], cfg.Input, *partitions, *rate)
+	if *httpAddr != "" {
+		fmt.Fprintf(stdout, "live page: %s\n", pageURL(*httpAddr))
+	}
 	fmt.Fprintf(stdout, "final windows of %v (grace %v), as written to %s in %s format:\n", cfg.Window, cfg.Grace, cfg.Output, cfg.Format)
 
 	ctx, cancel := context.WithCancelCause(ctx)

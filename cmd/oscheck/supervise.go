@@ -43,7 +43,7 @@ func serve(ctx context.Context, cfg topology.Config, w web, drain time.Duration,
 	}
 	var cur current
 	cur.p.Store(in)
-	queries := func(mux *http.ServeMux) { cur.mount(mux, w.admin) }
+	queries := withLivePage(ctx, &cur, log, func(mux *http.ServeMux) { cur.mount(mux, w.admin) })
 	if w.addr != "" {
 		mount := queries
 		if w.queryAddr != "" {
