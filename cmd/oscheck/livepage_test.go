@@ -20,7 +20,7 @@ import (
 )
 
 // screenshotEnv names a path the live-page test also writes its screenshot
-// to (README's picture: OSCHECK_LIVEPAGE_SCREENSHOT=$PWD/docs/livepage.png).
+// to (README's picture: OSCHECK_LIVEPAGE_SCREENSHOT=$PWD/cmd/oscheck/internal/livepage/screenshot.png).
 const screenshotEnv = "OSCHECK_LIVEPAGE_SCREENSHOT"
 
 // chromiumPath finds Debian's chromium; without it the test skips, except in
