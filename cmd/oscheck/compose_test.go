@@ -2,9 +2,11 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"maps"
 	"net"
 	"net/http"
@@ -17,30 +19,41 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	yaml "go.yaml.in/yaml/v3"
 
+	"github.com/oscheck/oscheck/cmd/internal/ship"
+	"github.com/oscheck/oscheck/cmd/internal/tail"
 	"github.com/oscheck/oscheck/processor/classify"
 	"github.com/oscheck/oscheck/processor/decode"
 	"github.com/oscheck/oscheck/topology"
 )
 
 // TestComposeFile checks docker-compose.yml: Compose accepts it, and its
-// services fit together and fit oscheck: nginx logs where Connect reads,
-// Connect writes oscheck's input as the reference setup does, the replicas
-// share a group with distinct instance ids, every bind-mounted file exists,
-// and every service waits for what it needs to be healthy.
+// services fit together and fit oscheck: nginx logs where the shipper
+// reads, the default stack has one shipper and it follows the log's
+// rotation, Connect (the reference profile) writes oscheck's input as the
+// reference setup does, the replicas share a group with distinct instance
+// ids, every bind-mounted file exists, and every service waits for what it
+// needs to be healthy.
 func TestComposeFile(t *testing.T) {
-	t.Run("docker-compose config", func(t *testing.T) {
-		cmd := exec.Command(tool(t, "docker-compose"), "-f", "docker-compose.yml", "config", "-q")
-		cmd.Dir = deployRoot
-		out, err := cmd.CombinedOutput()
-		if err != nil || len(bytes.TrimSpace(out)) > 0 {
-			t.Fatalf("docker-compose config -q: %v\n%s", err, out)
-		}
-	})
+	for _, profile := range []string{"", "reference"} {
+		t.Run("docker-compose config "+profile, func(t *testing.T) {
+			args := []string{"-f", "docker-compose.yml", "config", "-q"}
+			if profile != "" {
+				args = append([]string{"--profile", profile}, args...)
+			}
+			cmd := exec.Command(tool(t, "docker-compose"), args...)
+			cmd.Dir = deployRoot
+			out, err := cmd.CombinedOutput()
+			if err != nil || len(bytes.TrimSpace(out)) > 0 {
+				t.Fatalf("docker-compose %s: %v\n%s", strings.Join(args, " "), err, out)
+			}
+		})
+	}
 
 	c := loadCompose(t)
 	for _, name := range []string{"kafka", "kafka-init", "nginx", "traffic", "connect", "prometheus", "grafana", "kafka-ui"} {
@@ -186,7 +199,7 @@ func TestComposeFile(t *testing.T) {
 	}
 	logVolume, logRel := nginx.volumeAt(logPath)
 	if logVolume == nil || logVolume.bind {
-		t.Fatalf("nginx: access log %s is not on a named volume that Connect could share", logPath)
+		t.Fatalf("nginx: access log %s is not on a named volume that a shipper could share", logPath)
 	}
 	root := regexp.MustCompile(`(?m)^\s*root\s+([^\s;]+);`).FindStringSubmatch(readText(t, nginxConf))
 	if root == nil {
@@ -195,9 +208,86 @@ func TestComposeFile(t *testing.T) {
 		t.Errorf("nginx: root %s has no index.html: %v", root[1], err)
 	}
 
-	// ...which Connect reads, read-only, and ships to oscheck's input with
-	// the JsonConverter and schemas: {"schema":{"type":"string",...},"payload":"<line>"}.
+	// ...which one shipper in the default stack (no profile) reads,
+	// read-only, and ships to oscheck's input: oscheck ship, which follows
+	// the log's rotation (below). Two would ship every line twice.
+	var shippers []string
+	for _, name := range slices.Sorted(maps.Keys(c.services)) {
+		s := c.services[name]
+		if m, rel := s.volumeAt(logPath); m != nil && m.source == logVolume.source && rel == logRel && name != "nginx" && len(s.profiles) == 0 {
+			shippers = append(shippers, name)
+		}
+	}
+	if len(shippers) != 1 || shippers[0] != "ship" {
+		t.Errorf("the default stack's services that read nginx's log: %v, want one, ship (oscheck ship)", shippers)
+	}
+	if shipper := c.services["ship"]; shipper == nil {
+		t.Error("no service ship")
+	} else if shipper.build == "" || len(shipper.command) == 0 || shipper.command[0] != "ship" {
+		t.Errorf("ship: build %q command %q, want the oscheck image running ship, which follows rotation", shipper.build, shipper.command)
+	} else {
+		sc, shipAddr := shipperConfig(t, "ship", shipper.command[1:], shipper.env)
+		if sc.File != logPath {
+			t.Errorf("ship: --file %s, but nginx logs to %s", sc.File, logPath)
+		}
+		if m, _ := shipper.volumeAt(sc.File); m == nil || !m.readOnly {
+			t.Errorf("ship: mounts nginx's log volume writable; it only reads it")
+		}
+		if sc.Topic != input {
+			t.Errorf("ship: topic %q, but oscheck reads %q", sc.Topic, input)
+		}
+		checkBrokers("ship", strings.Join(sc.Brokers, ","))
+		if sc.ID == defaultShipperID(sc.File) || strings.HasPrefix(sc.ID, "oscheck-ship-") {
+			t.Errorf("ship: id %q comes from the host name, a new container's ID after every re-create: it would ship the log again", sc.ID)
+		}
+		if shipper.dependsOn["kafka-init"] != "service_completed_successfully" {
+			t.Errorf("ship: does not wait for kafka-init to create %s", input)
+		}
+		if shipAddr == "" {
+			t.Error("ship: no --http-addr: nothing to check its health or count its rotations")
+		} else if _, port, err := net.SplitHostPort(shipAddr); err != nil {
+			t.Errorf("ship: --http-addr %q: %v", shipAddr, err)
+		} else if !slices.ContainsFunc(shipper.ports, func(p string) bool { _, _, target := splitPort(p); return target == port }) {
+			t.Errorf("ship: ports %v do not publish its HTTP port %s", shipper.ports, port)
+		}
+	}
+
+	// Connect, the reference setup's shipper, only in the profile
+	// reference, run instead of ship and without rotation (it does not
+	// follow one; below); nothing of the default stack waits for it.
 	connect := c.services["connect"]
+	if !slices.Equal(connect.profiles, []string{"reference"}) {
+		t.Errorf("connect: profiles %q, want [reference]: in the default stack it would ship every line a second time, and lose the rotated ones", connect.profiles)
+	}
+	for name, s := range c.services {
+		for dep := range s.dependsOn {
+			if d := c.services[dep]; len(s.profiles) == 0 && d != nil && len(d.profiles) > 0 {
+				t.Errorf("%s (default stack) depends on %s, which is only in profiles %q", name, dep, d.profiles)
+			}
+		}
+	}
+
+	// nginx's log is rotated by rename, bounded: ROTATE_MAX_BYTES for each
+	// of the log and the one old file (TestComposeLogRotation runs the
+	// script).
+	t.Setenv("NGINX_LOG_ROTATE_BYTES", "") // the default, whatever this shell has
+	if rot, ok := nginx.rotation(t); ok {
+		if rot.file != logPath {
+			t.Errorf("nginx: rotates %s, but nginx.conf logs to %s", rot.file, logPath)
+		}
+		const maxLogBytes = 1 << 30
+		if rot.maxBytes <= 0 || rot.maxBytes > maxLogBytes {
+			t.Errorf("nginx: rotates at %d bytes by default, want more than 0 and at most %d: the log volume is not bounded", rot.maxBytes, maxLogBytes)
+		}
+		t.Setenv("NGINX_LOG_ROTATE_BYTES", "0")
+		if rot, _ := nginx.rotation(t); rot.maxBytes != 0 {
+			t.Errorf("nginx: NGINX_LOG_ROTATE_BYTES=0 (README's reference command, for Connect) does not turn rotation off")
+		}
+		t.Setenv("NGINX_LOG_ROTATE_BYTES", "")
+	}
+
+	// Connect reads the log, read-only, and ships to oscheck's input with
+	// the JsonConverter and schemas: {"schema":{"type":"string",...},"payload":"<line>"}.
 	if len(connect.command) != 3 || path.Base(connect.command[0]) != "connect-standalone.sh" {
 		t.Fatalf("connect: command %q, want connect-standalone.sh <worker.properties> <connector.properties>", connect.command)
 	}
@@ -259,7 +349,7 @@ func TestComposeFile(t *testing.T) {
 				t.Errorf("%s: bind mount source: %v", name, err)
 			}
 		}
-		if s.build != "" && len(s.command) > 0 && s.command[0] != "run" && !s.healthDisabled {
+		if s.build != "" && len(s.command) > 0 && s.command[0] != "run" && s.command[0] != "ship" && !s.healthDisabled {
 			t.Errorf("%s: runs oscheck %s, which serves no /healthz, but keeps the image's HEALTHCHECK: it would turn unhealthy", name, s.command[0])
 		}
 	}
@@ -396,6 +486,148 @@ func TestConnectHealthcheck(t *testing.T) {
 	}
 }
 
+// TestComposeLogRotation runs the nginx service's rotation script, with its
+// settings from docker-compose.yml but small enough to rotate every check,
+// beside a writer that appends to the log as nginx does (through a
+// descriptor it reopens only when `nginx -s reopen`, a stand-in, tells it
+// to), and follows the log with package tail, as oscheck ship does: every
+// line comes once and in order across the rotations, and the directory
+// never holds more than the log and one old file.
+func TestComposeLogRotation(t *testing.T) {
+	sh := tool(t, "sh")
+	tool(t, "stat")
+	rot, ok := loadCompose(t).services["nginx"].rotation(t)
+	if !ok {
+		t.FailNow()
+	}
+	dir, bin := t.TempDir(), t.TempDir()
+	logFile := filepath.Join(dir, filepath.Base(rot.file))
+	reopens := filepath.Join(bin, "reopens")
+	stub := "#!/bin/sh\n[ \"$1 $2\" = \"-s reopen\" ] || exit 1\necho >>" + reopens + "\n"
+	if err := os.WriteFile(filepath.Join(bin, "nginx"), []byte(stub), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(reopens, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	// nginx has the log open before the loop's first check.
+	const lineLen = 100
+	out, err := os.OpenFile(logFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { out.Close() }()
+
+	const maxBytes, every = 8 << 10, "0.5"
+	cmd := exec.Command(sh, rot.script, "sleep", "60")
+	cmd.Env = append(os.Environ(), "PATH="+bin+":"+os.Getenv("PATH"), "ROTATE_LOG_FILE="+logFile,
+		fmt.Sprintf("ROTATE_MAX_BYTES=%d", maxBytes), "ROTATE_CHECK_SECONDS="+every)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		cmd.Wait()
+		if stderr.Len() > 0 {
+			t.Errorf("%s: %s", rot.script, stderr.String())
+		}
+	}()
+
+	// The follower drains a rotated file for 200ms (oscheck ship: a
+	// second); the script rotates at most every half second here, every
+	// few hours in the demo.
+	f, err := tail.Follow(logFile, nil, tail.WithPollInterval(10*time.Millisecond), tail.WithRotateDrain(200*time.Millisecond),
+		tail.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	got := make(chan []string, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var want int
+	go func() {
+		var lines []string
+		for {
+			batch, _, err := f.Next(ctx, 1000)
+			for _, l := range batch {
+				lines = append(lines, string(l))
+			}
+			if err != nil {
+				got <- lines
+				return
+			}
+		}
+	}()
+
+	// 100 bytes a millisecond for 3 seconds: each check finds the log over
+	// 8 KiB, so it rotates about six times.
+	seen := 0
+	largest := int64(0)
+	deadline := time.Now().Add(3 * time.Second)
+	for ; time.Now().Before(deadline); want++ {
+		if info, err := os.Stat(reopens); err == nil && info.Size() > int64(seen) {
+			seen = int(info.Size())
+			out.Close()
+			if out, err = os.OpenFile(logFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		line := fmt.Sprintf("%08d %s\n", want, strings.Repeat("x", lineLen-10))
+		if _, err := out.WriteString(line); err != nil {
+			t.Fatal(err)
+		}
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, e := range entries {
+			names = append(names, e.Name())
+			if info, err := e.Info(); err == nil {
+				largest = max(largest, info.Size())
+			}
+		}
+		if len(names) > 2 {
+			t.Fatalf("the log directory holds %v: more than the log and one old file", names)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if seen < 3 {
+		t.Fatalf("%d rotations in 3 s (%d lines written), want about six", seen, want)
+	}
+	// one check's worth of lines over the bound, with room for a slow machine
+	if largest > maxBytes+int64(2*lineLen*1000) {
+		t.Errorf("a log file grew to %d bytes, rotated at %d", largest, maxBytes)
+	}
+
+	// Wait for the follower to read everything, then stop it.
+	for start := time.Now(); f.Stats().Lines < uint64(want) && time.Since(start) < 10*time.Second; {
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	lines := <-got
+	next := 0
+	for _, l := range lines {
+		n, err := strconv.Atoi(strings.Fields(l)[0])
+		if err != nil || n != next {
+			t.Fatalf("after line %d, read %.20q: lines lost, repeated or out of order", next-1, l)
+		}
+		next++
+	}
+	if next != want {
+		t.Fatalf("read %d lines of %d written", next, want)
+	}
+	if r := f.Stats().Rotations; r < uint64(seen)-1 {
+		t.Errorf("the follower saw %d rotations of %d", r, seen)
+	}
+	t.Logf("%d lines across %d rotations, largest file %d bytes", want, seen, largest)
+}
+
 // TestNginxDeployConfig runs deploy/nginx/nginx.conf (paths moved into a
 // temporary directory) with the site under deploy/nginx/site: the pages the
 // traffic generator asks for answer 2xx, the healthcheck's page is not
@@ -494,7 +726,17 @@ func TestNginxDeployConfig(t *testing.T) {
 		}
 		want = append(want, wantOS)
 	}
-	lines := strings.Split(strings.TrimSuffix(readText(t, logPath), "\n"), "\n")
+	// nginx logs a request after it has answered it: wait for the last line
+	// (and a moment for any line too many).
+	var lines []string
+	for start := time.Now(); ; time.Sleep(20 * time.Millisecond) {
+		lines = strings.Split(strings.TrimSuffix(readText(t, logPath), "\n"), "\n")
+		if len(lines) >= len(targets) || time.Since(start) > 5*time.Second {
+			time.Sleep(100 * time.Millisecond)
+			lines = strings.Split(strings.TrimSuffix(readText(t, logPath), "\n"), "\n")
+			break
+		}
+	}
 	if len(lines) != len(targets) {
 		t.Fatalf("nginx logged %d lines for %d requests and one healthcheck (which it must not log):\n%s", len(lines), len(targets), strings.Join(lines, "\n"))
 	}
@@ -522,6 +764,7 @@ type compose struct {
 type composeService struct {
 	name           string
 	image, build   string
+	profiles       []string // none: in the default stack
 	command        []string
 	env            map[string]string
 	mounts         []composeMount
@@ -561,6 +804,7 @@ func loadCompose(t *testing.T) *compose {
 			s.build = str(b, "context")
 		}
 		s.command = commandWords(t, name, m["command"])
+		s.profiles = strList(list(m, "profiles"))
 		switch e := m["environment"].(type) {
 		case map[string]any:
 			for k, v := range e {
@@ -732,6 +976,88 @@ func (c *compose) dependencyCycle() []string {
 		}
 	}
 	return nil
+}
+
+// logRotation is how the nginx service rotates its access log.
+type logRotation struct {
+	script   string // the rotation script, in the repository
+	command  []string
+	env      map[string]string // interpolated as Compose does
+	file     string
+	maxBytes int64
+}
+
+// rotation reads the nginx service's rotation: its command runs the script
+// deploy/nginx/rotate-log.sh with nginx as its arguments, and its
+// ROTATE_* variables say what to rotate and when. It reports, and returns
+// false, when the service does not rotate its log.
+func (s *composeService) rotation(t *testing.T) (logRotation, bool) {
+	t.Helper()
+	if len(s.command) < 3 || s.command[0] != "sh" || s.command[2] != "nginx" || !slices.Contains(s.command, "daemon off;") {
+		t.Errorf("%s: command %q, want sh <rotation script> nginx -g 'daemon off;': the log is not rotated", s.name, s.command)
+		return logRotation{}, false
+	}
+	r := logRotation{script: s.hostFile(t, s.command[1]), command: s.command, env: make(map[string]string)}
+	for k, v := range s.env {
+		r.env[k] = interpolate(v)
+	}
+	script := readText(t, r.script)
+	for _, want := range []string{"ROTATE_LOG_FILE", "ROTATE_MAX_BYTES", "mv -f", "nginx -s reopen", `exec "$@"`} {
+		if !strings.Contains(script, want) {
+			t.Errorf("%s: no %s", r.script, want)
+		}
+	}
+	r.file = r.env["ROTATE_LOG_FILE"]
+	n, err := strconv.ParseInt(r.env["ROTATE_MAX_BYTES"], 10, 64)
+	if err != nil {
+		t.Errorf("%s: ROTATE_MAX_BYTES %q: %v", s.name, r.env["ROTATE_MAX_BYTES"], err)
+		return r, false
+	}
+	r.maxBytes = n
+	return r, true
+}
+
+// interpolate does what Compose does to a value: ${VAR}, ${VAR:-default},
+// ${VAR-default} and $$.
+func interpolate(v string) string {
+	return regexp.MustCompile(`\$\$|\$\{(\w+)(?:(:?-)([^}]*))?\}`).ReplaceAllStringFunc(v, func(m string) string {
+		if m == "$$" {
+			return "$"
+		}
+		p := regexp.MustCompile(`^\$\{(\w+)(?:(:?-)([^}]*))?\}$`).FindStringSubmatch(m)
+		val, set := os.LookupEnv(p[1])
+		switch {
+		case p[2] == ":-" && val == "", p[2] == "-" && !set:
+			return p[3]
+		}
+		return val
+	})
+}
+
+// shipperConfig reads an oscheck ship command's flags and OSCHECK_*
+// variables as oscheck ship does; it must accept them. It returns the
+// configuration and the http-addr.
+func shipperConfig(t *testing.T, who string, args []string, env map[string]string) (ship.Config, string) {
+	t.Helper()
+	for _, kv := range os.Environ() {
+		if k, _, _ := strings.Cut(kv, "="); strings.HasPrefix(k, "OSCHECK_") {
+			t.Setenv(k, "")
+		}
+	}
+	for k, v := range env {
+		if strings.HasPrefix(k, "OSCHECK_") {
+			t.Setenv(k, v)
+		}
+	}
+	v, err := flagsAndEnv(shipFlags(), args)
+	if err != nil {
+		t.Fatalf("%s: %v", who, err)
+	}
+	cfg, _, err := shipConfig(v)
+	if err != nil {
+		t.Fatalf("%s: oscheck ship would refuse this configuration: %v", who, err)
+	}
+	return cfg, v.GetString("http-addr")
 }
 
 // ---- oscheck's configuration as a deployment sets it
