@@ -327,9 +327,10 @@ func TestKubernetesManifests(t *testing.T) {
 			t.Errorf("resources.%s %v: want cpu and memory", k, r)
 		}
 	}
-	// Go's soft memory limit at the container's: without it the heap grows
-	// to twice the live heap (GOGC 200) before a collection, past the limit,
-	// and the kernel kills the pod.
+	// Go's soft memory limit within the container's: without it the heap
+	// grows to twice the live heap (GOGC 200) before a collection, past the
+	// limit, and the kernel kills the pod (TestKubernetesGOMEMLIMITHeadroom
+	// checks the headroom).
 	memLimit := false
 	for _, e := range ctr.Env {
 		if e.Name != "GOMEMLIMIT" {
