@@ -13,6 +13,7 @@
 package livepage
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"embed"
@@ -22,6 +23,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -69,6 +71,14 @@ type Server struct {
 	static http.Handler
 	hub    *hub
 	ctx    context.Context
+
+	// sem lets one snapshot be taken at a time, for the streams or for
+	// /live/snapshot.json: the view is read once at a time whatever asks,
+	// and rates, last and lastAt are the holder's.
+	sem    chan struct{}
+	rates  *rates
+	last   []byte
+	lastAt time.Time
 }
 
 // New returns a Server whose streams end when ctx is done, so that an HTTP
@@ -90,21 +100,27 @@ func New(ctx context.Context, cfg Config) *Server {
 	if err != nil {
 		panic(fmt.Sprintf("livepage: embedded assets: %v", err)) // cannot happen: the directory is embedded
 	}
-	s := &Server{cfg: cfg, static: http.FileServerFS(sub), ctx: ctx}
-	s.hub = newHub(cfg, s.sample)
+	s := &Server{cfg: cfg, static: http.FileServerFS(sub), ctx: ctx, sem: make(chan struct{}, 1), rates: newRates()}
+	s.hub = newHub(ctx, cfg, func() ([]byte, error) { return s.snapshot(ctx, 0) })
 	return s
 }
 
 // Mount adds the page to mux: / (exactly), /live/ (assets), /live/events
-// (the stream) and /live/snapshot.json (one snapshot, for scripts).
+// (the stream) and /live/snapshot.json (one snapshot, for scripts). All but
+// / answer GET (and HEAD) only; / says 405 itself.
 func (s *Server) Mount(mux *http.ServeMux) {
-	mux.HandleFunc("/{$}", s.serveIndex)
-	mux.Handle("/live/", http.StripPrefix("/live/", s.assetHandler()))
-	mux.HandleFunc("/live/events", s.serveEvents)
-	mux.HandleFunc("/live/snapshot.json", s.serveSnapshot)
+	mux.HandleFunc("/{$}", func(w http.ResponseWriter, r *http.Request) { s.serveIndex(w, r, mux) })
+	mux.Handle("GET /live/", http.StripPrefix("/live/", s.assetHandler()))
+	mux.HandleFunc("GET /live/events", s.serveEvents)
+	mux.HandleFunc("GET /live/snapshot.json", s.serveSnapshot)
 }
 
-func (s *Server) serveIndex(w http.ResponseWriter, r *http.Request) {
+// footerLinks are the other pages the footer names when the mux that
+// serves the page serves them too: with query-addr set, /metrics is on
+// http-addr, not beside the page.
+var footerLinks = []string{"/windows", "/metrics"}
+
+func (s *Server) serveIndex(w http.ResponseWriter, r *http.Request, mux *http.ServeMux) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 		return
@@ -114,9 +130,20 @@ func (s *Server) serveIndex(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}
+	var links []string
+	for _, path := range footerLinks {
+		probe := &http.Request{Method: http.MethodGet, Host: r.Host, URL: &url.URL{Path: path}, Header: http.Header{}}
+		if _, pattern := mux.Handler(probe); pattern != "" {
+			links = append(links, fmt.Sprintf(`<a href="%s">%s</a>`, path, path))
+		}
+	}
+	also := ""
+	if len(links) > 0 {
+		also = " Also: " + strings.Join(links, ", ") + "."
+	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-cache")
-	_, _ = w.Write(b)
+	_, _ = w.Write(bytes.Replace(b, []byte("<!--also-->"), []byte(also), 1))
 }
 
 // assetHandler serves the embedded files; they change only with the
@@ -130,24 +157,54 @@ func (s *Server) assetHandler() http.Handler {
 	})
 }
 
+// snapshot samples the running instance, one caller at a time, with the
+// one long-lived rates; a snapshot younger than maxAge is answered again
+// instead (0: always a new one). It gives up when ctx ends first.
+func (s *Server) snapshot(ctx context.Context, maxAge time.Duration) ([]byte, error) {
+	select {
+	case s.sem <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	defer func() { <-s.sem }()
+	if maxAge > 0 && s.last != nil && time.Since(s.lastAt) < maxAge {
+		return s.last, nil
+	}
+	b, err := json.Marshal(s.sample(s.rates))
+	if err != nil {
+		return nil, err
+	}
+	s.last, s.lastAt = b, time.Now()
+	return b, nil
+}
+
+// serveSnapshot answers the latest snapshot (the streams' when they run,
+// at most an interval old), with the same rates the page shows.
 func (s *Server) serveSnapshot(w http.ResponseWriter, r *http.Request) {
-	snap := s.sample(newRates())
+	b, err := s.snapshot(r.Context(), s.cfg.Interval)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusServiceUnavailable)
+		return
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
-	_ = json.NewEncoder(w).Encode(snap)
+	_, _ = w.Write(append(b, '\n'))
 }
 
 // serveEvents streams snapshots as Server-Sent Events until the browser
 // goes, the server stops, or a write stalls for writeTimeout.
 func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request) {
-	ch, leave, ok := s.hub.join()
-	if !ok {
+	ch, leave, err := s.hub.join()
+	if err != nil {
 		w.Header().Set("Retry-After", "5")
-		http.Error(w, fmt.Sprintf("too many live streams (at most %d)", s.cfg.MaxStreams), http.StatusServiceUnavailable)
+		http.Error(w, err.Error(), http.StatusServiceUnavailable)
 		return
 	}
 	defer leave()
 	rc := http.NewResponseController(w)
+	// A write blocked on a browser that stopped reading ends when the
+	// server stops, not writeTimeout later.
+	defer context.AfterFunc(s.ctx, func() { _ = rc.SetWriteDeadline(time.Now()) })()
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("X-Accel-Buffering", "no") // a proxy such as nginx must not buffer the stream
@@ -156,6 +213,11 @@ func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request) {
 		// A browser that stops reading (a frozen tab, a dead network) must
 		// not keep this goroutine and its connection forever.
 		_ = rc.SetWriteDeadline(time.Now().Add(writeTimeout))
+		// The server may have stopped since the select, and its deadline
+		// of now been replaced by the one just set.
+		if err := s.ctx.Err(); err != nil {
+			return err
+		}
 		if _, err := fmt.Fprintf(w, f, a...); err != nil {
 			return err
 		}
@@ -190,45 +252,60 @@ const writeTimeout = 10 * time.Second
 
 // hub shares one sampler among every open stream. The sampler runs only
 // while a stream is open; each stream gets the latest snapshot, and a slow
-// one skips snapshots instead of holding the others up.
+// one skips snapshots instead of holding the others up. There is never
+// more than one sampler goroutine: one that finds no stream left when its
+// sample is done ends, and a stream that comes while it samples keeps it.
 type hub struct {
 	cfg     Config
-	sample  func(*rates) *Snapshot
+	ctx     context.Context
+	sample  func() ([]byte, error)
 	mu      sync.Mutex
 	streams map[chan []byte]struct{}
 	latest  []byte
-	stop    chan struct{} // closed to stop the running sampler; nil when none runs
+	running bool          // the sampler goroutine runs
+	idle    chan struct{} // the last stream has gone: the sampler need not wait for its tick
 }
 
-func newHub(cfg Config, sample func(*rates) *Snapshot) *hub {
-	return &hub{cfg: cfg, sample: sample, streams: make(map[chan []byte]struct{})}
+func newHub(ctx context.Context, cfg Config, sample func() ([]byte, error)) *hub {
+	return &hub{cfg: cfg, ctx: ctx, sample: sample, streams: make(map[chan []byte]struct{}), idle: make(chan struct{}, 1)}
 }
 
-// join adds a stream; ok is false when MaxStreams are open.
-func (h *hub) join() (ch <-chan []byte, leave func(), ok bool) {
+// join adds a stream; it fails when MaxStreams are open or the server has
+// stopped.
+func (h *hub) join() (ch <-chan []byte, leave func(), err error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if h.ctx.Err() != nil {
+		return nil, nil, errors.New("the service is stopping")
+	}
 	if len(h.streams) >= h.cfg.MaxStreams {
-		return nil, nil, false
+		return nil, nil, fmt.Errorf("too many live streams (at most %d)", h.cfg.MaxStreams)
 	}
 	c := make(chan []byte, 1)
 	h.streams[c] = struct{}{}
 	if h.latest != nil {
 		c <- h.latest // a new tab shows something at once
 	}
-	if h.stop == nil {
-		h.stop = make(chan struct{})
-		go h.run(h.stop)
+	select {
+	case <-h.idle: // a stream is here again
+	default:
+	}
+	if !h.running {
+		h.running = true
+		go h.run()
 	}
 	return c, func() {
 		h.mu.Lock()
 		defer h.mu.Unlock()
 		delete(h.streams, c)
-		if len(h.streams) == 0 && h.stop != nil {
-			close(h.stop)
-			h.stop, h.latest = nil, nil
+		if len(h.streams) == 0 {
+			h.latest = nil
+			select {
+			case h.idle <- struct{}{}:
+			default:
+			}
 		}
-	}, true
+	}, nil
 }
 
 // streamCount is the number of open streams.
@@ -238,32 +315,37 @@ func (h *hub) streamCount() int {
 	return len(h.streams)
 }
 
-func (h *hub) run(stop <-chan struct{}) {
-	r := newRates()
+func (h *hub) run() {
 	t := time.NewTicker(h.cfg.Interval)
 	defer t.Stop()
 	for {
-		b, err := json.Marshal(h.sample(r))
-		if err != nil {
+		h.mu.Lock()
+		if len(h.streams) == 0 || h.ctx.Err() != nil {
+			h.running, h.latest = false, nil
+			h.mu.Unlock()
+			return
+		}
+		h.mu.Unlock()
+		b, err := h.sample()
+		switch {
+		case err == nil:
+			h.publish(b)
+		case h.ctx.Err() == nil:
 			h.cfg.Log.Error("live page snapshot", "error", err)
-		} else {
-			h.publish(stop, b)
 		}
 		select {
-		case <-stop:
-			return
+		case <-h.ctx.Done():
+		case <-h.idle:
 		case <-t.C:
 		}
 	}
 }
 
-func (h *hub) publish(stop <-chan struct{}, b []byte) {
+func (h *hub) publish(b []byte) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	select {
-	case <-stop:
-		return // every stream has gone; a new sampler may already run
-	default:
+	if len(h.streams) == 0 {
+		return // every stream has gone while this one was taken
 	}
 	h.latest = b
 	for c := range h.streams {
@@ -283,10 +365,14 @@ type Snapshot struct {
 	WindowMS int64  `json:"window_ms,omitempty"`
 	// Windows are the last windows, oldest first.
 	Windows []Window `json:"windows"`
-	// OSTypes are every os_type of Windows, the most requests first.
+	// OSTypes are the os_types of Windows, the most requests first: all
+	// of them up to MaxSeries, else the MaxSeries-1 largest and RestKey,
+	// under which each window's Counts sums the os_types of Rest.
 	OSTypes []string `json:"os_types"`
-	Rates   Rates    `json:"rates"`
-	Lag     Lag      `json:"lag"`
+	// Rest are the os_types summed under RestKey, the most requests first.
+	Rest  []string `json:"rest,omitempty"`
+	Rates Rates    `json:"rates"`
+	Lag   Lag      `json:"lag"`
 }
 
 // Window is one window's counts per os_type.
@@ -363,16 +449,26 @@ func (s *Server) sample(r *rates) *Snapshot {
 		snap.Status, snap.Message = "error", err.Error()
 		return snap
 	}
-	snap.Windows, snap.OSTypes = group(counts)
+	snap.Windows, snap.OSTypes, snap.Rest = group(counts)
 	if len(snap.Windows) > 0 {
 		snap.WindowMS = snap.Windows[0].End - snap.Windows[0].Start
 	}
 	return snap
 }
 
+// MaxSeries bounds the os_types a snapshot shows apart: the page has as
+// many lines that look different (8 colours, 3 dash patterns), and a
+// window table can hold more os_types than a chart can show.
+const MaxSeries = 24
+
+// RestKey is the key the os_types past MaxSeries are summed under; it is
+// not an os_type (those are [A-Za-z0-9._-]), so no os_type can take it.
+const RestKey = "(rest)"
+
 // group turns the per-os_type counts into windows, oldest first, and the
-// os_types by their total, largest first.
-func group(counts []state.WindowCount) ([]Window, []string) {
+// os_types by their total, largest first; past MaxSeries, the smallest are
+// summed under RestKey and returned as rest.
+func group(counts []state.WindowCount) (windows []Window, types, rest []string) {
 	var out []Window
 	totals := make(map[string]int64)
 	for _, c := range counts { // ordered by start, then os_type
@@ -389,15 +485,28 @@ func group(counts []state.WindowCount) ([]Window, []string) {
 		w.Reported = min(w.Reported, c.Reported)
 		totals[c.OSType] += c.Count
 	}
-	types := make([]string, 0, len(totals))
+	types = make([]string, 0, len(totals))
 	for os := range totals {
 		types = append(types, os)
 	}
 	slices.SortFunc(types, func(a, b string) int { return cmp.Or(cmp.Compare(totals[b], totals[a]), strings.Compare(a, b)) })
+	if len(types) > MaxSeries {
+		types, rest = append(types[:MaxSeries-1:MaxSeries-1], RestKey), types[MaxSeries-1:]
+		for i := range out {
+			var sum int64
+			for _, os := range rest {
+				if n, ok := out[i].Counts[os]; ok {
+					sum += n
+					delete(out[i].Counts, os)
+				}
+			}
+			out[i].Counts[RestKey] = sum
+		}
+	}
 	if out == nil {
 		out = []Window{}
 	}
-	return out, types
+	return out, types, rest
 }
 
 // itoa is strconv.Itoa for int32.

@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
@@ -15,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/oscheck/oscheck/state"
@@ -297,5 +300,116 @@ func TestAssetsEmbeddedSmallAndOffline(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusNotFound {
 		t.Errorf("/nothing: status %d, want 404", resp.StatusCode)
+	}
+}
+
+// Past MaxSeries os_types, the smallest are summed under RestKey, and every
+// window's total is unchanged.
+func TestGroupSumsTheRestPastMaxSeries(t *testing.T) {
+	var counts []state.WindowCount
+	for w := range 2 {
+		for i := range MaxSeries + 6 {
+			counts = append(counts, state.WindowCount{OSType: fmt.Sprintf("os%02d", i), Start: int64(w) * 2000, End: int64(w)*2000 + 2000,
+				Count: int64(100 - i), Final: true, Reported: 1, Sources: 1})
+		}
+	}
+	ws, types, rest := group(counts)
+	if len(types) != MaxSeries || types[MaxSeries-1] != RestKey || types[0] != "os00" || len(rest) != 7 || rest[0] != "os23" {
+		t.Fatalf("types %v, rest %v", types, rest)
+	}
+	for _, w := range ws {
+		var sum int64
+		for _, n := range w.Counts {
+			sum += n
+		}
+		if len(w.Counts) != MaxSeries || sum != w.Total || w.Counts[RestKey] != 77+76+75+74+73+72+71 {
+			t.Errorf("window %d: %d counts summing to %d of %d, rest %d", w.Start, len(w.Counts), sum, w.Total, w.Counts[RestKey])
+		}
+	}
+	if _, types, rest := group(counts[:MaxSeries]); len(types) != MaxSeries || rest != nil {
+		t.Errorf("exactly MaxSeries os_types: types %v, rest %v", types, rest)
+	}
+}
+
+// The footer names /windows and /metrics only where the mux serving the
+// page serves them.
+func TestFooterLinksOnlyWhatTheMuxServes(t *testing.T) {
+	for _, metrics := range []bool{false, true} {
+		mux := http.NewServeMux()
+		if metrics {
+			mux.HandleFunc("/metrics", func(http.ResponseWriter, *http.Request) {})
+		}
+		New(context.Background(), Config{Current: newFake().current}).Mount(mux)
+		srv := httptest.NewServer(mux)
+		resp, err := http.Get(srv.URL + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		srv.Close()
+		if got := strings.Contains(string(b), `href="/metrics"`); got != metrics {
+			t.Errorf("mux serves /metrics %v: the page links it %v", metrics, got)
+		}
+		if strings.Contains(string(b), `href="/windows"`) || strings.Contains(string(b), "<!--") {
+			t.Errorf("the page links /windows, or keeps its placeholder, on a mux without it")
+		}
+	}
+}
+
+// With more os_types than MaxSeries the chart and the table show 24 series
+// that all look different, the table says what the summed one holds; Enter
+// on a legend entry hides its line, and a new os_type (a new chart) keeps
+// it hidden and keeps the focus on the entry.
+func TestPageRestSeriesAndKeyboardLegend(t *testing.T) {
+	f := newFake()
+	var counts []state.WindowCount
+	for i := range MaxSeries + 6 {
+		counts = append(counts, state.WindowCount{OSType: fmt.Sprintf("os%02d", i), Start: 2000, End: 4000,
+			Count: int64(100 - i), Final: true, Reported: 1, Sources: 1})
+	}
+	f.set(counts)
+	srv, _ := startServer(t, f, Config{Interval: 100 * time.Millisecond})
+	bctx := openPage(t, srv.URL+"/")
+	type page struct {
+		Markers []string `json:"markers"`
+		Heads   []string `json:"heads"`
+		Rest    string   `json:"rest"`
+		Cell    string   `json:"cell"`
+	}
+	p := evalUntil(t, bctx, `(() => ({
+	  markers: [...document.querySelectorAll(".u-legend .u-series")].slice(1).map((tr) => {
+	    const m = getComputedStyle(tr.querySelector(".u-marker")); return m.borderColor + " " + m.borderStyle; }),
+	  heads: [...document.querySelectorAll("#windows thead th")].slice(3).map((th) => th.textContent),
+	  rest: document.getElementById("rest-note").hidden ? "" : document.getElementById("rest-note").textContent,
+	  cell: (document.querySelector('#windows tbody td[data-os="(rest)"]') || {}).textContent || "",
+	}))()`, func(p page) bool { return len(p.Markers) == MaxSeries && p.Rest != "" })
+	seen := map[string]bool{}
+	for _, m := range p.Markers {
+		if seen[m] {
+			t.Errorf("two legend entries look the same: %s", m)
+		}
+		seen[m] = true
+	}
+	if p.Heads[len(p.Heads)-1] != "7 more os_types" || p.Cell != "518" || !strings.Contains(p.Rest, "os23, os24, os25, os26, os27, os28, os29") {
+		t.Errorf("the summed series: header %q, cell %q, note %q", p.Heads[len(p.Heads)-1], p.Cell, p.Rest)
+	}
+
+	type legend struct {
+		Off     bool   `json:"off"`
+		Pressed string `json:"pressed"`
+		Focus   string `json:"focus"`
+	}
+	const entryJS = `(() => { const th = [...document.querySelectorAll(".u-legend .u-series th[data-os]")].find((th) => th.dataset.os === "os01");
+	  return th ? { off: th.parentElement.classList.contains("u-off"), pressed: th.getAttribute("aria-pressed"),
+	    focus: document.activeElement.dataset.os || "" } : null; })()`
+	if err := chromedp.Do(bctx, chromedp.Focus(`.u-legend th[data-os="os01"]`), chromedp.KeyEvent("\r")); err != nil {
+		t.Fatal(err)
+	}
+	evalUntil(t, bctx, entryJS, func(l *legend) bool { return l != nil && l.Off && l.Pressed == "false" && l.Focus == "os01" })
+	f.set(append(counts, state.WindowCount{OSType: "new", Start: 2000, End: 4000, Count: 1000, Final: true, Reported: 1, Sources: 1}))
+	evalUntil(t, bctx, `document.querySelectorAll('.u-legend th[data-os="new"]').length`, func(n int) bool { return n == 1 })
+	if l := evalUntil(t, bctx, entryJS, func(l *legend) bool { return l != nil }); !l.Off || l.Pressed != "false" || l.Focus != "os01" {
+		t.Errorf("after a new os_type rebuilt the chart, os01's entry: %+v, want still hidden and focused", l)
 	}
 }

@@ -59,6 +59,12 @@ func (r *rates) observe(now time.Time, g prometheus.Gatherer, lag *Lag) error {
 	if err != nil && len(families) == 0 {
 		return fmt.Errorf("gathering metrics: %w", err)
 	}
+	// Samples older than rateSpan (no page was open, no script asked)
+	// would stretch the rates and the catch-up pace over the gap, and a
+	// peak from then may belong to a backlog long caught up.
+	if n := len(r.samples); n > 0 && now.Sub(r.samples[n-1].at) > rateSpan {
+		r.reset()
+	}
 	s := sample{at: now}
 	lag.Partitions = []PartitionLag{}
 	for _, f := range families {

@@ -3,14 +3,26 @@
 // fails or goes quiet, so the page survives the service restarting.
 "use strict";
 (function () {
-  // Okabe-Ito colours (distinguishable with colour-blindness), then the same
-  // with dashes, so any number of os_types stays apart.
+  // Okabe-Ito colours (distinguishable with colour-blindness), each solid,
+  // dashed and dotted: 24 looks, as many as a snapshot has series (the
+  // server sums the os_types past 23 under REST). The legend's markers and
+  // the table's swatches have the line's colour and pattern.
   const palette = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#7a6a00"];
+  const patterns = [["solid", undefined], ["dashed", [8, 4]], ["dotted", [2, 3]]];
+  const LOOKS = palette.length * patterns.length;
+  const REST = "(rest)"; // not an os_type: the server's key for the ones summed
   const $ = (id) => document.getElementById(id);
   const fmt = new Intl.NumberFormat("en-US");
   const fmt1 = new Intl.NumberFormat("en-US", { maximumFractionDigits: 1 });
-  let snap = null, plot = null, plotKey = "", es = null, quiet = null, backoff = 500, lastMessage = 0;
+  let snap = null, plot = null, plotKey = "", es = null, backoff = 500, lastMessage = 0;
   let mode = "abs", last = 30;
+  // An os_type keeps its look (slot) for the page's life, whatever its rank;
+  // only one new to the page while all 24 are taken by os_types on show
+  // takes the slot of one not on show. Series and columns keep the order
+  // os_types came in, so a change of rank moves nothing. Maps, not objects:
+  // an os_type may be named "constructor" or "__proto__".
+  const slotOf = new Map(), ownerOf = new Map(), seen = new Map(), hidden = new Set();
+  let onShow = new Set();
 
   function el(tag, attrs, ...kids) {
     const e = document.createElement(tag);
@@ -28,8 +40,30 @@
     if (s < 3600) return Math.floor(s / 60) + " min " + (s % 60) + " s";
     return Math.floor(s / 3600) + " h " + Math.floor((s % 3600) / 60) + " min";
   }
-  const color = (i) => palette[i % palette.length];
-  const dash = (i) => (i < palette.length ? undefined : [6, 4]);
+  function look(os) {
+    const slot = slotOf.get(os) ?? 0;
+    const [style, dash] = patterns[Math.floor(slot / palette.length) % patterns.length];
+    return { color: palette[slot % palette.length], style, dash };
+  }
+  const swatchStyle = (os) => { const l = look(os); return `background:${l.color}33;border:2px ${l.style} ${l.color}`; };
+  const label = (os) => (os === REST ? `${snap.rest ? snap.rest.length : 0} more os_types` : os);
+  // order gives the os_types on show their slots and their stable order.
+  function order(types) {
+    const shown = new Set(), taken = new Set();
+    const give = (os, slot) => { slotOf.set(os, slot); ownerOf.set(slot, os); taken.add(slot); shown.add(os); };
+    for (const os of types) if (onShow.has(os) && slotOf.has(os) && !taken.has(slotOf.get(os))) give(os, slotOf.get(os));
+    for (const os of types) {
+      if (shown.has(os)) continue;
+      if (slotOf.has(os) && !taken.has(slotOf.get(os))) { give(os, slotOf.get(os)); continue; }
+      let slot = -1;
+      for (let i = 0; i < LOOKS && slot < 0; i++) if (!taken.has(i) && !ownerOf.has(i)) slot = i; // never given
+      for (let i = 0; i < LOOKS && slot < 0; i++) if (!taken.has(i)) slot = i; // given to one not on show
+      give(os, slot < 0 ? taken.size % LOOKS : slot);
+    }
+    onShow = shown;
+    for (const os of types) if (!seen.has(os)) seen.set(os, os === REST ? Infinity : seen.size);
+    return types.slice().sort((a, b) => seen.get(a) - seen.get(b));
+  }
 
   // --- connection ---------------------------------------------------------
   function setConn(cls, text) {
@@ -41,6 +75,10 @@
   function connect() {
     if (es) es.close();
     es = new EventSource("/live/events");
+    // The quiet check counts from this stream's start, not the last one's
+    // last message.
+    lastMessage = Date.now();
+    es.onopen = () => { lastMessage = Date.now(); };
     es.onmessage = (ev) => {
       backoff = 500;
       lastMessage = Date.now();
@@ -81,7 +119,7 @@
   function draw() {
     if (!snap) return;
     const ws = snap.windows.slice(-last);
-    const types = snap.os_types;
+    const types = order(snap.os_types);
     drawChart(ws, types);
     drawOpen(snap.windows.filter((w) => !w.final));
     drawRates(snap.rates);
@@ -91,8 +129,9 @@
       ? `${ws.length} windows of ${snap.window_ms / 1000} s; updated ${time(snap.at)}`
       : `updated ${time(snap.at)}`;
   }
+  const count = (w, os) => (Object.hasOwn(w.counts, os) ? Number(w.counts[os]) || 0 : 0);
   const value = (w, os) => {
-    const n = w.counts[os] || 0;
+    const n = count(w, os);
     return mode === "share" ? (w.total ? (100 * n) / w.total : 0) : n;
   };
 
@@ -114,21 +153,58 @@
     const key = mode + "|" + types.join(",");
     const width = Math.max(300, box.clientWidth);
     if (!plot || key !== plotKey) {
+      // A new os_type or mode: a new chart, with the series the reader hid
+      // still hidden and the legend entry that had focus focused again.
+      const focused = document.activeElement && document.activeElement.closest(".u-legend") ? document.activeElement.dataset.os : null;
       if (plot) plot.destroy();
       plotKey = key;
+      const looks = types.map(look);
       plot = new uPlot({
         width, height: 300,
         scales: { x: { time: true } },
         axes: [{}, { label: mode === "share" ? "share of requests (%)" : "requests per window", size: 70 }],
+        legend: { markers: { width: 2, stroke: (u, i) => looks[i - 1].color, fill: (u, i) => looks[i - 1].color + "33", dash: (u, i) => looks[i - 1].style } },
         series: [{ label: "window start" }].concat(types.map((os, i) => ({
-          label: os, stroke: color(i), width: 2, dash: dash(i),
+          label: label(os), stroke: looks[i].color, width: 2, dash: looks[i].dash, show: !hidden.has(os),
           points: { show: true, size: 5 },
           value: (u, v) => (v == null ? "-" : mode === "share" ? fmt1.format(v) + "%" : fmt.format(v)),
         }))),
+        hooks: { setSeries: [(u) => syncLegend(u, types)] },
       }, data, box);
+      // The legend's entries hide and show their lines on a click; they are
+      // buttons for the keyboard too.
+      legendRows().forEach((tr, i) => {
+        if (i === 0) return;
+        const th = tr.firstElementChild;
+        th.tabIndex = 0;
+        th.setAttribute("role", "button");
+        th.dataset.os = types[i - 1];
+        th.addEventListener("keydown", (e) => {
+          if (e.key !== "Enter" && e.key !== " ") return;
+          e.preventDefault();
+          th.dispatchEvent(new MouseEvent("click", { bubbles: true }));
+        });
+        if (th.dataset.os === focused) th.focus();
+      });
+      syncLegend(plot, types);
     } else {
       plot.setData(data);
+      const rest = types.indexOf(REST) + 1;
+      if (rest > 0 && plot.series[rest].label !== label(REST)) {
+        plot.series[rest].label = label(REST);
+        const l = legendRows()[rest];
+        if (l) l.querySelector(".u-label").textContent = label(REST);
+      }
     }
+  }
+  const legendRows = () => [...$("chart").querySelectorAll(".u-legend .u-series")];
+  function syncLegend(u, types) {
+    legendRows().forEach((tr, i) => {
+      if (i === 0 || !u.series[i]) return;
+      const show = u.series[i].show;
+      if (show) hidden.delete(types[i - 1]); else hidden.add(types[i - 1]);
+      tr.firstElementChild.setAttribute("aria-pressed", String(show));
+    });
   }
   window.addEventListener("resize", () => { if (plot) plot.setSize({ width: Math.max(300, $("chart").clientWidth), height: 300 }); });
 
@@ -146,7 +222,8 @@
         el("progress", { max: w.partitions, value: w.reported, "aria-label": "partitions reported" })));
       const list = el("ul");
       for (const os of snap.os_types) {
-        if (w.counts[os]) list.append(el("li", {}, `${os}: `, el("span", { class: "n", "data-os": os, text: fmt.format(w.counts[os]) })));
+        const n = count(w, os);
+        if (n > 0) list.append(el("li", {}, `${label(os)}: `, el("span", { class: "n", "data-os": os, text: fmt.format(n) })));
       }
       d.append(list, el("p", { class: "muted", text: `so far ${fmt.format(w.total)} requests` }));
       box.append(d);
@@ -201,8 +278,8 @@
     const t = $("windows");
     const head = el("tr", {}, el("th", { scope: "col", text: "window" }), el("th", { scope: "col", text: "state" }),
       el("th", { scope: "col", text: "total" }));
-    types.forEach((os, i) => head.append(el("th", { scope: "col" },
-      el("span", { class: "swatch", style: `background:${color(i)}`, "aria-hidden": "true" }), os)));
+    for (const os of types) head.append(el("th", { scope: "col" },
+      el("span", { class: "swatch", style: swatchStyle(os), "aria-hidden": "true" }), label(os)));
     t.tHead.replaceChildren(head);
     const body = [];
     for (const w of ws.slice().reverse()) {
@@ -217,6 +294,10 @@
       body.push(tr);
     }
     t.tBodies[0].replaceChildren(...body);
+    const note = $("rest-note"), rest = snap.rest || [];
+    note.hidden = !rest.length || !types.includes(REST);
+    note.textContent = note.hidden ? "" : `“${label(REST)}” is the sum of the ${rest.length} os_types with the fewest requests ` +
+      `over the last ${snap.windows.length} window${snap.windows.length === 1 ? "" : "s"} (the chart and this table show at most 24 series): ${rest.join(", ")}.`;
   }
 
   // --- controls -----------------------------------------------------------
