@@ -1,20 +1,22 @@
 package classify
 
-import "bytes"
+import (
+	"bytes"
+	"unicode/utf8"
+)
 
 // The checks of app and SDK agents that state their platform in a way of
 // their own, each the part of a ua-parser expression that surrounds its
 // needle (uap-core's test suites have an example of each; suites_test.go).
-// Each looks at most a few hundred bytes from its needle.
 
 // isSpace is the \s of ua-parser's expressions (Go's: [\t\n\f\r ]).
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r' }
 
 // versionRun reports whether ua[p:] starts with n runs of digits, each but
-// the last followed by any one byte: ua-parser's (\d+).(\d+).(\d+), whose
-// unescaped dot matches any character, a digit too. So 2n-1 digits in a row
-// match whatever follows, and only shorter runs need the splits tried,
-// which keeps the work constant.
+// the last followed by any one character but a newline: ua-parser's
+// (\d+).(\d+).(\d+), whose unescaped dot matches a digit too. So 2n-1
+// digits in a row match whatever follows, and only shorter runs need the
+// splits tried, which keeps the work constant.
 func versionRun(ua []byte, p, n int) bool {
 	end := p
 	for end < len(ua) && end-p < 2*n-1 && isDigit(ua[end]) {
@@ -27,7 +29,11 @@ func versionRun(ua []byte, p, n int) bool {
 		return true
 	}
 	for e := p + 1; e <= end && e < len(ua); e++ {
-		if ua[e] != '\n' && versionRun(ua, e+1, n-1) {
+		w := 1 // a digit, but at end
+		if ua[e] >= utf8.RuneSelf {
+			_, w = utf8.DecodeRune(ua[e:])
+		}
+		if ua[e] != '\n' && versionRun(ua, e+w, n-1) {
 			return true
 		}
 	}
@@ -36,90 +42,128 @@ func versionRun(ua []byte, p, n int) bool {
 
 // outlookIOS: Outlook's iOS app says "Outlook-iOS-Android" after the iOS
 // version, (CPU[ +]OS|iPhone[ +]OS|CPU[ +]iPhone)[ +]+\d+[_.]\d+.{0,100}
-// Outlook-iOS-Android, which ua-parser tries before Android.
-func outlookIOS(ua []byte, i, _ int) bool {
-	head := ua[max(0, i-150):i]
-	for _, tok := range []string{"CPU OS", "CPU+OS", "iPhone OS", "iPhone+OS", "CPU iPhone", "CPU+iPhone"} {
-		if k := bytes.Index(head, []byte(tok)); k >= 0 && iosVersion(head, k, k+len(tok)) {
+// Outlook-iOS-Android, which ua-parser tries before Android. The last such
+// version before the needle leaves the least between.
+func (v *view) outlookIOS(i int) bool {
+	e := -1
+	if k := v.lastBefore(&v.cpu, i, "CPU", cpuVersion); k >= 0 {
+		e = cpuVersionEnd(v.ua, k)
+	}
+	if k := v.lastBefore(&v.iphone, i, "iPhone", iphoneVersion); k >= 0 {
+		e = max(e, iphoneVersionEnd(v.ua, k))
+	}
+	return e >= 0 && v.within(e, i, 100, &v.outlookSpan)
+}
+
+// cpuVersionEnd returns the end of the version after "CPU OS" or "CPU
+// iPhone" at k ('+' for either space), or -1.
+func cpuVersionEnd(ua []byte, k int) int {
+	p := k + len("CPU")
+	if p >= len(ua) || ua[p] != ' ' && ua[p] != '+' {
+		return -1
+	}
+	switch {
+	case hasPrefixAt(ua, p+1, "OS"):
+		return iosVersionEnd(ua, p+1+len("OS"))
+	case hasPrefixAt(ua, p+1, "iPhone"):
+		return iosVersionEnd(ua, p+1+len("iPhone"))
+	}
+	return -1
+}
+
+// iphoneVersionEnd returns the end of the version after "iPhone OS" at k,
+// or -1.
+func iphoneVersionEnd(ua []byte, k int) int {
+	p := k + len("iPhone")
+	if p >= len(ua) || ua[p] != ' ' && ua[p] != '+' || !hasPrefixAt(ua, p+1, "OS") {
+		return -1
+	}
+	return iosVersionEnd(ua, p+1+len("OS"))
+}
+
+func cpuVersion(ua []byte, k int) bool    { return cpuVersionEnd(ua, k) >= 0 }
+func iphoneVersion(ua []byte, k int) bool { return iphoneVersionEnd(ua, k) >= 0 }
+
+// jucAndroid: UC Browser's older agent, "JUC (Linux; U; 2.3.6; zh-cn; ...)",
+// ^JUC.{0,200}; ?U; ?(Android|)\d+\.\d+, is Android though it says Linux.
+// It runs once per User-Agent, at its start.
+func (v *view) jucAndroid(j int) bool {
+	ua := v.ua
+	// The .{0,200} ends at most at end.
+	end := j
+	for n := 0; end < len(ua) && n < 200 && ua[end] != '\n'; n++ {
+		if ua[end] < utf8.RuneSelf {
+			end++
+		} else {
+			_, w := utf8.DecodeRune(ua[end:])
+			end += w
+		}
+	}
+	for k := j; k <= end && k < len(ua); k++ {
+		d := bytes.IndexByte(ua[k:min(end+1, len(ua))], ';')
+		if d < 0 {
+			break
+		}
+		k += d
+		p := k + 1
+		if hasPrefixAt(ua, p, " ") {
+			p++
+		}
+		if !hasPrefixAt(ua, p, "U;") {
+			continue
+		}
+		p += 2
+		if hasPrefixAt(ua, p, " ") {
+			p++
+		}
+		if majorMinor(ua, p, ".") || hasPrefixAt(ua, p, "Android") && majorMinor(ua, p+len("Android"), ".") {
 			return true
 		}
 	}
 	return false
-}
-
-// jucAndroid: UC Browser's older agent, "JUC (Linux; U; 2.3.6; zh-cn; ...)",
-// ^JUC.{0,200}; ?U; ?(Android|)\d+\.\d+, is Android though it says Linux.
-func jucAndroid(ua []byte, i, j int) bool {
-	if i != 0 {
-		return false
-	}
-	w := window(ua[j:], 201)
-	for k := bytes.IndexByte(w, ';'); k >= 0; {
-		p := j + k + 1
-		if hasPrefixAt(ua, p, " ") {
-			p++
-		}
-		if hasPrefixAt(ua, p, "U;") {
-			p += 2
-			if hasPrefixAt(ua, p, " ") {
-				p++
-			}
-			if majorMinor(ua, p, ".") || hasPrefixAt(ua, p, "Android") && majorMinor(ua, p+len("Android"), ".") {
-				return true
-			}
-		}
-		next := bytes.IndexByte(w[k+1:], ';')
-		if next < 0 {
-			break
-		}
-		k += 1 + next
-	}
-	return false
-}
-
-// androidMobile: Salesforce's SDK, "... android mobile/8.0.0 (SM-G955F) ...":
-// android\smobile/\d+.
-func androidMobile(ua []byte, _, j int) bool {
-	return j < len(ua) && isSpace(ua[j]) && hasPrefixAt(ua, j+1, "mobile/") && digitAfter(ua, 0, j+1+len("mobile/"))
 }
 
 // citrixChromeOS: Citrix Workspace on a Chromebook says X11 and Windows,
 // then the Chrome OS platform version and "CitrixChromeApp" last:
 // (x86_64|aarch64) \d+\.\d+\.\d+.{0,100}Chrome.{0,100}CitrixChromeApp$.
-func citrixChromeOS(ua []byte, i, j int) bool {
-	if j != len(ua) {
-		return false
-	}
-	head := ua[max(0, i-300):i]
-	for _, arch := range []string{"x86_64 ", "aarch64 "} {
-		k := bytes.Index(head, []byte(arch))
-		if k < 0 {
+// It runs once per User-Agent, on the needle that ends it, at i. Each
+// Chrome near enough the end is tried with the last version before it.
+func (v *view) citrixChromeOS(i int) bool {
+	ua := v.ua
+	var x86, arm last
+	var tail, head span
+	for c := 0; c+len("Chrome") <= i; c++ {
+		d := bytes.Index(ua[c:i], []byte("Chrome"))
+		if d < 0 {
+			return false
+		}
+		c += d
+		if !v.within(c+len("Chrome"), i, 100, &tail) {
 			continue
 		}
-		e := dotted3(head, k+len(arch))
-		if e < 0 {
-			continue
+		e := -1
+		if k := v.lastBefore(&x86, c, "x86_64 ", citrixX86); k >= 0 {
+			e = dotted3End(ua, k+len("x86_64 "))
 		}
-		// The Chrome nearest the end within 100 bytes of the version
-		// leaves the most room before CitrixChromeApp.
-		c := bytes.LastIndex(window(head[e:], 100+len("Chrome")), []byte("Chrome"))
-		if c >= 0 && len(head)-(e+c+len("Chrome")) <= 100 {
+		if k := v.lastBefore(&arm, c, "aarch64 ", citrixARM); k >= 0 {
+			e = max(e, dotted3End(ua, k+len("aarch64 ")))
+		}
+		if e >= 0 && v.within(e, c, 100, &head) {
 			return true
 		}
 	}
 	return false
 }
 
-// dotted3 returns the end of the first digit of the third number of
-// "10718.88.2" at p, where .{0,100} may start, or -1.
-func dotted3(b []byte, p int) int {
+// dotted3End returns the end of "10718.88.2" at p, or -1.
+func dotted3End(b []byte, p int) int {
 	for n := range 3 {
 		e := digits(b, p)
 		if e == p {
 			return -1
 		}
 		if n == 2 {
-			return p + 1
+			return e
 		}
 		if e >= len(b) || b[e] != '.' {
 			return -1
@@ -129,11 +173,16 @@ func dotted3(b []byte, p int) int {
 	return -1
 }
 
+func citrixX86(ua []byte, k int) bool { return dotted3End(ua, k+len("x86_64 ")) >= 0 }
+func citrixARM(ua []byte, k int) bool { return dotted3End(ua, k+len("aarch64 ")) >= 0 }
+
 // darwinMac: a Mac app's CFNetwork names the Mac's architecture after
 // Darwin 9 to 13 (Mac OS X 10.5 to 10.9), " Darwin/11.4.2 (i386)
 // (MacBook3,1)": Darwin/(9|10|11|12|13).\d+.{0,100}\((i386|x86_64)\), and
 // Darwin 9 also "(Power Macintosh)". An iOS device names none of them.
-func darwinMac(ua []byte, _, j int) bool {
+// The first architecture after the version leaves the least between.
+func (v *view) darwinMac(j int) bool {
+	ua := v.ua
 	k, ppc := j, false
 	switch {
 	case hasPrefixAt(ua, k, "9"):
@@ -143,38 +192,37 @@ func darwinMac(ua []byte, _, j int) bool {
 	default:
 		return false
 	}
-	if k+1 >= len(ua) || ua[k] == '\n' || !isDigit(ua[k+1]) {
+	if k >= len(ua) || ua[k] == '\n' {
 		return false
 	}
-	rest := window(ua[k+2:], 100+len("(Power Macintosh)"))
-	return bytes.Contains(window(rest, 100+len("(i386)")), []byte("(i386)")) ||
-		bytes.Contains(window(rest, 100+len("(x86_64)")), []byte("(x86_64)")) ||
-		ppc && bytes.Contains(rest, []byte("(Power Macintosh)"))
-}
-
-// boxDarwin: Box's Mac apps, "Box Sync/4.0.7848;Darwin/10.13;i386/64bit",
-// whose Darwin is the macOS version: ^Box.{0,200};Darwin/10\.1\d.
-func boxDarwin(ua []byte, i, j int) bool {
-	return hasPrefix(ua, "Box") && i-len("Box") <= 200 && hasPrefixAt(ua, j, "1") && digitAfter(ua, 0, j+1)
+	_, w := utf8.DecodeRune(ua[k:]) // the unescaped dot: any character
+	e := digits(ua, k+w)
+	if e == k+w {
+		return false
+	}
+	p := min(v.nextToken(&v.i386, e, "(i386)"), v.nextToken(&v.x8664, e, "(x86_64)"))
+	if ppc {
+		p = min(p, v.nextToken(&v.powerMac, e, "(Power Macintosh)"))
+	}
+	return p < len(ua) && v.within(e, p, 100, &v.darwinSpan)
 }
 
 // macOSXSpelledOut: "Mac OS X Version 10.12.6", as MacOutlook writes it:
-// Mac OS X\s.{1,50}\s\d+.\d+.\d+.
-func macOSXSpelledOut(ua []byte, _, j int) bool {
+// Mac OS X\s.{1,50}\s\d+.\d+.\d+. The first \s and version after the
+// needle leave the least between.
+func (v *view) macOSXSpelledOut(j int) bool {
+	ua := v.ua
 	if j >= len(ua) || !isSpace(ua[j]) {
 		return false
 	}
-	for k := j + 2; k < len(ua) && k <= j+51; k++ {
-		if ua[k-1] == '\n' && k-1 > j {
-			return false // the dots of .{1,50} match no newline
+	p := j + 2 // .{1,50} is one character at least
+	k, ok := v.spelledOut.hit(p)
+	if !ok {
+		k = p
+		for k < len(ua) && !(isSpace(ua[k]) && versionRun(ua, k+1, 3)) {
+			k++
 		}
-		if isSpace(ua[k]) && versionRun(ua, k+1, 3) {
-			return true
-		}
+		v.spelledOut.store(p, k)
 	}
-	return false
+	return k < len(ua) && v.within(j+1, k, 50, &v.spelledSpan)
 }
-
-// sdkField: the AWS SDKs' platform fields, "os/macos#22.4.0" and
-// "md/GOOS/darwin", start a space-separated field.
-func sdkField(ua []byte, i, _ int) bool { return i == 0 || ua[i-1] == ' ' }

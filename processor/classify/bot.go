@@ -1,7 +1,5 @@
 package classify
 
-import "bytes"
-
 // signal is a fact about a User-Agent that the bot decision needs, found
 // by the same scan as the platform rules.
 type signal uint8
@@ -46,7 +44,7 @@ var botSignals = []struct {
 	{sigMarker, checked(inFirst100, folded("iPhone", "Windows CE", "Windows Phone", "Android"))},
 	{sigCrawl, concat(
 		folded("Bot-Mobile", "Yeti-Mobile", "YRSpider", "BingPreview", "bot.html", "spider.html", "AdsBot-Google-Mobile"),
-		checked(digitAfter, folded("bot/", "bots/")),
+		checked(digitAfterNeedle, folded("bot/", "bots/")),
 	)},
 	{sigDevice, exact("Android", "iPhone", "iPad", "iPod", "Windows Phone", "Windows CE", "Opera Mobi", "MobileSafari",
 		"Symbian", "BREW", "Brew", "webOS", "PalmOS", "BlackBerry", "Kindle", "Silk/")},
@@ -76,12 +74,12 @@ var botSignals = []struct {
 // a client library that states its platform, not a crawler, though
 // ua-parser's generic spider expression matches its name (a deliberate
 // departure, README's Classification).
-func notBoto(ua []byte, i, j int) bool {
-	return inFirst100(ua, i, j) && !hasPrefixAt(ua, j, "o3/") && !hasPrefixAt(ua, j, "ocore")
+func (v *view) notBoto(i, j int) bool {
+	return v.inFirst100(i) && !hasPrefixAt(v.ua, j, "o3/") && !hasPrefixAt(v.ua, j, "ocore")
 }
 
-// ptstTail is WebPageTest's " PTST/<n>[.<n>]" at the very end.
-func ptstTail(ua []byte, _, j int) bool {
+// ptstTailAt is WebPageTest's " PTST/<n>[.<n>]" at the very end.
+func ptstTailAt(ua []byte, j int) bool {
 	k := digits(ua, j)
 	if k == j {
 		return false
@@ -94,7 +92,9 @@ func ptstTail(ua []byte, _, j int) bool {
 	return k == len(ua)
 }
 
-// afterMozilla: ua-parser's Mozilla.{0,200}(AspiegelBot|PetalBot).
-func afterMozilla(ua []byte, i, _ int) bool {
-	return bytes.Contains(ua[max(0, i-200-len("Mozilla")):i], []byte("Mozilla"))
+// afterMozilla: ua-parser's Mozilla.{0,200}(AspiegelBot|PetalBot). The last
+// Mozilla before the needle leaves the least between.
+func (v *view) afterMozilla(i int) bool {
+	m := v.lastBefore(&v.mozilla, i, "Mozilla", nil)
+	return m >= 0 && v.within(m+len("Mozilla"), i, 200, &v.mozillaSpan)
 }

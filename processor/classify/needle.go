@@ -1,7 +1,6 @@
 package classify
 
 import (
-	"bytes"
 	"strings"
 	"unicode/utf8"
 )
@@ -16,7 +15,7 @@ import (
 type needle struct {
 	text  string
 	fold  bool // ASCII case-insensitive, as ua-parser's 'i' flag
-	check func(ua []byte, i, j int) bool
+	check check
 }
 
 func exact(texts ...string) []needle {
@@ -35,9 +34,9 @@ func folded(texts ...string) []needle {
 	return ns
 }
 
-func checked(check func(ua []byte, i, j int) bool, ns []needle) []needle {
+func checked(c check, ns []needle) []needle {
 	for i := range ns {
-		ns[i].check = check
+		ns[i].check = c
 	}
 	return ns
 }
@@ -62,20 +61,24 @@ func majorMinor(ua []byte, k int, seps string) bool {
 	return digits(ua, e+1) > e+1
 }
 
-func digitAfter(ua []byte, _, j int) bool { return j < len(ua) && isDigit(ua[j]) }
-
-func atStart(_ []byte, i, _ int) bool { return i == 0 }
+func digitAfter(ua []byte, j int) bool { return j < len(ua) && isDigit(ua[j]) }
 
 // inFirst100 is where the generic Spider expression looks,
 // ^.{0,100}(bot|...): the token must start within the first 100 characters
-// of its line. 100 characters are at most 400 bytes of UTF-8.
-func inFirst100(ua []byte, i, _ int) bool {
-	if i > 400 {
-		return false
+// of the User-Agent's first line.
+func (v *view) inFirst100(i int) bool {
+	if v.known&knowFirst == 0 {
+		v.known |= knowFirst
+		p, n := 0, 0
+		for ; p < len(v.ua) && n < 100 && v.ua[p] != '\n'; n++ {
+			if v.ua[p] < utf8.RuneSelf {
+				p++
+			} else {
+				_, w := utf8.DecodeRune(v.ua[p:])
+				p += w
+			}
+		}
+		v.first = int32(p)
 	}
-	head := ua[:i]
-	return bytes.IndexByte(head, '\n') < 0 && (i <= 100 || utf8.RuneCount(head) <= 100)
+	return i <= int(v.first)
 }
-
-// window returns at most n bytes of b from its start.
-func window(b []byte, n int) []byte { return b[:min(len(b), n)] }

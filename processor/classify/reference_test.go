@@ -8,15 +8,16 @@ import (
 
 // referenceBucket is what table.bucket must return, written the slow and
 // obvious way from the same rules: every needle searched for at every
-// position, the user's buckets, then the bot decision, then the platform
-// rules, each in order.
+// position, its check run with a view of its own (so nothing it remembers
+// is used again), the user's buckets, then the bot decision, then the
+// platform rules, each in order.
 func referenceBucket(cfg config, ua string) string {
 	found := func(n needle) bool {
 		for i := 0; i+len(n.text) <= len(ua); i++ {
 			s := ua[i : i+len(n.text)]
 			// Folded needles are ASCII, so EqualFold folds ASCII only.
 			if (s == n.text || n.fold && strings.EqualFold(s, n.text)) &&
-				(n.check == nil || n.check([]byte(ua), i, i+len(n.text))) {
+				(&view{ua: []byte(ua)}).passes(n.check, i, i+len(n.text)) {
 				return true
 			}
 		}

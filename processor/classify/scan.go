@@ -25,6 +25,7 @@ func (t *table) bucket(ua []byte) string {
 // compared. (User buckets with one-byte needles cost a second pass.)
 func (t *table) scan(ua []byte) (best int, sigs signal) {
 	best = len(t.os)
+	v := view{ua: ua}
 	if t.single != nil {
 		for _, c := range ua {
 			best = min(best, int(t.single[c]))
@@ -37,7 +38,7 @@ func (t *table) scan(ua []byte) (best int, sigs signal) {
 	for ; k < len(ua); k++ {
 		w := uint32(ua[k-3]) | uint32(ua[k-2])<<8 | uint32(ua[k-1])<<16 | uint32(ua[k])<<24
 		if h := spread(w & 0xffffff); t.filed(h) {
-			best, sigs = t.at(ua, k-3, h, best, sigs)
+			best, sigs = t.at(&v, k-3, h, best, sigs)
 		}
 	}
 	// The last trigrams run past the end, where 0 stands for the missing
@@ -45,7 +46,7 @@ func (t *table) scan(ua []byte) (best int, sigs signal) {
 	// which entries never are.
 	for i := k - 3; i+2 <= len(ua); i++ {
 		if h := spread(uint32(load8(ua[i:]))); t.filed(h) {
-			best, sigs = t.at(ua, i, h, best, sigs)
+			best, sigs = t.at(&v, i, h, best, sigs)
 		}
 	}
 	return best, sigs
@@ -58,7 +59,8 @@ func (t *table) filed(h uint32) bool {
 }
 
 // at compares the needles filed under the trigram spread to h with ua at i.
-func (t *table) at(ua []byte, i int, h uint32, best int, sigs signal) (int, signal) {
+func (t *table) at(v *view, i int, h uint32, best int, sigs signal) (int, signal) {
+	ua := v.ua
 	s := h >> (32 - slotBits)
 	w := load8(ua[i:])
 	for x := t.start[s]; x < t.start[s+1]; x++ {
@@ -70,7 +72,7 @@ func (t *table) at(ua []byte, i int, h uint32, best int, sigs signal) (int, sign
 			continue // it could change nothing
 		}
 		j := i + len(e.text)
-		if j > len(ua) || !e.matches(ua[i:j]) || e.check != nil && !e.check(ua, i, j) {
+		if j > len(ua) || !e.matches(ua[i:j]) || e.check != noCheck && !v.passes(e.check, i, j) {
 			continue
 		}
 		sigs |= e.sig

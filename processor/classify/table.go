@@ -30,7 +30,7 @@ func spread(k uint32) uint32 { return k * 0x9E3779B1 }
 // entry is a needle as the scan compares it.
 type entry struct {
 	text  string // lower case when fold
-	check func(ua []byte, i, j int) bool
+	check check
 	prefix
 	rule int32  // index into table.os; noRule for a signal
 	sig  signal // 0 for a rule
