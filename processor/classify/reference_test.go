@@ -7,11 +7,13 @@ import (
 )
 
 // referenceBucket is what table.bucket must return, written the slow and
-// obvious way from the same rules: every needle searched for at every
+// obvious way from the same rules, on the User-Agent's first maxUALen
+// bytes: every needle searched for at every
 // position, its check run with a view of its own (so nothing it remembers
 // is used again), the user's buckets, then the bot decision, then the
 // platform rules, each in order.
 func referenceBucket(cfg config, ua string) string {
+	ua = ua[:min(len(ua), maxUALen)]
 	found := func(n needle) bool {
 		for i := 0; i+len(n.text) <= len(ua); i++ {
 			s := ua[i : i+len(n.text)]

@@ -2,11 +2,20 @@ package classify
 
 import "encoding/binary"
 
+// maxUALen is how much of a User-Agent is classified: its first 512 bytes,
+// as if it ended there. Real User-Agents are shorter (the longest of the
+// corpus is 341 bytes, of uap-core's suites 261), and every byte costs
+// the scan, whose checks, on a User-Agent made of their needles, cost
+// several times what plain text does: the bound keeps any line's cost
+// within a few microseconds. ua-parser reads all of it (uap-go has no
+// bound), so this is a deliberate difference (README's Classification).
+const maxUALen = 512
+
 // bucket returns the os_type of a User-Agent: the first user bucket with a
 // needle in it; else, with the built-in rules, Bot for a spider, else the
 // first platform rule that matches; else Other.
 func (t *table) bucket(ua []byte) string {
-	best, sigs := t.scan(ua)
+	best, sigs := t.scan(ua[:min(len(ua), maxUALen)])
 	if best < t.users {
 		return t.os[best]
 	}

@@ -116,9 +116,14 @@ func (r *runes) at(ua []byte, k int) int {
 	}
 	p, n := int(r.pos), int(r.n)
 	for p < k {
-		if ua[p] < utf8.RuneSelf {
-			p++
-		} else {
+		if p+8 <= k && load8(ua[p:])&0x8080808080808080 == 0 {
+			p, n = p+8, n+8
+			continue
+		}
+		switch c := ua[p]; {
+		case c < utf8.RuneSelf, c < 0xc2, c > 0xf4:
+			p++ // ASCII, or a byte that starts no sequence: one character
+		default:
 			_, w := utf8.DecodeRune(ua[p:])
 			p += w
 		}
