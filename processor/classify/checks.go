@@ -115,7 +115,7 @@ func (v *view) passes(c check, i, j int) bool {
 		// ^Box.{0,200};Darwin/10\.1\d: Box's Mac apps, "Box
 		// Sync/4.0.7848;Darwin/10.13;i386/64bit", whose Darwin is the
 		// macOS version.
-		return hasPrefix(ua, "Box") && hasPrefixAt(ua, j, "1") && digitAfter(ua, j+1) && v.within(len("Box"), i, 200, nil)
+		return hasPrefix(ua, "Box") && hasPrefixAt(ua, j, "1") && digitAfter(ua, j+1) && v.within(len("Box"), i, 200, &v.boxSpan)
 	case macOSXSpelledOut:
 		return v.macOSXSpelledOut(j)
 	case sdkField:

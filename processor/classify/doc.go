@@ -21,9 +21,10 @@
 //     OS test suites (testdata/SOURCES.md); where they differ on purpose,
 //     rules.go and bot.go say why. ua-parser itself is not called at run
 //     time: it is far too slow for a User-Agent it has not seen (README).
-//   - A User-Agent is classified in one pass over its bytes (two if a user
-//     bucket has a one-byte needle), in time linear in its length, without
-//     allocating. A Classifier remembers the buckets of its last 128 or so
+//   - A User-Agent is classified by its first 512 bytes (maxUALen), as if
+//     it ended there, in one pass over them (two if a user bucket has a
+//     one-byte needle), in time linear in their length whatever they hold,
+//     without allocating. A Classifier remembers the buckets of its last 128 or so
 //     User-Agents (recent.go), because real traffic repeats a few browsers;
 //     one it has not seen costs a hash and a copy more than the scan, so an
 //     attacker sending new ones gains little.

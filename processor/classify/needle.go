@@ -9,9 +9,9 @@ import (
 // belongs to, where its check, if any, accepts what surrounds it. Checks
 // are what a substring cannot say and ua-parser's regular expressions do
 // (a version must follow, the token must start the string). They run only
-// where their needle is found, and look at most a few hundred bytes away
-// from it, so that a User-Agent made of needles still costs time linear in
-// its length.
+// where their needle is found, and those that look at a window around it
+// remember their searches in the User-Agent's view (view.go), so that a
+// User-Agent made of needles still costs time linear in its length.
 type needle struct {
 	text  string
 	fold  bool // ASCII case-insensitive, as ua-parser's 'i' flag

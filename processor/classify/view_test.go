@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/ua-parser/uap-go/uaparser"
 )
 
 // within must say what counting does, for positions that grow as the
@@ -100,6 +102,27 @@ func TestUserAgentBound(t *testing.T) {
 		}
 		if got := referenceBucket(config{}, tc.ua); got != tc.want {
 			t.Errorf("reference: %d bytes: %q, want %q", len(tc.ua), got, tc.want)
+		}
+	}
+}
+
+// Box's check counts the characters from the start of the User-Agent, as
+// far as 200: past 200 bytes, with multi-byte characters, it counts them.
+func TestBoxDarwinCountsCharacters(t *testing.T) {
+	p, err := uaparser.New(uaparser.WithMode(uaparser.EOsLookUpMode | uaparser.EDeviceLookUpMode))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ ua, want string }{
+		{"Box Sync/4.0" + strings.Repeat("é", 191) + ";Darwin/10.13;i386/64bit", MacOS}, // 200 characters between
+		{"Box Sync/4.0" + strings.Repeat("é", 192) + ";Darwin/10.13;i386/64bit", Other}, // 201
+		{"Box Sync/4.0\n" + strings.Repeat("é", 9) + ";Darwin/10.13;i386/64bit", Other}, // a newline
+	} {
+		if got, want := New().OSType(nil, []byte(tc.ua)), referenceBucket(config{}, tc.ua); got != tc.want || want != tc.want {
+			t.Errorf("%q: %q, reference %q, want %q", tc.ua, got, want, tc.want)
+		}
+		if u := uaParserBucket(p, tc.ua); u != tc.want {
+			t.Errorf("%q: uap-go says %q, want %q", tc.ua, u, tc.want)
 		}
 	}
 }
