@@ -209,20 +209,39 @@ func (v *view) darwinMac(j int) bool {
 
 // macOSXSpelledOut: "Mac OS X Version 10.12.6", as MacOutlook writes it:
 // Mac OS X\s.{1,50}\s\d+.\d+.\d+. The first \s and version after the
-// needle leave the least between.
-func (v *view) macOSXSpelledOut(j int) bool {
+// needle leave the least between; none further than 50 characters, 200
+// bytes, can do, so the search stops there (every Mac browser says "Mac OS
+// X", and its User-Agent goes on well past that).
+func (v *view) macOSXSpelledOut(i, j int) bool {
 	ua := v.ua
 	if j >= len(ua) || !isSpace(ua[j]) {
 		return false
 	}
+	// A Mac browser's "Mac OS X 10_15_7" is macOSXVersion's, a needle of
+	// this check's rule: answering for it spares the search below on
+	// every Mac User-Agent, and changes no bucket.
+	if macOSXVersionAt(ua, i+len("Mac "), j) {
+		return true
+	}
 	p := j + 2 // .{1,50} is one character at least
-	k, ok := v.spelledOut.hit(p)
-	if !ok {
-		k = p
-		for k < len(ua) && !(isSpace(ua[k]) && versionRun(ua, k+1, 3)) {
+	end := min(len(ua), j+1+utf8.UTFMax*50+1)
+	m := &v.spelledOut
+	if m.to == 0 || p < int(m.from) || p > int(m.to) {
+		m.from, m.to, m.found = uint16(p), uint16(p), false
+	}
+	if !m.found {
+		k := int(m.to)
+		for k < end && !(ua[k] <= ' ' && isSpace(ua[k]) && versionRun(ua, k+1, 3)) {
 			k++
 		}
-		v.spelledOut.store(p, k)
+		m.to, m.found = uint16(k), k < end
 	}
-	return k < len(ua) && v.within(j+1, k, 50, &v.spelledSpan)
+	return m.found && v.within(j+1, int(m.to), 50, &v.spelledSpan)
+}
+
+// spelled is the memo of macOSXSpelledOut: there is no \s and version in
+// [from, to), and one at to if found.
+type spelled struct {
+	from, to uint16
+	found    bool
 }

@@ -117,7 +117,7 @@ func (v *view) passes(c check, i, j int) bool {
 		// macOS version.
 		return hasPrefix(ua, "Box") && hasPrefixAt(ua, j, "1") && digitAfter(ua, j+1) && v.within(len("Box"), i, 200, &v.boxSpan)
 	case macOSXSpelledOut:
-		return v.macOSXSpelledOut(j)
+		return v.macOSXSpelledOut(i, j)
 	case sdkField:
 		// The AWS SDKs' platform fields, "os/macos#22.4.0" and
 		// "md/GOOS/darwin", start a space-separated field.

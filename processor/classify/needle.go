@@ -1,6 +1,7 @@
 package classify
 
 import (
+	"bytes"
 	"strings"
 	"unicode/utf8"
 )
@@ -65,20 +66,31 @@ func digitAfter(ua []byte, j int) bool { return j < len(ua) && isDigit(ua[j]) }
 
 // inFirst100 is where the generic Spider expression looks,
 // ^.{0,100}(bot|...): the token must start within the first 100 characters
-// of the User-Agent's first line.
+// of the User-Agent's first line. Most tokens a User-Agent has stand in its
+// first 100 bytes, where only a newline can stop them; past them, where
+// the 100th character ends is found once.
 func (v *view) inFirst100(i int) bool {
+	if i <= 100 {
+		return bytes.IndexByte(v.ua[:i], '\n') < 0
+	}
 	if v.known&knowFirst == 0 {
 		v.known |= knowFirst
+		end := v.newline()
 		p, n := 0, 0
-		for ; p < len(v.ua) && n < 100 && v.ua[p] != '\n'; n++ {
+		for p < end && n < 100 {
+			if p+8 <= end && n+8 <= 100 && load8(v.ua[p:])&0x8080808080808080 == 0 {
+				p, n = p+8, n+8
+				continue
+			}
 			if v.ua[p] < utf8.RuneSelf {
 				p++
 			} else {
 				_, w := utf8.DecodeRune(v.ua[p:])
 				p += w
 			}
+			n++
 		}
-		v.first = int32(p)
+		v.first = uint16(p)
 	}
 	return i <= int(v.first)
 }

@@ -23,17 +23,17 @@ import (
 type view struct {
 	ua []byte
 
-	known   fact  // the facts below that are computed
-	nl      int32 // the first newline, len(ua) if none
-	high    int32 // the first byte of a multi-byte character, len(ua) if none
-	first   int32 // where the 100th character or the first newline ends
-	cfEarly uint8 // the early iOS CFNetwork versions present (cfEarly*)
+	known   fact   // the facts below that are computed
+	nl      uint16 // the first newline, len(ua) if none
+	high    uint16 // the first byte of a multi-byte character, len(ua) if none
+	first   uint16 // where the 100th character or the first newline ends
+	cfEarly uint8  // the early iOS CFNetwork versions present (cfEarly*)
 
 	// The memos of the checks, named after them.
 	intelMac, intelMacNL, cpu, iphone, mozilla last
 	cf, cf8                                    macDarwin
 	cfDarwin, firefox, i386, x8664, powerMac   next
-	spelledOut                                 next
+	spelledOut                                 spelled
 	cfSpan, cf8Span, cfDarwinSpan, firefoxSpan span
 	boxSpan, outlookSpan, darwinSpan           span
 	spelledSpan, mozillaSpan                   span
@@ -52,9 +52,9 @@ const (
 func (v *view) newline() int {
 	if v.known&knowNL == 0 {
 		v.known |= knowNL
-		v.nl = int32(len(v.ua))
+		v.nl = uint16(len(v.ua))
 		if k := bytes.IndexByte(v.ua, '\n'); k >= 0 {
-			v.nl = int32(k)
+			v.nl = uint16(k)
 		}
 	}
 	return int(v.nl)
@@ -73,7 +73,7 @@ func (v *view) multiByte() int {
 		for k < len(v.ua) && v.ua[k] < utf8.RuneSelf {
 			k++
 		}
-		v.high = int32(k)
+		v.high = uint16(k)
 	}
 	return int(v.high)
 }
@@ -108,7 +108,7 @@ type span struct {
 // where it last stopped, so that a caller whose positions grow pays for
 // each byte once. Positions must start characters (an ASCII byte always
 // does: a multi-byte sequence holds none).
-type runes struct{ pos, n int32 }
+type runes struct{ pos, n uint16 }
 
 func (r *runes) at(ua []byte, k int) int {
 	if k < int(r.pos) {
@@ -129,26 +129,28 @@ func (r *runes) at(ua []byte, k int) int {
 		}
 		n++
 	}
-	r.pos, r.n = int32(p), int32(n)
+	r.pos, r.n = uint16(p), uint16(n)
 	return n
 }
 
 // next remembers the first match of a search at or after from: at, or
 // len(ua) if there is none. A search that starts anywhere in [from, at]
-// has the same answer.
-type next struct {
-	from, at int32
-	set      bool
-}
+// has the same answer. at1 is at+1, so that the zero next is unset.
+type next struct{ from, at1 uint16 }
 
 func (m *next) hit(p int) (int, bool) {
-	return int(m.at), m.set && int(m.from) <= p && p <= int(m.at)
+	at := int(m.at1) - 1
+	return at, int(m.from) <= p && p <= at
 }
 
 func (m *next) store(p, at int) int {
-	m.from, m.at, m.set = int32(p), int32(at), true
+	m.from, m.at1 = uint16(p), uint16(at+1)
 	return at
 }
+
+// Positions are kept as uint16, to keep the view small (the scan zeroes
+// it for every User-Agent): the scan sees at most maxUALen bytes.
+const _ = uint16(maxUALen + 1)
 
 // nextToken returns the first occurrence of tok at or after p, or len(ua).
 func (v *view) nextToken(m *next, p int, tok string) int {
@@ -180,21 +182,19 @@ func (v *view) find(p int, tok string, ok func([]byte, int) bool) int {
 }
 
 // last finds the last match of a search that starts before a position,
-// for positions that grow: it walks the matches forward, each once.
-type last struct {
-	prev int32 // the last match before the position asked, -1 if none
-	nx   int32 // the first match after prev, len(ua) if none
-	set  bool
-}
+// for positions that grow: it walks the matches forward, each once. prev1
+// is the last match before the position asked, plus 1 (0 if none); nx1 the
+// first match after it (len(ua) if none), plus 1 (0 while unset).
+type last struct{ prev1, nx1 uint16 }
 
 // lastBefore returns the last k < p where ua holds tok and ok(ua, k), or
 // -1; ok may be nil.
 func (v *view) lastBefore(l *last, p int, tok string, ok func([]byte, int) bool) int {
-	if !l.set || p <= int(l.prev) {
-		l.prev, l.nx, l.set = -1, int32(v.find(0, tok, ok)), true
+	if l.nx1 == 0 || p < int(l.prev1) {
+		l.prev1, l.nx1 = 0, uint16(v.find(0, tok, ok)+1)
 	}
-	for int(l.nx) < p {
-		l.prev, l.nx = l.nx, int32(v.find(int(l.nx)+1, tok, ok))
+	for int(l.nx1)-1 < p {
+		l.prev1, l.nx1 = l.nx1, uint16(v.find(int(l.nx1), tok, ok)+1)
 	}
-	return int(l.prev)
+	return int(l.prev1) - 1
 }
