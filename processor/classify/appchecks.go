@@ -212,15 +212,16 @@ func (v *view) darwinMac(j int) bool {
 // needle leave the least between; none further than 50 characters, 200
 // bytes, can do, so the search stops there (every Mac browser says "Mac OS
 // X", and its User-Agent goes on well past that).
-func (v *view) macOSXSpelledOut(i, j int) bool {
+func (v *view) macOSXSpelledOut(j int) bool {
 	ua := v.ua
 	if j >= len(ua) || !isSpace(ua[j]) {
 		return false
 	}
-	// A Mac browser's "Mac OS X 10_15_7" is macOSXVersion's, a needle of
-	// this check's rule: answering for it spares the search below on
-	// every Mac User-Agent, and changes no bucket.
-	if macOSXVersionAt(ua, i+len("Mac "), j) {
+	// A Mac browser's "Mac OS X 10_15_7" is macOSXVersion's (the "OS X"
+	// of this needle, after "Mac "), a needle of this check's rule:
+	// answering for it spares the search below on every Mac User-Agent,
+	// and changes no bucket.
+	if (ua[j] == ' ' || ua[j] == '\t') && (majorMinor(ua, j+1, "_.") || hasPrefixAt(ua, j+1, "Mach-O")) {
 		return true
 	}
 	p := j + 2 // .{1,50} is one character at least

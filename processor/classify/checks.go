@@ -10,6 +10,10 @@ import "bytes"
 // every needle found, some on most User-Agents.
 func hasPrefix(b []byte, p string) bool { return len(b) >= len(p) && string(b[:len(p)]) == p }
 
+func hasSuffix(b []byte, s string) bool {
+	return len(b) >= len(s) && string(b[len(b)-len(s):]) == s
+}
+
 func hasPrefixAt(ua []byte, k int, p string) bool {
 	return k <= len(ua) && hasPrefix(ua[k:], p)
 }
@@ -117,7 +121,7 @@ func (v *view) passes(c check, i, j int) bool {
 		// macOS version.
 		return hasPrefix(ua, "Box") && hasPrefixAt(ua, j, "1") && digitAfter(ua, j+1) && v.within(len("Box"), i, 200, &v.boxSpan)
 	case macOSXSpelledOut:
-		return v.macOSXSpelledOut(i, j)
+		return v.macOSXSpelledOut(j)
 	case sdkField:
 		// The AWS SDKs' platform fields, "os/macos#22.4.0" and
 		// "md/GOOS/darwin", start a space-separated field.
@@ -224,8 +228,7 @@ func (v *view) afterIntelMac(i, j int) bool {
 // "; OS X 10.9", "Mac OS X Mach-O"; "like Mac OS X)" on iOS is not.
 func macOSXVersionAt(ua []byte, i, j int) bool {
 	head := ua[:i]
-	if !bytes.HasSuffix(head, []byte("Mac ")) && !bytes.HasSuffix(head, []byte("Mac+")) &&
-		!bytes.HasSuffix(head, []byte("Mac")) && !bytes.HasSuffix(head, []byte("; ")) {
+	if !hasSuffix(head, "Mac ") && !hasSuffix(head, "Mac+") && !hasSuffix(head, "Mac") && !hasSuffix(head, "; ") {
 		return false
 	}
 	if j >= len(ua) || (ua[j] != ' ' && ua[j] != '+' && ua[j] != '/' && ua[j] != '\t') {
