@@ -144,7 +144,6 @@ func closers(partitions int32, at time.Time, window time.Duration) ([]*kgo.Recor
 // have completed those windows without the counts they had, silently. It
 // must stop instead, naming the table and the repair.
 func TestWindowTableRecreated(t *testing.T) {
-	brokers := startBroker(t, 2, "access_log")
 	start := time.Date(2019, 8, 14, 0, 43, 8, 0, time.UTC)
 	var recs []*kgo.Record
 	for i := range 100 {
@@ -154,51 +153,9 @@ func TestWindowTableRecreated(t *testing.T) {
 			recs = append(recs, &kgo.Record{Topic: "access_log", Partition: 1, Value: lineAt(at, "ios")})
 		}
 	}
-	produce(t, brokers, recs)
-	args := []string{"--brokers", brokers[0], "--window", "2s", "--grace", "1s", "--idle-timeout", "10m", "--http-addr", ""}
-	_, stop := stoppableService(t, args...)
-
-	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	adm := kadm.NewClient(cl)
-	const group, table = "os-check-streams-window", "os-check-streams-window-table"
-	ctx := context.Background()
-	// Until the window stage has committed reports of both slots.
-	for deadline := time.Now().Add(time.Minute); ; time.Sleep(100 * time.Millisecond) {
-		offsets, err := adm.FetchOffsets(ctx, group)
-		applied := 0
-		if err == nil {
-			offsets.Each(func(o kadm.OffsetResponse) {
-				if o.At > 0 {
-					applied++
-				}
-			})
-		}
-		if applied == 2 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the window stage committed no reports of both slots in a minute (%v)", err)
-		}
-	}
-	stop()
-
-	if _, err := adm.DeleteTopic(ctx, table); err != nil {
-		t.Fatal(err)
-	}
-	compact := "compact"
-	if _, err := adm.CreateTopic(ctx, 2, -1, map[string]*string{"cleanup.policy": &compact}, table); err != nil {
-		t.Fatal(err)
-	}
-	runCtx, cancel := context.WithTimeout(ctx, time.Minute)
-	defer cancel()
-	err = run(runCtx, append([]string{"run"}, args...), io.Discard, io.Discard)
-	if err == nil || !strings.Contains(err.Error(), table) || !strings.Contains(err.Error(), "--group") {
-		t.Fatalf("got %v, want an error naming the window table and a new --group as the repair", err)
-	}
+	// Once the window stage has committed reports of both slots.
+	stateTopicLost(t, recs, "os-check-streams-window", func(o kadm.OffsetResponse) bool { return o.At > 0 },
+		"os-check-streams-window-table")
 }
 
 // TestChangelogRecreated: the parse stage's changelog is deleted and created
@@ -208,7 +165,6 @@ func TestWindowTableRecreated(t *testing.T) {
 // started empty at its committed offset and the open windows' counts were
 // lost, silently. It must stop instead, naming the changelog and the repair.
 func TestChangelogRecreated(t *testing.T) {
-	brokers := startBroker(t, 2, "access_log")
 	start := time.Date(2019, 8, 14, 0, 43, 8, 0, time.UTC)
 	var recs []*kgo.Record
 	for i := range 10 {
@@ -217,6 +173,19 @@ func TestChangelogRecreated(t *testing.T) {
 			recs = append(recs, &kgo.Record{Topic: "access_log", Partition: p, Value: lineAt(at, "android")})
 		}
 	}
+	// Once the parse stage has committed both partitions past their lines.
+	stateTopicLost(t, recs, "os-check-streams", func(o kadm.OffsetResponse) bool { return o.Topic == "access_log" && o.At == 10 },
+		"os-check-streams-partials-changelog")
+}
+
+// stateTopicLost runs the service (2 input partitions, windows left open:
+// no idle close) on recs until group has committed 2 partitions for which
+// committed holds, stops it, deletes topic and creates it again as it was
+// (compacted, 2 partitions), and checks that the service then refuses to
+// run, naming topic and a new group as the repair.
+func stateTopicLost(t *testing.T, recs []*kgo.Record, group string, committed func(kadm.OffsetResponse) bool, topic string) {
+	t.Helper()
+	brokers := startBroker(t, 2, "access_log")
 	produce(t, brokers, recs)
 	args := []string{"--brokers", brokers[0], "--window", "2s", "--grace", "1s", "--idle-timeout", "10m", "--http-addr", ""}
 	_, stop := stoppableService(t, args...)
@@ -227,39 +196,37 @@ func TestChangelogRecreated(t *testing.T) {
 	}
 	defer cl.Close()
 	adm := kadm.NewClient(cl)
-	const group, changelog = "os-check-streams", "os-check-streams-partials-changelog"
 	ctx := context.Background()
-	// Until the parse stage has committed both partitions past their lines.
 	for deadline := time.Now().Add(time.Minute); ; time.Sleep(100 * time.Millisecond) {
 		offsets, err := adm.FetchOffsets(ctx, group)
-		done := 0
+		n := 0
 		if err == nil {
 			offsets.Each(func(o kadm.OffsetResponse) {
-				if o.Topic == "access_log" && o.At == 10 {
-					done++
+				if committed(o) {
+					n++
 				}
 			})
 		}
-		if done == 2 {
+		if n == 2 {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the parse stage did not commit both partitions in a minute (%v)", err)
+			t.Fatalf("group %s did not commit both partitions in a minute (%v)", group, err)
 		}
 	}
 	stop()
 
-	if _, err := adm.DeleteTopic(ctx, changelog); err != nil {
+	if _, err := adm.DeleteTopic(ctx, topic); err != nil {
 		t.Fatal(err)
 	}
 	compact := "compact"
-	if _, err := adm.CreateTopic(ctx, 2, -1, map[string]*string{"cleanup.policy": &compact}, changelog); err != nil {
+	if _, err := adm.CreateTopic(ctx, 2, -1, map[string]*string{"cleanup.policy": &compact}, topic); err != nil {
 		t.Fatal(err)
 	}
 	runCtx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	err = run(runCtx, append([]string{"run"}, args...), io.Discard, io.Discard)
-	if err == nil || !strings.Contains(err.Error(), changelog) || !strings.Contains(err.Error(), "--group") {
-		t.Fatalf("got %v, want an error naming the changelog and a new --group as the repair", err)
+	if err == nil || !strings.Contains(err.Error(), topic) || !strings.Contains(err.Error(), "--group") {
+		t.Fatalf("got %v, want an error naming %s and a new --group as the repair", err, topic)
 	}
 }
