@@ -15,6 +15,10 @@
 //     nothing; claims may arrive in any order.
 //   - A Slot finalises a window once every source partition's claims cover it,
 //     and only then; a window is finalised at most once.
+//   - A Slot's number of sources only rises (Grow, or a report that names
+//     more): a source that joins after windows were final has its partials
+//     for them returned as Output.Late, never counted in a final.
+//   - A Report split (Report.Split) leaves a Slot as the whole report would.
 //   - An Aggregator restored from its Checkpoint behaves exactly as the one
 //     checkpointed would have, and a checkpoint is refused (MismatchError) by
 //     an Aggregator configured otherwise.
