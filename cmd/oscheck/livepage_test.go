@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -22,22 +21,6 @@ import (
 // screenshotEnv names a path the live-page test also writes its screenshot
 // to (README's picture: OSCHECK_LIVEPAGE_SCREENSHOT=$PWD/cmd/oscheck/internal/livepage/screenshot.png).
 const screenshotEnv = "OSCHECK_LIVEPAGE_SCREENSHOT"
-
-// chromiumPath finds Debian's chromium; without it the test skips, except in
-// CI, where .ci/run installs it.
-func chromiumPath(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("chromium is not installed (apt-get install -y chromium); CI must run the live page test")
-	}
-	t.Skip("chromium is not installed (apt-get install -y chromium): skipping the live page test")
-	return ""
-}
 
 // pageState is what the live page shows, read from its DOM as a person
 // reads it: the text of the table cells, the status line, the open windows.
@@ -86,7 +69,7 @@ func number(s string) (int64, error) {
 // truth, the open window fills in without a reload as partitions report,
 // and the page reconnects by itself after oscheck is restarted.
 func TestLivePageInChromium(t *testing.T) {
-	chromium := chromiumPath(t)
+	chromium := tool(t, "chromium") // Debian's; .ci/run installs it
 	const partitions = 3
 	window, grace := 2*time.Second, time.Second
 	brokers := startBroker(t, partitions, "access_log")
