@@ -319,7 +319,8 @@ func (s *Service) restoreParse(partition int32, initial int64) error {
 	if client == nil {
 		return errors.New("no consumer group client")
 	}
-	if err := s.learnInputPartitions(client, partition); err != nil {
+	// Its reports make the slots wait for every partition the input has.
+	if err := s.learnInputGrowth(); err != nil && !errors.Is(err, errInputGrew) {
 		return err
 	}
 	// The changelog has a partition per slot; the input may have more.
@@ -532,7 +533,7 @@ var errInputGrew = errors.New("the input gained partitions")
 
 // learnInputGrowth asks the brokers for the input's partition count and,
 // if it grew, tells both stages (which never shrink it) and returns
-// errInputGrew. The window stage asks when it claims a partition, and
+// errInputGrew. Both stages ask when they claim a partition, and
 // under exactly_once_v2 before each transaction that may hold finals
 // commits (verifyInput), under at_least_once every inputCheck.
 func (s *Service) learnInputGrowth() error {
@@ -573,18 +574,6 @@ func (s *Service) verifyInput() error {
 	if now > began {
 		return fmt.Errorf("%w: %d partitions, where the transaction's work knew %d", errInputGrew, now, began)
 	}
-	return nil
-}
-
-// learnInputPartitions tells the parse stage, as it claims partition, how
-// many partitions the input has (client's metadata, which the claim came
-// from): its reports then make the slots wait for all of them.
-func (s *Service) learnInputPartitions(client sarama.Client, partition int32) error {
-	parts, err := client.Partitions(string(s.topics.Input))
-	if err != nil {
-		return fmt.Errorf("partitions of the input %q: %w", s.topics.Input, err)
-	}
-	s.parser.Grow(max(int32(len(parts)), partition+1))
 	return nil
 }
 
