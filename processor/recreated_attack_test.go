@@ -16,10 +16,10 @@ import (
 // emits are not acknowledged, and be released when they are: Done is given
 // the topic's offsets, not the slot's positions (Base + offset).
 func TestWindowerHoldsAfterRecreatedTopic(t *testing.T) {
-	w := NewWindower(WindowerConfig{Windows: state.Windows{Size: 2000}, Retain: 8, Emit: EmitFinal,
-		Format: output.KStreams, Output: "os-check", Committed: func(int32) int64 { return 0 }},
+	table := newTestTable()
+	w := NewWindower(over(WindowerConfig{Windows: state.Windows{Size: 2000}, Retain: 8, Emit: EmitFinal,
+		Format: output.KStreams, Output: "os-check", Committed: func(int32) int64 { return 0 }}, table),
 		NewMetrics(prometheus.NewRegistry()))
-	table := make(map[string]any)
 	report := func(from, to int64) *state.Report {
 		return &state.Report{Source: 0, Sources: 1, From: from, To: to,
 			Partials: []state.Partial{{Start: from, Counts: map[string]int64{"ios": 1}}}}
@@ -35,7 +35,7 @@ func TestWindowerHoldsAfterRecreatedTopic(t *testing.T) {
 	w.Claimed(0, "new", 2)
 	w.Consume(&slotContext{table: table, key: "slot-0", offset: 0}, report(2000, 4000))
 	w.Consume(&slotContext{table: table, key: "slot-0", offset: 1}, report(4000, 6000))
-	if slot := table["slot-0"].(*state.Slot); slot.Base == 0 {
+	if slot := table.value("slot-0").(*state.Slot); slot.Base == 0 {
 		t.Fatalf("the slot did not move: %+v", slot)
 	}
 	// Offset 1 is acknowledged first: offset 0 still holds the commit.

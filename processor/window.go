@@ -1,6 +1,7 @@
 package processor
 
 import (
+	"fmt"
 	"maps"
 	"math"
 	"slices"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/lovoo/goka"
+	"github.com/lovoo/goka/storage"
 
 	"github.com/oscheck/oscheck/processor/output"
 	"github.com/oscheck/oscheck/state"
@@ -18,12 +20,23 @@ import (
 type WindowerConfig struct {
 	Windows state.Windows
 	Retain  int // finals kept per slot for re-emission and queries
-	// RetainBytes bounds the encoding of the finals kept for queries only
-	// (state.SlotConfig).
-	RetainBytes int
-	Emit        EmitMode
-	Format      output.Format
-	Output      goka.Stream
+	Emit    EmitMode
+	Format  output.Format
+	Output  goka.Stream
+	// Parts is where the stage emits a slot's parts (state.Part) and their
+	// deletes: the window table's changelog under another name, which the
+	// producer maps to the changelog (goka refuses emits to a table). A
+	// slot's parts go to its own partition, under PartKey's keys, and into
+	// Store, so that goka restores them with the slot, in order: the parts a
+	// report counted before the slot, the deletes after it.
+	Parts goka.Stream
+	// PartKey returns the table key of a part of the slot in partition: a
+	// key goka's partitioner sends there, the same on every instance.
+	PartKey func(partition int32, id state.PartID) string
+	// Store returns the local storage of a window table partition the
+	// stage owns, which it restores the slot's parts from at its first read
+	// of the slot in a session.
+	Store func(partition int32) storage.Storage
 	// Transactional runs the stage under exactly_once_v2: the table write,
 	// the output and the input offset of a report commit together, so a
 	// report read again was never applied, or its output is committed.
@@ -95,6 +108,9 @@ func (w *Windower) Consume(ctx goka.Context, msg any) {
 		if slot == nil {
 			slot = state.NewSlot()
 		}
+		if err := w.restoreParts(ctx, slot); err != nil {
+			ctx.Fail(err)
+		}
 		if !claimed {
 			c = claim{end: -1}
 		}
@@ -133,13 +149,12 @@ func (w *Windower) Consume(ctx goka.Context, msg any) {
 		// A committed offset of the deleted topic may be known still.
 		committed = min(slot.Base+w.cfg.Committed(ctx.Partition()), offset)
 	}
-	out := slot.Apply(r, offset, state.SlotConfig{Windows: w.cfg.Windows, Retain: w.cfg.Retain,
-		RetainBytes: w.cfg.RetainBytes, Committed: committed})
+	out := slot.Apply(r, offset, state.SlotConfig{Windows: w.cfg.Windows, Retain: w.cfg.Retain, Committed: committed})
 	if w.cfg.Transactional {
 		w.mu.Lock()
 		w.cache(ctx.Key(), slot)
 		w.mu.Unlock()
-		ctx.SetValue(slot)
+		w.write(ctx, slot)
 		w.emit(ctx, out, true)
 		return
 	}
@@ -166,7 +181,7 @@ func (w *Windower) Consume(ctx goka.Context, msg any) {
 	w.mu.Unlock()
 
 	if !replay {
-		ctx.SetValue(slot)
+		w.write(ctx, slot)
 	}
 	if emitted {
 		out.Finals, out.Updates = nil, nil
@@ -206,7 +221,71 @@ func (w *Windower) Claimed(partition int32, topic string, end int64) {
 // called with w.mu held.
 func (w *Windower) cache(key string, slot *state.Slot) {
 	w.slots[key] = slot
-	w.open[key] = len(slot.Open)
+	w.open[key] = slot.OpenWindows()
+}
+
+// write stores slot in the table with what it changed since the last
+// write: the parts it counted first and the parts it dropped last, so that
+// under at_least_once, where a crash may keep any prefix of a callback's
+// writes, the slot's value is in the table only with its parts.
+func (w *Windower) write(ctx goka.Context, slot *state.Slot) {
+	written, deleted := slot.Changes()
+	st := w.cfg.Store(ctx.Partition())
+	for _, p := range written {
+		key := w.cfg.PartKey(ctx.Partition(), state.PartID{Window: p.Window, Source: p.Source})
+		value, err := state.SlotCodec{}.Encode(p)
+		if err == nil {
+			err = st.Set(key, value)
+		}
+		if err != nil {
+			ctx.Fail(fmt.Errorf("writing part %q of slot %q: %w", key, ctx.Key(), err))
+		}
+		ctx.Emit(w.cfg.Parts, key, value)
+	}
+	ctx.SetValue(slot)
+	for _, id := range deleted {
+		w.deletePart(ctx, st, w.cfg.PartKey(ctx.Partition(), id))
+	}
+}
+
+func (w *Windower) deletePart(ctx goka.Context, st storage.Storage, key string) {
+	if err := st.Delete(key); err != nil {
+		ctx.Fail(fmt.Errorf("deleting part %q of slot %q: %w", key, ctx.Key(), err))
+	}
+	ctx.Emit(w.cfg.Parts, key, nil)
+}
+
+// restoreParts gives slot, just read from the table, the parts stored in
+// its partition, and deletes those it no longer keeps (state.Slot.Restore).
+func (w *Windower) restoreParts(ctx goka.Context, slot *state.Slot) error {
+	st := w.cfg.Store(ctx.Partition())
+	it, err := st.Iterator()
+	if err != nil {
+		return fmt.Errorf("reading the parts of slot %q: %w", ctx.Key(), err)
+	}
+	var stale []string
+	for it.Next() {
+		value, err := it.Value()
+		if err != nil || value == nil {
+			continue
+		}
+		v, err := state.SlotCodec{}.Decode(value)
+		if err != nil {
+			it.Release()
+			return fmt.Errorf("window table key %q: %w", it.Key(), err)
+		}
+		if p, ok := v.(*state.Part); ok && !slot.Restore(p) {
+			stale = append(stale, string(it.Key()))
+		}
+	}
+	it.Release()
+	if err := it.Err(); err != nil {
+		return fmt.Errorf("reading the parts of slot %q: %w", ctx.Key(), err)
+	}
+	for _, key := range stale {
+		w.deletePart(ctx, st, key)
+	}
+	return nil
 }
 
 // emit writes the output of a report and, first time it is applied

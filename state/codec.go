@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 )
 
@@ -33,32 +35,72 @@ func (ReportCodec) Decode(data []byte) (any, error) {
 	return r, nil
 }
 
-// SlotCodec encodes *Slot values.
+// SlotCodec encodes the window table's values: *Slot and *Part.
 type SlotCodec struct{}
 
-// Encode encodes a *Slot.
+// Encode encodes a *Slot or a *Part.
 func (SlotCodec) Encode(v any) ([]byte, error) {
-	s, ok := v.(*Slot)
-	if !ok {
-		return nil, fmt.Errorf("slot codec: cannot encode %T", v)
+	switch v := v.(type) {
+	case *Slot:
+		return json.Marshal(v)
+	case *Part:
+		return json.Marshal(v)
 	}
-	return json.Marshal(s)
+	return nil, fmt.Errorf("slot codec: cannot encode %T", v)
 }
 
-// Decode decodes a *Slot.
+// Decode decodes a *Slot, or a *Part: a value whose second field is
+// "window". A slot written before parts had values of their own decodes with
+// its counts as parts of source Carried, which its Changes return.
 func (SlotCodec) Decode(data []byte) (any, error) {
-	s := NewSlot()
-	if err := json.Unmarshal(data, s); err != nil {
+	if isPart(data) {
+		p := new(Part)
+		if err := json.Unmarshal(data, p); err != nil {
+			return nil, fmt.Errorf("slot codec: part: %w", err)
+		}
+		return p, nil
+	}
+	v := struct {
+		*Slot
+		// What slots held before parts had values of their own.
+		Open   map[int64]map[string]int64 `json:"open"`
+		Finals []Final                    `json:"finals"`
+	}{Slot: NewSlot()}
+	if err := json.Unmarshal(data, &v); err != nil {
 		return nil, fmt.Errorf("slot codec: %w", err)
 	}
+	s := v.Slot
 	// A null in the JSON leaves a nil map, which Apply would write to.
 	if s.Claims == nil {
 		s.Claims = make(map[int32]Intervals)
 	}
-	if s.Open == nil {
-		s.Open = make(map[int64]map[string]int64)
+	for _, f := range v.Finals {
+		s.Closed = append(s.Closed, Closed{Start: f.Start, Offset: f.Offset})
+		s.carry(f.Start, f.Counts, f.Offset)
+	}
+	for _, start := range slices.Sorted(maps.Keys(v.Open)) {
+		s.carry(start, v.Open[start], s.Applied)
 	}
 	return s, nil
+}
+
+// carry makes counts a part of source Carried, to be written.
+func (s *Slot) carry(start int64, counts map[string]int64, applied int64) {
+	if s.Restore(&Part{Applied: applied, Window: start, Source: Carried, Counts: counts}) {
+		s.written = append(s.written, PartID{start, Carried})
+	}
+}
+
+// partPrefix follows a part's applied position.
+var partPrefix = []byte(`,"window":`)
+
+func isPart(data []byte) bool {
+	rest, ok := bytes.CutPrefix(data, appliedPrefix)
+	if !ok {
+		return false
+	}
+	end := bytes.IndexAny(rest, ",}")
+	return end > 0 && bytes.HasPrefix(rest[end:], partPrefix)
 }
 
 // SlotSupersedes reports whether next, an encoded slot, should replace prev,
@@ -76,7 +118,8 @@ func (SlotCodec) Decode(data []byte) (any, error) {
 // values at the same Applied differ at most in what they retain.
 //
 // It reads only Applied from each value and checks nothing else of it. A
-// value that has no Applied is a new slot's (-1).
+// value that has no Applied is a new slot's (-1). Parts (Part) follow the
+// same rule: a part is written once, at the position that counted it.
 func SlotSupersedes(prev, next []byte) (bool, error) {
 	p, err := slotApplied(prev)
 	if err != nil {

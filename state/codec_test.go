@@ -70,48 +70,71 @@ func TestSlotCodecRoundTrip(t *testing.T) {
 	} {
 		busy.Apply(r, int64(10+i), slotCfg)
 	}
-	if len(busy.Finals) == 0 || len(busy.Open) == 0 || len(busy.Claims[1]) != 2 {
+	if len(busy.Finals()) == 0 || busy.OpenWindows() == 0 || len(busy.Claims[1]) != 2 {
 		t.Fatalf("test slot not busy enough: %+v", busy)
 	}
 
-	extreme := &Slot{
-		Sources: 2,
-		Claims:  map[int32]Intervals{0: {{Unbounded, math.MaxInt64}}, 1: {}},
-		Open:    map[int64]map[string]int64{math.MinInt64: {}, -5: {"a": -1}},
-		Applied: math.MaxInt64,
-		Finals:  []Final{{Start: -60_000, Counts: map[string]int64{}, Offset: 0}},
-		Updates: []Final{{Start: Unbounded, Counts: map[string]int64{"x": 1}, Offset: math.MaxInt64}},
-	}
+	extreme := NewSlot()
+	extreme.Sources = 2
+	extreme.Claims = map[int32]Intervals{0: {{Unbounded, math.MaxInt64}}, 1: {}}
+	extreme.Joined = map[int32]Intervals{1: {{-120_000, -60_000}}}
+	extreme.Applied, extreme.Base, extreme.Topic = math.MaxInt64, 7, "topic-id"
+	extreme.Closed = []Closed{{Start: -60_000, Offset: 0}}
+	extreme.count(&Part{Applied: math.MaxInt64, Window: math.MinInt64, Source: 0, Counts: counts{}}, false)
+	extreme.count(&Part{Applied: 0, Window: -5, Source: math.MaxInt32, Counts: counts{"a": -1}}, false)
 
 	for name, s := range map[string]*Slot{"empty": empty, "busy": busy, "extreme": extreme} {
-		b, err := SlotCodec{}.Encode(s)
-		if err != nil {
-			t.Fatalf("%s: Encode: %v", name, err)
+		got := storeOf(t, s).load(t)
+		if want := snapshot(t, s); snapshot(t, got) != want {
+			t.Fatalf("%s: round trip of\n%s\ngave\n%s", name, want, snapshot(t, got))
 		}
-		v, err := SlotCodec{}.Decode(b)
-		if err != nil {
-			t.Fatalf("%s: Decode(%s): %v", name, b, err)
-		}
-		got, ok := v.(*Slot)
-		if !ok {
-			t.Fatalf("%s: Decode returned %T", name, v)
-		}
-		if !reflect.DeepEqual(got, s) {
-			t.Fatalf("%s: round trip of %+v gave %+v (via %s)", name, s, got, b)
+		if !reflect.DeepEqual(got.Open(), s.Open()) || !reflect.DeepEqual(got.Finals(), s.Finals()) ||
+			got.OpenWindows() != s.OpenWindows() {
+			t.Fatalf("%s: round trip: open %v finals %v, want %v %v", name, got.Open(), got.Finals(), s.Open(), s.Finals())
 		}
 	}
 
 	// A decoded slot goes on exactly like the original.
-	b, _ := SlotCodec{}.Encode(busy)
-	v, _ := SlotCodec{}.Decode(b)
-	copied := v.(*Slot)
+	copied := storeOf(t, busy).load(t)
 	next := rep(1, 3, 2000, 6000)
 	if o1, o2 := busy.Apply(next, 20, slotCfg), copied.Apply(next, 20, slotCfg); !reflect.DeepEqual(o1, o2) {
 		t.Fatalf("decoded slot diverged: %+v vs %+v", o2, o1)
 	}
-	if !reflect.DeepEqual(busy, copied) {
-		t.Fatalf("decoded slot diverged: %+v vs %+v", copied, busy)
+	if snapshot(t, busy) != snapshot(t, copied) {
+		t.Fatalf("decoded slot diverged:\n%s\n%s", snapshot(t, copied), snapshot(t, busy))
 	}
+}
+
+// TestSlotCodecDecodesOlderSlots: a slot written before parts had values of
+// their own (its counts in "open" and "finals") decodes with those counts as
+// parts of source Carried, which Changes returns to be written; it goes on
+// counting from them.
+func TestSlotCodecDecodesOlderSlots(t *testing.T) {
+	old := `{"applied":7,"sources":2,"claims":{"0":[{"from":-9223372036854775808,"to":2000}]},` +
+		`"open":{"1000":{"linux":2}},"finals":[{"start":0,"counts":{"ios":1},"offset":5}],` +
+		`"updates":[{"start":1000,"counts":{"linux":2},"offset":7}]}`
+	v, err := SlotCodec{}.Decode([]byte(old))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := v.(*Slot)
+	if got := s.Open(); !reflect.DeepEqual(got, map[int64]map[string]int64{1000: {"linux": 2}}) {
+		t.Fatalf("open %v", got)
+	}
+	if got := s.Finals(); !reflect.DeepEqual(got, []Final{fin(0, 5, counts{"ios": 1})}) {
+		t.Fatalf("finals %v", got)
+	}
+	written, deleted := s.Changes()
+	if len(written) != 2 || len(deleted) != 0 || written[0].Source != Carried || written[1].Source != Carried {
+		t.Fatalf("changes after decoding: written %+v, deleted %+v; want the two carried parts", written, deleted)
+	}
+	if b := encodeSlot(t, s); bytes.Contains(b, []byte(`"open"`)) || bytes.Contains(b, []byte(`"counts"`)) {
+		t.Fatalf("the slot is written with counts again: %s", b)
+	}
+	applyWant(t, s, rep(1, 2, Unbounded, 2000, part(1000, counts{"linux": 1})), 8, slotCfg, Output{
+		Finals:  []Final{fin(1000, 8, counts{"linux": 3})},
+		Updates: []Final{fin(1000, 8, counts{"linux": 3})},
+	})
 }
 
 // TestSlotCodecDecodeDefaults: a value without fields decodes to a new slot,

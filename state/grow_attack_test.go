@@ -67,7 +67,7 @@ func TestAttackGrowThroughReportSources(t *testing.T) {
 	if got.Late != 5 {
 		t.Errorf("Late = %d, want 5: window 1000 was final before sources 2..5 joined", got.Late)
 	}
-	if _, reopened := s.Open[1000]; reopened {
-		t.Errorf("window 1000, final already, is open again with %v", s.Open[1000])
+	if _, reopened := s.Open()[1000]; reopened {
+		t.Errorf("window 1000, final already, is open again with %v", s.Open()[1000])
 	}
 }

@@ -84,9 +84,11 @@ func TestIntervalsIntersect(t *testing.T) {
 	}
 }
 
-// TestSlotRetainBytes: the finals kept for queries stop at RetainBytes,
-// newest first, and those a replay may need stay whatever their size.
-func TestSlotRetainBytes(t *testing.T) {
+// TestSlotValuesBounded: with thousands of windows of hundreds of os types
+// waiting for a lagging source, the slot's own value stays small and a report
+// changes only the part it counts; when the lagging source catches up, the
+// finals carry every count and the slot keeps the parts of Retain of them.
+func TestSlotValuesBounded(t *testing.T) {
 	wide := func(n int) counts {
 		c := make(counts, n)
 		for i := range n {
@@ -94,24 +96,39 @@ func TestSlotRetainBytes(t *testing.T) {
 		}
 		return c
 	}
-	c := SlotConfig{Windows: Windows{1000}, Retain: 64, RetainBytes: 20 << 10}
+	const waiting = 4000
+	c := SlotConfig{Windows: Windows{1000}, Retain: 64}
 	s := NewSlot()
-	for i := range int64(40) {
-		c.Committed = i + 1 // nothing replayable
-		s.Apply(rep(0, 1, i*1000, (i+1)*1000, part(i*1000, wide(200))), i, c)
+	s.Apply(rep(1, 2, Unbounded, 0), 0, c)
+	s.Changes()
+	for i := range int64(waiting) {
+		c.Committed = i + 1
+		s.Apply(rep(0, 2, i*1000, (i+1)*1000, part(i*1000, wide(200))), i+1, c)
+		written, deleted := s.Changes()
+		if len(written) != 1 || len(deleted) != 0 {
+			t.Fatalf("report %d: %d parts written, %d deleted; want the one it counted", i, len(written), len(deleted))
+		}
+		if b := encodeSlot(t, s); len(b) > 512 {
+			t.Fatalf("report %d: the slot's value is %d bytes with %d windows waiting: %s", i, len(b), i+1, b)
+		}
 	}
-	b, err := SlotCodec{}.Encode(s)
-	if err != nil {
-		t.Fatal(err)
+	if s.OpenWindows() != waiting {
+		t.Fatalf("%d windows open, want %d", s.OpenWindows(), waiting)
 	}
-	if len(s.Finals) == 0 || len(b) > 24<<10 || s.Finals[len(s.Finals)-1].Start != 39000 {
-		t.Fatalf("slot keeps %d finals, encodes to %d bytes; want the newest within 20 KiB", len(s.Finals), len(b))
+	c.Committed = waiting + 1
+	out := s.Apply(rep(1, 2, 0, waiting*1000), waiting+1, c)
+	if len(out.Finals) != waiting || len(out.Finals[waiting-1].Counts) != 200 {
+		t.Fatalf("catching up: %d finals, want %d with every count", len(out.Finals), waiting)
 	}
-	c.Committed = 40 // every final from here on replayable
-	for i := int64(40); i < 60; i++ {
-		s.Apply(rep(0, 1, i*1000, (i+1)*1000, part(i*1000, wide(200))), i, c)
+	// The next report: the finals above are no longer replayable.
+	c.Committed = waiting + 2
+	s.Apply(rep(1, 2, waiting*1000, (waiting+1)*1000), waiting+2, c)
+	written, deleted := s.Changes()
+	if len(written) != 0 || len(deleted) != waiting-c.Retain || len(s.Parts()) != c.Retain {
+		t.Fatalf("catching up: %d parts written, %d deleted, %d kept; want 0, %d, %d",
+			len(written), len(deleted), len(s.Parts()), waiting-c.Retain, c.Retain)
 	}
-	if s.Finals[0].Offset > 40 || len(s.replay(40).Finals) != 1 {
-		t.Fatalf("replayable finals dropped: first kept at offset %d", s.Finals[0].Offset)
+	if b := encodeSlot(t, s); len(b) > 4<<10 {
+		t.Fatalf("the slot's value is %d bytes with %d finals kept", len(b), c.Retain)
 	}
 }

@@ -1,13 +1,14 @@
 package state
 
 import (
-	"bytes"
+	"cmp"
 	"fmt"
 	"maps"
 	"math"
 	"math/rand/v2"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -314,6 +315,7 @@ type harness struct {
 	windows   Windows
 	retain    int
 	slots     map[int32]*Slot
+	tables    map[int32]store
 	next      map[int32]int64
 	committed map[int32]int64
 	outs      map[int32]map[int64]Output // slot -> offset -> the first output there
@@ -326,7 +328,7 @@ type harness struct {
 func newHarness(t *testing.T, rng *rand.Rand, size int64, nslots int32) *harness {
 	return &harness{
 		t: t, rng: rng, windows: Windows{size}, retain: rng.IntN(4),
-		slots: map[int32]*Slot{}, next: map[int32]int64{}, committed: map[int32]int64{},
+		slots: map[int32]*Slot{}, tables: map[int32]store{}, next: map[int32]int64{}, committed: map[int32]int64{},
 		outs:   map[int32]map[int64]Output{},
 		finals: map[int64]map[string]int64{}, totals: map[int64]map[string]int64{},
 		nslots: nslots,
@@ -342,6 +344,110 @@ func encodeSlot(t *testing.T, s *Slot) []byte {
 	return b
 }
 
+// store is a window table partition as the window stage keeps one slot in
+// it: the slot's value under "slot", and each part under a key of its own.
+type store map[string][]byte
+
+func partKey(id PartID) string { return fmt.Sprintf("part/%d/%d", id.Window, id.Source) }
+
+// op is one write to a store: a value, or a delete when value is nil.
+type op struct {
+	key   string
+	value []byte
+}
+
+// writes returns the writes that store what s changed since the last call,
+// in the window stage's order: the parts counted, the slot, the parts
+// dropped. Kafka keeps that order within the partition: a crash keeps a
+// prefix of it.
+func writes(t *testing.T, s *Slot) []op {
+	t.Helper()
+	written, deleted := s.Changes()
+	var ops []op
+	for _, p := range written {
+		b, err := SlotCodec{}.Encode(p)
+		if err != nil {
+			t.Fatalf("encode part: %v", err)
+		}
+		ops = append(ops, op{partKey(PartID{p.Window, p.Source}), b})
+	}
+	ops = append(ops, op{"slot", encodeSlot(t, s)})
+	for _, id := range deleted {
+		ops = append(ops, op{key: partKey(id)})
+	}
+	return ops
+}
+
+func (st store) do(ops []op) {
+	for _, o := range ops {
+		if o.value == nil {
+			delete(st, o.key)
+		} else {
+			st[o.key] = o.value
+		}
+	}
+}
+
+// write stores what s changed since the last call.
+func (st store) write(t *testing.T, s *Slot) { st.do(writes(t, s)) }
+
+// storeOf is a store that holds s and every part it holds.
+func storeOf(t *testing.T, s *Slot) store {
+	t.Helper()
+	st := store{"slot": encodeSlot(t, s)}
+	for _, p := range s.Parts() {
+		b, err := SlotCodec{}.Encode(p)
+		if err != nil {
+			t.Fatalf("encode part: %v", err)
+		}
+		st[partKey(PartID{p.Window, p.Source})] = b
+	}
+	return st
+}
+
+// load decodes the slot and its parts, as the window stage restores them.
+func (st store) load(t *testing.T) *Slot {
+	t.Helper()
+	s := NewSlot()
+	if b, ok := st["slot"]; ok {
+		v, err := SlotCodec{}.Decode(b)
+		if err != nil {
+			t.Fatalf("decode slot: %v", err)
+		}
+		s = v.(*Slot)
+	}
+	for _, k := range slices.Sorted(maps.Keys(st)) {
+		if k == "slot" {
+			continue
+		}
+		v, err := SlotCodec{}.Decode(st[k])
+		if err != nil {
+			t.Fatalf("decode %s: %v", k, err)
+		}
+		if !s.Restore(v.(*Part)) {
+			delete(st, k)
+		}
+	}
+	return s
+}
+
+// snapshot is the slot's value and its parts' as the table would hold them,
+// for comparing two states of a slot.
+func snapshot(t *testing.T, s *Slot) string {
+	t.Helper()
+	var b strings.Builder
+	b.Write(encodeSlot(t, s))
+	parts := s.Parts()
+	slices.SortFunc(parts, func(a, b *Part) int {
+		return cmp.Or(cmp.Compare(a.Window, b.Window), cmp.Compare(a.Source, b.Source))
+	})
+	for _, p := range parts {
+		e, _ := SlotCodec{}.Encode(p)
+		b.Write(e)
+	}
+	return b.String()
+}
+
 func (h *harness) apply(slot int32, r *Report) {
 	t := h.t
 	t.Helper()
@@ -349,6 +455,7 @@ func (h *harness) apply(slot int32, r *Report) {
 	if s == nil {
 		s = NewSlot()
 		h.slots[slot] = s
+		h.tables[slot] = store{}
 		h.next[slot] = h.rng.Int64N(100)
 		h.outs[slot] = map[int64]Output{}
 	}
@@ -395,22 +502,19 @@ func (h *harness) apply(slot int32, r *Report) {
 			lo := max(0, h.committed[slot]-4)
 			at = lo + h.rng.Int64N(off-lo+1)
 		}
-		before := encodeSlot(t, s)
+		before := snapshot(t, s)
 		again := s.Apply(imp, at, cfg)
 		if first := h.outs[slot][at]; at >= h.committed[slot] && !reflect.DeepEqual(again, first) {
 			t.Fatalf("slot %d replay at %d (committed %d, applied %d): got %+v, first time %+v",
 				slot, at, h.committed[slot], off, again, first)
 		}
-		if after := encodeSlot(t, s); !bytes.Equal(before, after) {
+		if after := snapshot(t, s); before != after {
 			t.Fatalf("slot %d apply at %d <= %d changed the slot:\n%s\n%s", slot, at, off, before, after)
 		}
 	}
+	h.tables[slot].write(t, s)
 	if h.rng.IntN(8) == 0 { // reload from the changelog
-		v, err := SlotCodec{}.Decode(encodeSlot(t, s))
-		if err != nil {
-			t.Fatalf("decode slot: %v", err)
-		}
-		h.slots[slot] = v.(*Slot)
+		h.slots[slot] = h.tables[slot].load(t)
 	}
 }
 
@@ -435,8 +539,8 @@ func (h *harness) checkFinals(want map[int64]map[string]int64) {
 		}
 	}
 	for slot, s := range h.slots {
-		if len(s.Open) != 0 {
-			t.Errorf("slot %d still has open windows %v after every source closed everything", slot, s.Open)
+		if s.OpenWindows() != 0 {
+			t.Errorf("slot %d still has open windows %v after every source closed everything", slot, s.Open())
 		}
 	}
 }

@@ -34,10 +34,10 @@ func (s *Slot) Query(osType string, w Windows) []WindowCount {
 				Final: final, Reported: reported, Sources: s.Sources})
 		}
 	}
-	for _, f := range s.Finals {
+	for _, f := range s.Finals() {
 		add(f.Start, f.Counts, true, s.Sources)
 	}
-	for start, counts := range s.Open {
+	for start, counts := range s.Open() {
 		add(start, counts, false, s.reported(start, w.Size))
 	}
 	return out

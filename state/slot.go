@@ -1,24 +1,25 @@
 package state
 
 import (
-	"maps"
 	"slices"
 	"sort"
 )
 
-// Slot is the window stage's table value for one slot key: the windows of the
-// slot that have counts but are not final yet, what each source partition has
-// claimed, and what recent reports emitted.
+// Slot is the window stage's state for one slot key: what each source
+// partition has claimed, and the counts of the windows of the slot that are
+// not final yet or were final recently.
+//
+// A slot is stored as several table values: the slot itself (its encoding
+// holds no counts: claims, sources and the recent finals' starts), and one
+// Part per (window, source) it counted. A report writes the slot and the
+// parts it counted, and deletes the parts of windows the slot no longer
+// keeps (Changes), so its cost and every value's size grow with what the
+// report changes, not with the windows that wait for a lagging source.
 //
 // Apply is the only way a Slot changes. It is deterministic, and it remembers
 // the offset of the last report it applied so that a replayed report (the
 // table write and the output emit are not atomic in goka) changes nothing and
 // yields the same output again.
-//
-// Finals and Updates are in offset order. Finals holds every final of the
-// reports at offsets at or above the SlotConfig.Committed of the last Apply
-// and, beyond those, the newest Retain; Updates holds every update of those
-// reports and no other.
 type Slot struct {
 	// Applied comes first in the encoding so that SlotSupersedes finds it
 	// without reading the rest. It is the position of the last report
@@ -38,15 +39,29 @@ type Slot struct {
 	// Joined holds, for each source the slot learned of after it had
 	// finalised windows (an input partition added while oscheck ran), the
 	// windows final when it joined: its partials for them are late.
-	Joined  map[int32]Intervals        `json:"joined,omitempty"`
-	Open    map[int64]map[string]int64 `json:"open,omitempty"`
-	Finals  []Final                    `json:"finals,omitempty"`
-	Updates []Final                    `json:"updates,omitempty"`
+	Joined map[int32]Intervals `json:"joined,omitempty"`
+	// Closed lists, in offset order, the windows finalised by the reports at
+	// or above the SlotConfig.Committed of the last Apply and, beyond those,
+	// the newest Retain: the slot keeps their parts, for a replay to emit
+	// the finals again and for queries.
+	Closed []Closed `json:"closed,omitempty"`
+
+	windows map[int64]*window // the parts, by window start
+	open    int               // windows that are not final
+	written []PartID          // parts counted since the last Changes
+	deleted []PartID          // parts dropped since the last Changes
 }
 
-// Final is a window's counts and the offset of the report that produced
-// them: as a final, the window's final counts; as an update, the new totals of
-// the os types the report changed.
+// Closed is a window the slot finalised, and the position of the report
+// that did.
+type Closed struct {
+	Start  int64 `json:"start"`
+	Offset int64 `json:"offset"`
+}
+
+// Final is a window's counts and the position of the report that produced
+// them: as a final, the window's final counts; as an update, the new totals
+// of the os types the report changed.
 type Final struct {
 	Start  int64            `json:"start"`
 	Counts map[string]int64 `json:"counts"`
@@ -63,21 +78,17 @@ type SlotConfig struct {
 	// before for the same partition; a slot cannot re-emit what an Apply
 	// with a higher Committed discarded. Apply keeps the output of every
 	// report at or above it, so that a replay of any position in
-	// [Committed, Applied] returns exactly what it returned the first time. The zero value keeps the output of every
-	// report since offset 0.
+	// [Committed, Applied] returns exactly what it returned the first time.
+	// The zero value keeps the output of every report since offset 0.
 	Committed int64
 	// Retain is how many of the newest finals the slot keeps, beyond the
-	// ones a replay may need, for queries of recent windows, and
-	// RetainBytes (0: no bound) about how many bytes of encoding those may
-	// take: a window with hundreds of os types takes kilobytes, and the slot
-	// is one table value.
-	Retain      int
-	RetainBytes int
+	// ones a replay may need, for queries of recent windows.
+	Retain int
 }
 
 // NewSlot returns an empty slot.
 func NewSlot() *Slot {
-	return &Slot{Claims: make(map[int32]Intervals), Open: make(map[int64]map[string]int64), Applied: -1}
+	return &Slot{Claims: make(map[int32]Intervals), windows: make(map[int64]*window), Applied: -1}
 }
 
 // Track tells the slot which topic the next reports come from: topic, the
@@ -127,8 +138,20 @@ func (s *Slot) Grow(n int32) {
 	if n <= s.Sources {
 		return
 	}
-	// Final are the windows every source has claimed, or had final before
-	// it joined (it may have joined without claiming anything yet).
+	if final := s.finalSet(); len(final) > 0 {
+		if s.Joined == nil {
+			s.Joined = make(map[int32]Intervals)
+		}
+		for src := s.Sources; src < n; src++ {
+			s.Joined[src] = final
+		}
+	}
+	s.Sources = n
+}
+
+// finalSet returns the windows every source has claimed, or had final
+// before it joined (it may have joined without claiming anything yet).
+func (s *Slot) finalSet() Intervals {
 	var final Intervals
 	for src := int32(0); src < s.Sources; src++ {
 		closed := s.Claims[src].Union(s.Joined[src])
@@ -138,15 +161,7 @@ func (s *Slot) Grow(n int32) {
 			final = final.Intersect(closed)
 		}
 	}
-	if len(final) > 0 {
-		if s.Joined == nil {
-			s.Joined = make(map[int32]Intervals)
-		}
-		for src := s.Sources; src < n; src++ {
-			s.Joined[src] = final
-		}
-	}
-	s.Sources = n
+	return final
 }
 
 // Apply merges the report at position offset (its offset in the topic plus
@@ -168,8 +183,8 @@ func (s *Slot) Apply(r *Report, offset int64, c SlotConfig) Output {
 	size := c.Windows.Size
 	claims := s.Claims[r.Source]
 	joined := s.Joined[r.Source]
-	changed := make(map[int64]map[string]int64)
 	var out Output
+	var counted []int64
 	for _, p := range r.Partials {
 		if claims.Covers(p.Start, p.Start+size) {
 			continue
@@ -180,52 +195,48 @@ func (s *Slot) Apply(r *Report, offset int64, c SlotConfig) Output {
 			}
 			continue
 		}
-		counts := s.Open[p.Start]
-		if counts == nil {
-			counts = make(map[string]int64, len(p.Counts))
-			s.Open[p.Start] = counts
-		}
-		if changed[p.Start] == nil {
-			changed[p.Start] = make(map[string]int64, len(p.Counts))
-		}
-		for os, n := range p.Counts {
-			counts[os] += n
-			changed[p.Start][os] = counts[os]
-		}
+		s.count(&Part{Applied: offset, Window: p.Start, Source: r.Source, Counts: p.Counts}, slices.Contains(counted, p.Start))
+		counted = append(counted, p.Start)
 	}
 	s.Claims[r.Source] = claims.Add(r.From, r.To)
 
 	for _, start := range s.openIn(r.From, r.To, size) {
 		if s.complete(start, size) {
-			out.Finals = append(out.Finals, Final{Start: start, Counts: s.Open[start], Offset: offset})
-			delete(s.Open, start)
+			s.windows[start].final = true
+			s.open--
+			s.Closed = append(s.Closed, Closed{Start: start, Offset: offset})
+			out.Finals = append(out.Finals, Final{Start: start, Counts: s.windows[start].sum(nil, offset), Offset: offset})
 		}
 	}
-	for _, start := range slices.Sorted(maps.Keys(changed)) {
-		out.Updates = append(out.Updates, Final{Start: start, Counts: changed[start], Offset: offset})
+	slices.Sort(counted)
+	for _, start := range slices.Compact(counted) {
+		out.Updates = append(out.Updates, s.update(start, offset))
 	}
 	s.Applied = offset
-	s.Finals = append(s.Finals, out.Finals...)
-	s.Updates = append(s.Updates, out.Updates...)
-	// Finals and Updates are in offset order, so what a replay may need is a
-	// tail of each.
-	replayable := func(f Final) bool { return f.Offset >= c.Committed }
-	if n := min(len(s.Finals)-c.Retain, firstWhere(s.Finals, replayable)); n > 0 {
-		s.Finals = slices.Delete(s.Finals, 0, n)
-	}
-	if c.RetainBytes > 0 {
-		// Of the finals kept for queries only, the newest that fit.
-		kept, bytes := firstWhere(s.Finals, replayable), 0
-		for kept > 0 && bytes+s.Finals[kept-1].size() <= c.RetainBytes {
-			bytes += s.Finals[kept-1].size()
-			kept--
+	// Closed is in offset order, so what a replay may need is a tail.
+	replayable := func(f Closed) bool { return f.Offset >= c.Committed }
+	if n := min(len(s.Closed)-c.Retain, firstWhere(s.Closed, replayable)); n > 0 {
+		for _, f := range s.Closed[:n] {
+			s.forget(f.Start)
 		}
-		s.Finals = slices.Delete(s.Finals, 0, kept)
-	}
-	if n := firstWhere(s.Updates, replayable); n > 0 {
-		s.Updates = slices.Delete(s.Updates, 0, n)
+		s.Closed = slices.Delete(s.Closed, 0, n)
 	}
 	return out
+}
+
+// update returns the totals, as of the report at offset, of the os types
+// that report counted in the window at start.
+func (s *Slot) update(start, offset int64) Final {
+	w := s.windows[start]
+	changed := make(map[string]int64)
+	for _, p := range w.parts {
+		if p.Applied == offset {
+			for os := range p.Counts {
+				changed[os] = 0
+			}
+		}
+	}
+	return Final{Start: start, Counts: w.sum(changed, offset), Offset: offset}
 }
 
 // openIn returns, in order, the open windows that lie in [from, to): the
@@ -235,16 +246,16 @@ func (s *Slot) Apply(r *Report, offset int64, c SlotConfig) Output {
 // window does: a slot may hold thousands waiting for a lagging source.
 func (s *Slot) openIn(from, to, size int64) []int64 {
 	var in []int64
-	if from != Unbounded && to > from && (to-from)/size <= int64(len(s.Open)) {
+	if from != Unbounded && to > from && (to-from)/size <= int64(s.open) {
 		for start := from; start < to; start += size {
-			if _, ok := s.Open[start]; ok {
+			if w := s.windows[start]; w != nil && !w.final {
 				in = append(in, start)
 			}
 		}
 		return in
 	}
-	for start := range s.Open {
-		if start >= from && start+size <= to {
+	for start, w := range s.windows {
+		if !w.final && start >= from && start+size <= to {
 			in = append(in, start)
 		}
 	}
@@ -252,30 +263,64 @@ func (s *Slot) openIn(from, to, size int64) []int64 {
 	return in
 }
 
-// size is at least the length of f's encoding in a slot.
-func (f Final) size() int { return Partial{f.Start, f.Counts}.size() + 24 }
-
 func (s *Slot) complete(start, size int64) bool {
 	return s.Sources > 0 && s.reported(start, size) == s.Sources
 }
 
+// replay returns what the report at offset returned, from the parts and
+// Closed, which it does not change.
 func (s *Slot) replay(offset int64) Output {
-	return Output{Finals: at(s.Finals, offset), Updates: at(s.Updates, offset)}
-}
-
-// at returns a copy of the run of fs (in offset order) at offset, nil if
-// none: the caller may keep it while later Applies move the slot's entries.
-func at(fs []Final, offset int64) []Final {
-	from := firstWhere(fs, func(f Final) bool { return f.Offset >= offset })
-	to := firstWhere(fs, func(f Final) bool { return f.Offset > offset })
-	if from == to {
-		return nil
+	var out Output
+	from := firstWhere(s.Closed, func(f Closed) bool { return f.Offset >= offset })
+	for _, f := range s.Closed[from:] {
+		if f.Offset != offset {
+			break
+		}
+		if w := s.windows[f.Start]; w != nil {
+			out.Finals = append(out.Finals, Final{Start: f.Start, Counts: w.sum(nil, offset), Offset: offset})
+		}
 	}
-	return slices.Clone(fs[from:to])
+	var counted []int64
+	for start, w := range s.windows {
+		if slices.ContainsFunc(w.parts, func(p *Part) bool { return p.Applied == offset }) {
+			counted = append(counted, start)
+		}
+	}
+	slices.Sort(counted)
+	for _, start := range counted {
+		out.Updates = append(out.Updates, s.update(start, offset))
+	}
+	return out
 }
 
 // firstWhere returns the index of the first element of fs, which is ordered by
 // pred (false before true), for which pred holds, or len(fs) if none does.
-func firstWhere(fs []Final, pred func(Final) bool) int {
+func firstWhere(fs []Closed, pred func(Closed) bool) int {
 	return sort.Search(len(fs), func(i int) bool { return pred(fs[i]) })
+}
+
+// OpenWindows returns the number of windows with counts that are not final.
+func (s *Slot) OpenWindows() int { return s.open }
+
+// Finals returns the windows of Closed with their final counts.
+func (s *Slot) Finals() []Final {
+	out := make([]Final, 0, len(s.Closed))
+	for _, f := range s.Closed {
+		if w := s.windows[f.Start]; w != nil {
+			out = append(out, Final{Start: f.Start, Counts: w.sum(nil, f.Offset), Offset: f.Offset})
+		}
+	}
+	return out
+}
+
+// Open returns the counts so far of the windows that are not final, by
+// start.
+func (s *Slot) Open() map[int64]map[string]int64 {
+	out := make(map[int64]map[string]int64, s.open)
+	for start, w := range s.windows {
+		if !w.final {
+			out[start] = w.sum(nil, s.Applied)
+		}
+	}
+	return out
 }

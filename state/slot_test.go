@@ -42,15 +42,15 @@ func TestSlotCompletionNeedsAllSources(t *testing.T) {
 	// Source 2 covers the window too, but source 1 does not yet.
 	applyWant(t, s, rep(2, 3, Unbounded, 5000, part(1000, counts{"ios": 1})), 2, slotCfg,
 		Output{Updates: []Final{fin(1000, 2, counts{"ios": 1})}})
-	if got := s.Open[1000]; !reflect.DeepEqual(got, counts{"linux": 2, "ios": 1}) {
+	if got := s.Open()[1000]; !reflect.DeepEqual(got, counts{"linux": 2, "ios": 1}) {
 		t.Fatalf("open window 1000 = %v", got)
 	}
 	applyWant(t, s, rep(1, 3, 1000, 2000, part(1000, counts{"linux": 1})), 3, slotCfg, Output{
 		Finals:  []Final{fin(1000, 3, counts{"linux": 3, "ios": 1})},
 		Updates: []Final{fin(1000, 3, counts{"linux": 3})},
 	})
-	if len(s.Open) != 0 {
-		t.Fatalf("open windows left: %v", s.Open)
+	if s.OpenWindows() != 0 {
+		t.Fatalf("open windows left: %v", s.Open())
 	}
 	// A window is final once: later claims and partials change nothing.
 	applyWant(t, s, rep(0, 3, 2000, 3000, part(1000, counts{"linux": 9})), 4, slotCfg, Output{})
@@ -106,8 +106,8 @@ func TestSlotDuplicatePartialIgnored(t *testing.T) {
 	applyWant(t, s, rep(1, 2, Unbounded, 3000), 4, slotCfg, Output{Finals: []Final{
 		fin(1000, 4, counts{"linux": 1}), fin(2000, 4, counts{"ios": 1}),
 	}})
-	if len(s.Open) != 0 {
-		t.Fatalf("open windows left: %v", s.Open)
+	if s.OpenWindows() != 0 {
+		t.Fatalf("open windows left: %v", s.Open())
 	}
 }
 
@@ -163,7 +163,7 @@ func TestSlotReplay(t *testing.T) {
 
 // TestSlotRetain: a slot keeps the output of every report at or above
 // Committed, which a replay returns exactly, and beyond those the newest
-// Retain finals; no update below Committed.
+// Retain finals; the parts of no other window.
 func TestSlotRetain(t *testing.T) {
 	const reports = 8
 	for _, retain := range []int{0, 1, 2, 5, 10} {
@@ -185,20 +185,17 @@ func TestSlotRetain(t *testing.T) {
 					all = append(all, out)
 				}
 				replayable := min(reports, int(lag)+1)
-				var finals, updates []Final
+				var finals []Final
 				for i, out := range all {
 					if i >= reports-max(retain, replayable) {
 						finals = append(finals, out.Finals...)
 					}
-					if i >= reports-replayable {
-						updates = append(updates, out.Updates...)
-					}
 				}
-				if len(s.Finals) != len(finals) || len(finals) > 0 && !reflect.DeepEqual(s.Finals, finals) {
-					t.Fatalf("kept finals %+v, want %+v", s.Finals, finals)
+				if got := s.Finals(); len(got) != len(finals) || len(finals) > 0 && !reflect.DeepEqual(got, finals) {
+					t.Fatalf("kept finals %+v, want %+v", got, finals)
 				}
-				if len(s.Updates) != len(updates) || len(updates) > 0 && !reflect.DeepEqual(s.Updates, updates) {
-					t.Fatalf("kept updates %+v, want %+v", s.Updates, updates)
+				if kept := len(s.Parts()); kept != len(finals) {
+					t.Fatalf("kept %d parts for %d finals", kept, len(finals))
 				}
 				for i := reports - replayable; i < reports; i++ {
 					if got := s.Apply(rep(0, 1, 0, 1), 100+int64(i), c); !reflect.DeepEqual(got, all[i]) {
@@ -210,8 +207,7 @@ func TestSlotRetain(t *testing.T) {
 	}
 }
 
-// TestSlotUpdates: Updates are the new totals of what a report changed; the
-// slot keeps them for reports at or above Committed only.
+// TestSlotUpdates: Updates are the new totals of what a report changed.
 func TestSlotUpdates(t *testing.T) {
 	s := NewSlot()
 	// Committed at the offset applied: only the last report may be read again.
@@ -223,25 +219,19 @@ func TestSlotUpdates(t *testing.T) {
 		fin(1000, 0, counts{"linux": 2, "ios": 1}),
 		fin(2000, 0, counts{"linux": 1}),
 	}})
-	if !reflect.DeepEqual(s.Updates, []Final{fin(1000, 0, counts{"linux": 2, "ios": 1}), fin(2000, 0, counts{"linux": 1})}) {
-		t.Fatalf("slot Updates %+v", s.Updates)
-	}
 	// Only the (window, os) pairs this report changed, with their new totals.
 	applyWant(t, s, rep(1, 2, Unbounded, 1000, part(0, counts{"x": 1})), 1, committed(1), Output{
 		Finals:  []Final{fin(0, 1, counts{"x": 1})},
 		Updates: []Final{fin(0, 1, counts{"x": 1})},
 	})
-	if !reflect.DeepEqual(s.Updates, []Final{fin(0, 1, counts{"x": 1})}) {
-		t.Fatalf("slot Updates %+v, want the last report's only", s.Updates)
-	}
 	applyWant(t, s, rep(1, 2, 1000, 2000, part(1000, counts{"linux": 3, "android": 1})), 2, committed(2), Output{
 		Finals:  []Final{fin(1000, 2, counts{"linux": 5, "ios": 1, "android": 1})},
 		Updates: []Final{fin(1000, 2, counts{"linux": 5, "android": 1})},
 	})
 	// A report that changes nothing leaves no updates behind.
 	applyWant(t, s, rep(1, 2, 1000, 2000, part(1000, counts{"linux": 3})), 3, committed(3), Output{})
-	if len(s.Updates) != 0 {
-		t.Fatalf("slot Updates %+v after a report that changed nothing", s.Updates)
+	if got := s.Apply(rep(1, 2, 0, 1), 3, committed(3)); !reflect.DeepEqual(got, Output{}) {
+		t.Fatalf("replay of a report that changed nothing: %+v", got)
 	}
 }
 

@@ -7,8 +7,13 @@ package state
 // in offset order, and every record of a further one under Fold. The records
 // alone decide, in offset order, so every replay, on any number of
 // instances, folds the same records.
+//
+// A source's counts of one window (a report's partial, a slot's Part) are
+// one record or table value: MaxTypeBound and MaxKept keep it under about
+// (4,096 + 256) × (a 32-byte name and its count) ≈ 240 KiB encoded, below
+// the 256 KiB oscheck holds every value it writes to.
 type TypeBound struct {
-	Max  int             // 0: no bound
+	Max  int             // 0: no bound; a service takes 1 to MaxTypeBound
 	Kept map[string]bool // the classifier's buckets; must hold Fold
 	Fold string
 }
@@ -45,3 +50,10 @@ func (b TypeBound) extra(counts map[string]int64) int {
 	}
 	return n
 }
+
+// MaxTypeBound is the largest TypeBound.Max a service takes, and MaxKept
+// the most buckets (TypeBound.Kept) it takes.
+const (
+	MaxTypeBound = 4096
+	MaxKept      = 256
+)

@@ -10,6 +10,7 @@ import (
 	"github.com/oscheck/oscheck/processor"
 	"github.com/oscheck/oscheck/processor/classify"
 	"github.com/oscheck/oscheck/processor/output"
+	"github.com/oscheck/oscheck/state"
 )
 
 // Config is everything the service needs. The configuration keys (flags,
@@ -225,8 +226,13 @@ func (c Config) Validate() error {
 	if c.ReplicationFactor == 0 || c.ReplicationFactor < -1 {
 		bad("replication-factor", "must be -1 (broker default) or positive, got %d", c.ReplicationFactor)
 	}
-	if c.MaxOSTypes < 0 {
-		bad("max-os-types", "must not be negative (0: no bound), got %d", c.MaxOSTypes)
+	if c.MaxOSTypes < 1 || c.MaxOSTypes > state.MaxTypeBound {
+		bad("max-os-types", "must be 1 to %d (a window's counts from one input partition are one record, held under 256 KiB), got %d",
+			state.MaxTypeBound, c.MaxOSTypes)
+	}
+	if n := len(classify.BucketNames(c.classifyOptions()...)); n > state.MaxKept {
+		bad("buckets", "at most %d buckets with the built-in ones (a window's counts from one input partition are one record, held under 256 KiB), got %d",
+			state.MaxKept, n)
 	}
 	if c.RetainFinals < 1 {
 		bad("retain-finals", "must be at least 1, got %d", c.RetainFinals)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/IBM/sarama"
 	"github.com/lovoo/goka"
+	"github.com/lovoo/goka/storage"
 	"github.com/lovoo/goka/tester"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -39,9 +40,13 @@ func newStages(t *testing.T, ts processor.TimeSource, emit processor.EmitMode) *
 		Sources: 1, SlotKeys: []string{"slot-0"},
 		Repartition: topics.Repartition, DeadLetter: topics.DeadLetter, Late: topics.Late,
 	}, m)
+	parts := newSlotStore() // goka's tester keeps the table; the parts are the stage's
 	windower := processor.NewWindower(processor.WindowerConfig{
 		Windows: windows, Retain: 8, Emit: emit, Format: output.JSON, Output: topics.Output,
 		Committed: func(int32) int64 { return 0 }, // goka's tester never reads a record again
+		Parts:     partsStream(topics.WindowGroup),
+		PartKey:   newPartKeys(string(goka.GroupTable(topics.WindowGroup)), 1).key,
+		Store:     func(int32) storage.Storage { return parts },
 	}, m)
 	tt := tester.New(t)
 	for _, g := range []*goka.GroupGraph{parseGraph(topics, parser.Consume), windowGraph(topics, windower.Consume, func(int) {})} {

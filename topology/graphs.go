@@ -23,16 +23,23 @@ func parseGraph(t Topics, consume goka.ProcessCallback) *goka.GroupGraph {
 	return goka.DefineGroup(t.ParseGroup, edges...)
 }
 
-// windowGraph is the window stage: reports in, one slot per table key,
-// window counts out. consume is processor.Windower's Consume, as the gate
-// runs it; written is told the size of every slot value written.
+// windowGraph is the window stage: reports in, a slot and its parts per
+// table partition, window counts out. consume is processor.Windower's
+// Consume, as the gate runs it; written is told the size of every slot and
+// part written.
 func windowGraph(t Topics, consume goka.ProcessCallback, written func(bytes int)) *goka.GroupGraph {
 	return goka.DefineGroup(t.WindowGroup,
 		goka.Input(t.Repartition, state.ReportCodec{}, consume),
 		goka.Persist(sizedCodec{state.SlotCodec{}, written}),
 		goka.Output(t.Output, new(codec.Bytes)),
+		goka.Output(partsStream(t.WindowGroup), sizedCodec{new(codec.Bytes), written}),
 	)
 }
+
+// partsStream is the name the window stage emits its slots' parts to: no
+// topic ('#' is not allowed in one), but the window table's changelog, to
+// which the stage's producer sends them (withParts).
+func partsStream(g goka.Group) goka.Stream { return goka.Stream(string(goka.GroupTable(g)) + "#parts") }
 
 // sizedCodec tells written the size of every value it encodes.
 type sizedCodec struct {

@@ -38,7 +38,7 @@ var processorStates = map[goka.State]string{
 type collector struct {
 	s                                                 *Service
 	lag, rebalances, owned, open, procState, brokerUp *prometheus.Desc
-	latestRecords, latestStart                        *prometheus.Desc
+	latestRecords, latestStart, stateBytes            *prometheus.Desc
 }
 
 func newCollector(s *Service) *collector {
@@ -64,11 +64,14 @@ func newCollector(s *Service) *collector {
 			[]string{"os_type"}, nil),
 		latestStart: prometheus.NewDesc("oscheck_latest_window_start_timestamp_seconds",
 			"Start of the newest final window of the window table.", nil, nil),
+		stateBytes: prometheus.NewDesc("oscheck_state_bytes",
+			"Bytes of state values held for the partitions a stage owns: the window table's slots and parts (window-table).",
+			[]string{"store"}, nil),
 	}
 }
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.lag, c.rebalances, c.owned, c.open, c.procState, c.brokerUp, c.latestRecords, c.latestStart} {
+	for _, d := range []*prometheus.Desc{c.lag, c.rebalances, c.owned, c.open, c.procState, c.brokerUp, c.latestRecords, c.latestStart, c.stateBytes} {
 		ch <- d
 	}
 }
@@ -97,6 +100,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		up = 1
 	}
 	ch <- prometheus.MustNewConstMetric(c.brokerUp, prometheus.GaugeValue, up)
+	ch <- prometheus.MustNewConstMetric(c.stateBytes, prometheus.GaugeValue, float64(c.s.tables.bytes()), "window-table")
 
 	if f, ok := c.s.latestFinal(); ok {
 		byLabel := make(map[string]int64, len(f.Counts))

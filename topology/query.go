@@ -17,7 +17,8 @@ var ErrNotRecovered = errors.New("the view of the window table is still recoveri
 
 // newView returns a view of the whole window table, so that every instance
 // answers a query about any window, whichever instance's window stage owns
-// its slot. The table holds one value per slot, so a full copy is small.
+// its slot. The table holds a slot and its parts per partition: the counts
+// of the windows not final yet and of the newest finals.
 func (s *Service) newView() (*goka.View, error) {
 	v, err := goka.NewView(s.cfg.Brokers, goka.GroupTable(s.topics.WindowGroup), state.SlotCodec{},
 		goka.WithViewClientID(s.cfg.ClientID+"-view"),
@@ -53,20 +54,54 @@ func (s *Service) runView(ctx context.Context) error {
 	return s.view.Run(viewCtx)
 }
 
-// slots calls f with the slot of every slot key the table holds, with the
-// view open and recovered.
+// heads returns the slot of every slot key, by partition, nil for a
+// partition without one, without their parts. The caller must hold viewMu
+// and have checked that the view is open and recovered.
+func (s *Service) heads() ([]*state.Slot, error) {
+	slots := make([]*state.Slot, len(s.slotKeys))
+	for i, key := range s.slotKeys {
+		v, err := s.view.Get(key)
+		if err != nil {
+			return nil, fmt.Errorf("reading slot %q: %w", key, err)
+		}
+		slots[i], _ = v.(*state.Slot)
+	}
+	return slots, nil
+}
+
+// slots calls f with the slot of every slot key the table holds, with its
+// parts, with the view open and recovered.
 func (s *Service) slots(f func(*state.Slot)) error {
 	s.viewMu.RLock()
 	defer s.viewMu.RUnlock()
 	if s.viewClosed || !s.view.Recovered() {
 		return ErrNotRecovered
 	}
-	for _, key := range s.slotKeys {
-		v, err := s.view.Get(key)
+	slots, err := s.heads()
+	if err != nil {
+		return err
+	}
+	it, err := s.view.Iterator()
+	if err != nil {
+		return fmt.Errorf("reading the window table: %w", err)
+	}
+	defer it.Release()
+	for it.Next() {
+		v, err := it.Value()
 		if err != nil {
-			return fmt.Errorf("reading slot %q: %w", key, err)
+			return fmt.Errorf("reading window table key %q: %w", it.Key(), err)
 		}
-		if slot, ok := v.(*state.Slot); ok {
+		if p, ok := v.(*state.Part); ok {
+			if slot := slots[state.SlotOf(s.windows, p.Window, int32(len(slots)))]; slot != nil {
+				slot.Restore(p)
+			}
+		}
+	}
+	if err := it.Err(); err != nil {
+		return fmt.Errorf("reading the window table: %w", err)
+	}
+	for _, slot := range slots {
+		if slot != nil {
 			f(slot)
 		}
 	}
@@ -87,16 +122,48 @@ func (s *Service) Windows(osType string, last int) ([]state.WindowCount, error) 
 	return state.Latest(counts, last), nil
 }
 
-// latestFinal returns the newest final window of the whole table.
+// latestFinal returns the newest final window of the whole table. It
+// reads the slots and that window's parts only: it runs at every scrape.
 func (s *Service) latestFinal() (f state.Final, ok bool) {
-	_ = s.slots(func(slot *state.Slot) {
-		for _, g := range slot.Finals {
-			if !ok || g.Start > f.Start {
-				f, ok = g, true
+	s.viewMu.RLock()
+	defer s.viewMu.RUnlock()
+	if s.viewClosed || !s.view.Recovered() {
+		return f, false
+	}
+	slots, err := s.heads()
+	if err != nil {
+		return f, false
+	}
+	var newest *state.Slot
+	var in int32
+	for p, slot := range slots {
+		if slot == nil {
+			continue
+		}
+		for _, c := range slot.Closed {
+			if newest == nil || c.Start > f.Start {
+				newest, in, f.Start = slot, int32(p), c.Start
 			}
 		}
-	})
-	return f, ok
+	}
+	if newest == nil {
+		return f, false
+	}
+	for src := state.Carried; src < newest.Sources; src++ {
+		v, err := s.view.Get(s.partKeys.key(in, state.PartID{Window: f.Start, Source: src}))
+		if err != nil {
+			return f, false
+		}
+		if p, ok := v.(*state.Part); ok {
+			newest.Restore(p)
+		}
+	}
+	for _, final := range newest.Finals() {
+		if final.Start == f.Start {
+			return final, true
+		}
+	}
+	return f, false
 }
 
 // TableGet reads a key of the window table from the view, for goka's query

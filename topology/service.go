@@ -48,7 +48,10 @@ type Service struct {
 	gate     *gate // the parse stage's
 	// windowGate is the window stage's gate.
 	windowGate *gate
-	probe      *brokerProbe
+	// tables is the window stage's local storage of the window table.
+	tables   *slotStores
+	partKeys *partKeys
+	probe    *brokerProbe
 	// inputs asks for the input's partition count (learnInputGrowth)
 	// while Run runs: on connections of its own, since a broker answers a
 	// connection's requests in order, and the consumers' wait in fetches.
@@ -123,10 +126,14 @@ func New(cfg Config, reg prometheus.Registerer, log *slog.Logger) (*Service, err
 	}, s.metrics)
 	s.gate = newGate(s.parser, log)
 	s.windowGate = newGate(nil, log)
+	s.tables = newSlotStores()
+	s.partKeys = newPartKeys(string(goka.GroupTable(s.topics.WindowGroup)), slots)
 	s.windower = processor.NewWindower(processor.WindowerConfig{
 		Windows:       windows,
 		Retain:        cfg.RetainFinals,
-		RetainBytes:   retainBytes,
+		Parts:         partsStream(s.topics.WindowGroup),
+		PartKey:       s.partKeys.key,
+		Store:         s.tables.get,
 		Emit:          cfg.Emit,
 		Format:        cfg.Format,
 		Output:        s.topics.Output,
@@ -163,7 +170,7 @@ func New(cfg Config, reg prometheus.Registerer, log *slog.Logger) (*Service, err
 	if cfg.HotStandby {
 		windowOpts = append(windowOpts, goka.WithHotStandby())
 	}
-	windowOpts = append(windowOpts, goka.WithStorageBuilder(slotStorage()))
+	windowOpts = append(windowOpts, goka.WithStorageBuilder(s.tables.builder()))
 	s.windowGate.access = s.checkCluster
 	if s.window, err = s.processor("window", windowGraph(s.topics, s.windowGate.wrap(s.windower.Consume), observeBytes(s.metrics, "window-table")), s.windowGate, windowOpts...); err != nil {
 		return nil, fmt.Errorf("window stage: %w", err)
@@ -192,6 +199,9 @@ func (s *Service) processor(name string, g *goka.GroupGraph, gt *gate, extra ...
 	if gt.txn != nil {
 		id := s.transactionalID(name)
 		producer = gt.txn.producerBuilder(s.saramaConfig, id, s.txnAccessError(id))
+	}
+	if gt == s.windowGate {
+		producer = withParts(producer, s.topics.WindowGroup)
 	}
 	// Each builder gets a config of its own: goka's builders write the client
 	// id and partitioner into the config they are given.
@@ -425,11 +435,6 @@ func (s *Service) transactionalID(stage string) string {
 func (s *Service) transactionalIDs() []string {
 	return []string{s.transactionalID("parse"), s.transactionalID("window")}
 }
-
-// retainBytes bounds the finals a slot keeps for queries only: with the
-// open windows, they are one window-table value, which must stay far below
-// the records Kafka takes.
-const retainBytes = 64 << 10
 
 // reportEvery is the parse stage's least time between a partition's reports
 // (processor.ParserConfig.ReportEvery): short against any window, long

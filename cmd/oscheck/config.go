@@ -44,7 +44,7 @@ func serviceFlags(fs *pflag.FlagSet) {
 	fs.Bool("builtin-buckets", d.BuiltinBuckets, "classify User-Agents your buckets do not match into android, ios, windows, macos, linux, chromeos, bot and other; false: into other")
 	fs.String("offset-reset", d.OffsetReset, "where a new group starts: earliest or latest")
 	fs.Int("replication-factor", d.ReplicationFactor, "replication of created topics (-1: broker default)")
-	fs.Int("max-os-types", d.MaxOSTypes, "os_type values besides the buckets one input partition counts in one window, the first in offset order; later ones count as other (0: no bound)")
+	fs.Int("max-os-types", d.MaxOSTypes, "os_type values besides the buckets one input partition counts in one window, the first in offset order; later ones count as other (1 to 4096)")
 	fs.Int("retain-finals", d.RetainFinals, "final windows each slot keeps for queries (at_least_once also keeps what a replay may emit again)")
 	fs.String("client-id", d.ClientID, "Kafka client id")
 	fs.String("instance-id", d.InstanceID, "static group membership id, unique per instance (e.g. the pod name); empty: dynamic")

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -12,6 +13,15 @@ import (
 
 // TestRunRejectsBadConfig checks that every invalid setting stops `oscheck
 // run` before it touches Kafka, with a message naming the key.
+// manyBuckets returns n buckets, in the form of the buckets key.
+func manyBuckets(n int) string {
+	b := make([]string, n)
+	for i := range b {
+		b[i] = fmt.Sprintf("os%d=Needle%d", i, i)
+	}
+	return strings.Join(b, ";")
+}
+
 func TestRunRejectsBadConfig(t *testing.T) {
 	cases := []struct {
 		args []string
@@ -24,6 +34,9 @@ func TestRunRejectsBadConfig(t *testing.T) {
 		{args: []string{"--idle-timeout", "0"}, key: `"idle-timeout"`},
 		{args: []string{"--max-event-skew", "-1s"}, key: `"max-event-skew"`},
 		{args: []string{"--max-os-types", "-1"}, key: `"max-os-types"`},
+		{args: []string{"--max-os-types", "0"}, key: `"max-os-types"`},
+		{args: []string{"--max-os-types", "4097"}, key: `"max-os-types"`},
+		{args: []string{"--buckets", manyBuckets(300)}, key: `"buckets"`},
 		{args: []string{"--max-event-skew", "soon"}, key: `"max-event-skew"`},
 		{args: []string{"--format", "avro"}, key: `"format"`},
 		{args: []string{"--emit", "sometimes"}, key: `"emit"`},
