@@ -1,8 +1,12 @@
 package processor
 
 import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/lovoo/goka"
@@ -22,12 +26,66 @@ type Record struct {
 // (and every idle close since) was applied.
 type checkpoint struct {
 	Next       int64           `json:"next"` // -1: the group had no committed offset
-	Aggregator json.RawMessage `json:"aggregator"`
+	Aggregator json.RawMessage `json:"aggregator,omitempty"`
 	// Checked tells that every event time in the aggregator passed the
 	// max-event-skew check; a checkpoint without it (written with the check
 	// off, or by an oscheck without it) is checked against the wall clock
 	// when restored under a skew.
 	Checked bool `json:"checked,omitempty"`
+	// Pieces is the number of records the aggregator was written in
+	// before this one, under ChangelogPieceKey(partition, 1 … Pieces) in
+	// the same transaction, when it is larger than MaxCheckpointBytes (0:
+	// it is in Aggregator); Sum is the SHA-256 of the whole, which tells
+	// them from an older checkpoint's pieces left under the same keys.
+	Pieces int    `json:"pieces,omitempty"`
+	Sum    string `json:"sum,omitempty"`
+}
+
+// MaxCheckpointBytes bounds a checkpoint record. A partition's open windows
+// take more with a long grace and hundreds of os types a window; the
+// checkpoint is then written in pieces of at most this size.
+const MaxCheckpointBytes = 192 << 10
+
+// checkpointRecords returns the changelog records of partition id's
+// checkpoint cp of aggregator agg: its pieces, if it needs them, and last
+// the checkpoint itself.
+func (p *Parser) checkpointRecords(id int32, cp checkpoint, agg []byte) ([]Record, error) {
+	var out []Record
+	if len(agg) > MaxCheckpointBytes {
+		sum := sha256.Sum256(agg)
+		cp.Sum = hex.EncodeToString(sum[:])
+		for piece := range slices.Chunk(agg, MaxCheckpointBytes) {
+			cp.Pieces++
+			out = append(out, Record{Topic: p.cfg.Changelog, Key: p.cfg.ChangelogPieceKey(id, cp.Pieces), Value: piece})
+		}
+	} else {
+		cp.Aggregator = agg
+	}
+	v, err := json.Marshal(cp)
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint of partition %d: %w", id, err)
+	}
+	return append(out, Record{Topic: p.cfg.Changelog, Key: p.cfg.ChangelogKey(id), Value: v}), nil
+}
+
+// assemble returns the aggregator of checkpoint cp, reading its pieces with
+// piece.
+func (cp checkpoint) assemble(piece func(i int) ([]byte, error)) ([]byte, error) {
+	if cp.Pieces == 0 {
+		return cp.Aggregator, nil
+	}
+	var agg bytes.Buffer
+	for i := 1; i <= cp.Pieces; i++ {
+		b, err := piece(i)
+		if err != nil {
+			return nil, fmt.Errorf("piece %d of %d: %w", i, cp.Pieces, err)
+		}
+		agg.Write(b)
+	}
+	if sum := sha256.Sum256(agg.Bytes()); hex.EncodeToString(sum[:]) != cp.Sum {
+		return nil, fmt.Errorf("its %d pieces are not the ones it was written with (the changelog lost records)", cp.Pieces)
+	}
+	return agg.Bytes(), nil
 }
 
 // Restore rebuilds partition id from data, the value of its last committed
@@ -36,8 +94,10 @@ type checkpoint struct {
 // otherwise the partition starts empty, as a new one does. The two agree
 // whenever both were committed in exactly_once_v2's transactions. They
 // differ after at_least_once ran (it commits offsets, not checkpoints), and
-// when the group's offsets were reset, to read the input again.
-func (p *Parser) Restore(id int32, data []byte, initial int64) (restored bool, err error) {
+// when the group's offsets were reset, to read the input again. piece(i)
+// returns the last committed value under ChangelogPieceKey(id, i), for a
+// checkpoint written in pieces.
+func (p *Parser) Restore(id int32, data []byte, initial int64, piece func(i int) ([]byte, error)) (restored bool, err error) {
 	part := p.partition(id)
 	part.mu.Lock()
 	defer part.mu.Unlock()
@@ -52,7 +112,11 @@ func (p *Parser) Restore(id int32, data []byte, initial int64) (restored bool, e
 	if cp.Next != initial {
 		return false, nil
 	}
-	agg, err := state.RestoreAggregator(p.aggregatorConfig(id), cp.Aggregator)
+	whole, err := cp.assemble(piece)
+	if err != nil {
+		return false, fmt.Errorf("the checkpoint of partition %d: %w", id, err)
+	}
+	agg, err := state.RestoreAggregator(p.aggregatorConfig(id), whole)
 	if err != nil {
 		return false, fmt.Errorf("the checkpoint of partition %d does not fit this configuration "+
 			"(were window or grace changed, or the input's partitions?): %w", id, err)
@@ -145,13 +209,13 @@ func (p *Parser) precommit(id int32, part *partition) ([]Record, error) {
 	if next < 0 {
 		next = part.start
 	}
-	v, err := json.Marshal(checkpoint{Next: next, Aggregator: agg, Checked: p.cfg.MaxEventSkew > 0})
+	recs, err := p.checkpointRecords(id, checkpoint{Next: next, Checked: p.cfg.MaxEventSkew > 0}, agg)
 	if err != nil {
-		return nil, fmt.Errorf("checkpoint of partition %d: %w", id, err)
+		return nil, err
 	}
 	part.dirty = false
 	part.checkpointed = true
-	return append(out, Record{Topic: p.cfg.Changelog, Key: p.cfg.ChangelogKey(id), Value: v}), nil
+	return append(out, recs...), nil
 }
 
 // Checkpointed reports whether partition id's committed position, once the

@@ -81,13 +81,13 @@ func TestRestoreFutureState(t *testing.T) {
 	}
 	cfg.MaxEventSkew = 15 * time.Minute
 	after := NewParser(cfg, NewMetrics(prometheus.NewRegistry()))
-	restored, err := after.Restore(0, cp, 1)
+	restored, err := after.Restore(0, cp, 1, nil)
 	var future *FutureStateError
 	if restored || !errors.As(err, &future) || future.Partition != 0 || future.EventTime.Year() != 2099 {
 		t.Fatalf("Restore: %v, %v; want a FutureStateError for partition 0 in 2099", restored, err)
 	}
 	cfg.MaxEventSkew = 0
-	if restored, err := NewParser(cfg, NewMetrics(prometheus.NewRegistry())).Restore(0, cp, 1); !restored || err != nil {
+	if restored, err := NewParser(cfg, NewMetrics(prometheus.NewRegistry())).Restore(0, cp, 1, nil); !restored || err != nil {
 		t.Fatalf("Restore without a skew: %v, %v; want it restored", restored, err)
 	}
 }

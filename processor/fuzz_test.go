@@ -208,7 +208,7 @@ func (h *stageHarness) abort() {
 	if h.checkpoint != nil {
 		initial = int64(h.checkpointNext)
 	}
-	if _, err := h.p.Restore(0, h.checkpoint, initial); err != nil {
+	if _, err := h.p.Restore(0, h.checkpoint, initial, nil); err != nil {
 		h.t.Fatal(err)
 	}
 	h.next = h.checkpointNext

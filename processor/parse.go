@@ -55,9 +55,12 @@ type ParserConfig struct {
 	// (Precommit), and nothing holds the commit back.
 	Transactional bool
 	// Changelog is the topic of the partitions' checkpoints, and
-	// ChangelogKey(i) the key of input partition i's.
-	Changelog    goka.Stream
-	ChangelogKey func(partition int32) string
+	// ChangelogKey(i) the key of input partition i's; ChangelogPieceKey(i,
+	// n) is the key of the nth piece of one written in pieces, in the same
+	// changelog partition.
+	Changelog         goka.Stream
+	ChangelogKey      func(partition int32) string
+	ChangelogPieceKey func(partition int32, n int) string
 	// Closed, if not nil, is called under exactly_once_v2 when a record
 	// closes windows: their reports wait for the next commit.
 	Closed func()

@@ -1,7 +1,8 @@
 // Package state holds oscheck's window state and the rules that move it: the
 // window arithmetic, the per-source-partition pre-aggregation of the parse
 // stage (Aggregator), the messages it sends to the window stage (Report), and
-// the window stage's table value (Slot) with its merge and close rules.
+// the window stage's table values (a Slot and its Parts) with their merge and
+// close rules.
 //
 // Everything here is pure and deterministic: the same inputs in the same order
 // give the same outputs, which is what makes a replay after a crash rebuild
@@ -24,4 +25,13 @@
 //     an Aggregator configured otherwise.
 //   - A Slot applied with SlotConfig.Committed returns, for a report read again
 //     at any offset from Committed on, exactly what that report returned first.
+//   - A Slot's own encoding holds no counts: they are Parts, one per window and
+//     source, which Changes hands out to be stored beside it (those a report
+//     counted, those it dropped). Stored in that order around the slot, any
+//     prefix of one report's writes restores (Restore) to a slot that goes on
+//     as if the report had not been applied, or had been whole.
+//   - No value this package encodes for a table grows with the windows that
+//     wait: a slot grows with its sources, their claim ranges and the finals
+//     it keeps (Retain, and those a replay may need), a Part with
+//     the os types of one source's window (TypeBound).
 package state

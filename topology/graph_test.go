@@ -206,3 +206,44 @@ func TestPartitionKeysBeyondPartitions(t *testing.T) {
 		}
 	}
 }
+
+// TestKeysOnTheirPartition: the keys of a checkpoint's pieces go to the
+// partition of the checkpoint's key, and a part's key to its slot's
+// partition, each distinct.
+func TestKeysOnTheirPartition(t *testing.T) {
+	const n = 6
+	part := sarama.NewCustomHashPartitioner(goka.DefaultHasher())("x")
+	on := func(key string) int32 {
+		p, _ := part.Partition(&sarama.ProducerMessage{Key: sarama.StringEncoder(key)}, n)
+		return p
+	}
+	seen := make(map[string]bool)
+	distinct := func(key string) {
+		if seen[key] {
+			t.Fatalf("key %q given twice", key)
+		}
+		seen[key] = true
+	}
+	keys := newPartitionKeys("x", n)
+	for s := range int32(2 * n) {
+		for piece := 1; piece <= 4; piece++ {
+			k := keys.piece(s, piece)
+			distinct(k)
+			if on(k) != s%n {
+				t.Errorf("source %d piece %d: key %q on partition %d, want %d", s, piece, k, on(k), s%n)
+			}
+		}
+	}
+	parts := newPartKeys("x", n)
+	for p := range int32(n) {
+		for w := range int64(5) {
+			for src := state.Carried; src < 3; src++ {
+				k := parts.key(p, state.PartID{Window: w * 2000, Source: src})
+				distinct(k)
+				if on(k) != p {
+					t.Errorf("part %d/%d of partition %d: key %q on partition %d", w, src, p, k, on(k))
+				}
+			}
+		}
+	}
+}

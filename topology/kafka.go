@@ -314,6 +314,21 @@ func (k *partitionKeys) key(s int32) string {
 	return k.byPart[p][nth]
 }
 
+// piece returns the key of the nth piece of source s's checkpoint, when it
+// is written in pieces: the first of <key>#<n>/<k>, k = 0, 1, ..., that
+// goka's partitioner sends to the partition of s's key.
+func (k *partitionKeys) piece(s int32, n int) string {
+	base := k.key(s)
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for i := 0; ; i++ {
+		key := fmt.Sprintf("%s#%d/%d", base, n, i)
+		if at, _ := k.part.Partition(&sarama.ProducerMessage{Key: sarama.StringEncoder(key)}, k.n); at == s%k.n {
+			return key
+		}
+	}
+}
+
 // GokaLogger returns a goka.Logger that writes to log at debug level: goka
 // logs its routine steps (partitions starting, recovering, stopping) through
 // it, with the errors that matter returned to the service as well.

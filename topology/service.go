@@ -105,24 +105,25 @@ func New(cfg Config, reg prometheus.Registerer, log *slog.Logger) (*Service, err
 	s.slotKeys, s.windows = keys, windows
 	txn := cfg.Guarantee.Transactional()
 	s.parser = processor.NewParser(processor.ParserConfig{
-		Windows:       windows,
-		Grace:         cfg.Grace,
-		Idle:          cfg.IdleTimeout,
-		MaxEventSkew:  cfg.MaxEventSkew,
-		ReportEvery:   reportEvery,
-		TimeSource:    cfg.TimeSource,
-		OSParam:       cfg.OSParam,
-		Classify:      cfg.classifyOptions(),
-		MaxOSTypes:    cfg.MaxOSTypes,
-		Sources:       sources,
-		SlotKeys:      keys,
-		Repartition:   s.topics.Repartition,
-		DeadLetter:    s.topics.DeadLetter,
-		Late:          s.topics.Late,
-		Transactional: txn,
-		Changelog:     s.topics.Changelog,
-		ChangelogKey:  s.changelogKeys.key,
-		Closed:        func() { s.gate.txn.Soon() },
+		Windows:           windows,
+		Grace:             cfg.Grace,
+		Idle:              cfg.IdleTimeout,
+		MaxEventSkew:      cfg.MaxEventSkew,
+		ReportEvery:       reportEvery,
+		TimeSource:        cfg.TimeSource,
+		OSParam:           cfg.OSParam,
+		Classify:          cfg.classifyOptions(),
+		MaxOSTypes:        cfg.MaxOSTypes,
+		Sources:           sources,
+		SlotKeys:          keys,
+		Repartition:       s.topics.Repartition,
+		DeadLetter:        s.topics.DeadLetter,
+		Late:              s.topics.Late,
+		Transactional:     txn,
+		Changelog:         s.topics.Changelog,
+		ChangelogKey:      s.changelogKeys.key,
+		ChangelogPieceKey: s.changelogKeys.piece,
+		Closed:            func() { s.gate.txn.Soon() },
 	}, s.metrics)
 	s.gate = newGate(s.parser, log)
 	s.windowGate = newGate(nil, log)
@@ -334,12 +335,19 @@ func (s *Service) restoreParse(partition int32, initial int64) error {
 		return err
 	}
 	// The changelog has a partition per slot; the input may have more.
-	_, value, err := lastCommittedOf(client, string(s.topics.Changelog), partition%int32(len(s.slotKeys)),
-		[]byte(s.changelogKeys.key(partition)))
+	at := partition % int32(len(s.slotKeys))
+	_, value, err := lastCommittedOf(client, string(s.topics.Changelog), at, []byte(s.changelogKeys.key(partition)))
 	if err != nil {
 		return err
 	}
-	restored, err := s.parser.Restore(partition, value, initial)
+	piece := func(n int) ([]byte, error) {
+		_, v, err := lastCommittedOf(client, string(s.topics.Changelog), at, []byte(s.changelogKeys.piece(partition, n)))
+		if err == nil && v == nil {
+			err = fmt.Errorf("no record under key %q of %s/%d", s.changelogKeys.piece(partition, n), s.topics.Changelog, at)
+		}
+		return v, err
+	}
+	restored, err := s.parser.Restore(partition, value, initial, piece)
 	if err == nil && !restored && initial >= 0 && s.cfg.Guarantee.Transactional() {
 		err = s.checkChangelog(client, partition)
 	}
