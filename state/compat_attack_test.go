@@ -2,6 +2,7 @@ package state
 
 import (
 	"encoding/json"
+	"fmt"
 	"testing"
 )
 
@@ -45,5 +46,38 @@ func TestAttackPreviousReleaseRefusesSlotsWithParts(t *testing.T) {
 	var old previousSlot
 	if err := json.Unmarshal(b, &old); err == nil && len(old.Open) == 0 {
 		t.Fatalf("the previous release decodes %s as a slot without counts: it would finalise window 0 without partition 0's", b)
+	}
+}
+
+// TestAttackRestoreKeepsNewerCarriedPart: under at_least_once this release
+// takes over a slot the release before wrote (counts in the value), decodes
+// its counts as parts of source Carried and writes them first, and crashes
+// before it writes the slot: the table holds the old slot and the carried
+// part. In a rolling update an instance of the release before then takes
+// the partition, counts a report more into the same window and writes its
+// slot (it knows nothing of parts). When this release reads the partition
+// again, the carried part the slot's counts give must win over the one its
+// crashed run left, which is older.
+//
+// Observed: restoring the stored parts after decoding the slot replaced the
+// carried part (3 linux, as of the old release's report at 6) with the
+// stored one (1 linux, as of 5), and wrote that: window 1000 lost the 2
+// linux of the report at 6.
+func TestAttackRestoreKeepsNewerCarriedPart(t *testing.T) {
+	legacy := func(applied int64, linux int64) []byte {
+		return fmt.Appendf(nil, `{"applied":%d,"sources":2,"claims":{"0":[{"from":-9223372036854775808,"to":2000}]},`+
+			`"open":{"1000":{"linux":%d}}}`, applied, linux)
+	}
+	tbl := store{"slot": legacy(5, 1)}
+	crashed := tbl.load(t)
+	ops := writes(t, crashed)
+	if len(ops) != 2 || ops[0].key != partKey(PartID{1000, Carried}) {
+		t.Fatalf("test setup: writes after decoding the old slot %+v, want the carried part, then the slot", ops)
+	}
+	tbl.do(ops[:1]) // the carried part; the crash loses the slot's write
+	tbl["slot"] = legacy(6, 3)
+	s := tbl.load(t)
+	if got := s.Open()[1000]["linux"]; got != 3 {
+		t.Errorf("window 1000 restored with %d linux, want the old release's last slot's 3", got)
 	}
 }

@@ -119,9 +119,16 @@ func (s *Slot) Restore(p *Part) bool {
 		}
 	}
 	i := slices.IndexFunc(w.parts, func(q *Part) bool { return q.Source == p.Source })
-	if i < 0 {
+	switch {
+	case i < 0:
 		w.parts = append(w.parts, p)
-	} else {
+	case p.Applied >= w.parts[i].Applied:
+		// Of two parts of a window and source, the one counted further
+		// on, as SlotSupersedes keeps. The slot holds one already only as
+		// it decoded it from a slot of the release before parts (Carried):
+		// a carried part stored by a run that crashed before it wrote the
+		// slot is older than the one decoded from a slot that release
+		// wrote after it.
 		w.parts[i] = p
 	}
 	return true
