@@ -77,6 +77,9 @@ func (SlotCodec) Decode(data []byte) (any, error) {
 	if s.Claims == nil {
 		s.Claims = make(map[int32]Intervals)
 	}
+	// Parts stored beside a slot of the release before parts are what a
+	// run of this release wrote before it crashed (Restore).
+	s.legacy = v.Open != nil || v.Finals != nil
 	for _, f := range v.Finals {
 		s.Closed = append(s.Closed, Closed{Start: f.Start, Offset: f.Offset})
 		s.carry(f.Start, f.Counts, f.Offset)

@@ -81,3 +81,38 @@ func TestAttackRestoreKeepsNewerCarriedPart(t *testing.T) {
 		t.Errorf("window 1000 restored with %d linux, want the old release's last slot's 3", got)
 	}
 }
+
+// TestAttackRestoreDropsPartsAnOlderReleaseCounted: as
+// TestAttackRestoreKeepsNewerCarriedPart, but the crashed run of this
+// release also counted a report (at 6, partition 1's 2 linux in window
+// 1000) and stored its part before the crash lost the slot's write. The
+// instance of the release before that then takes the partition applies the
+// same report at 6 and writes its slot, whose counts include those 2 linux.
+// This release, reading the partition again, must not count them twice:
+// the part is an older write of what the slot's own counts hold.
+//
+// Observed: window 1000 was restored with 5 linux (the old slot's 3 and
+// the stored part's 2), which its final would have carried.
+func TestAttackRestoreDropsPartsAnOlderReleaseCounted(t *testing.T) {
+	legacy := func(applied int64, linux int64, claimed string) []byte {
+		return fmt.Appendf(nil, `{"applied":%d,"sources":3,"claims":{%s},"open":{"1000":{"linux":%d}}}`, applied, claimed, linux)
+	}
+	const claim0 = `"0":[{"from":-9223372036854775808,"to":2000}]`
+	const claim1 = `"1":[{"from":-9223372036854775808,"to":2000}]`
+	tbl := store{"slot": legacy(5, 1, claim0)}
+	crashed := tbl.load(t)
+	crashed.Apply(rep(1, 3, Unbounded, 2000, part(1000, counts{"linux": 2})), 6, slotCfg)
+	ops := writes(t, crashed)
+	if len(ops) != 3 || ops[1].key != partKey(PartID{1000, 1}) {
+		t.Fatalf("test setup: writes %+v, want the carried part, partition 1's, then the slot", ops)
+	}
+	tbl.do(ops[:2]) // both parts; the crash loses the slot's write
+	tbl["slot"] = legacy(6, 3, claim0+","+claim1)
+	s := tbl.load(t)
+	if got := s.Open()[1000]["linux"]; got != 3 {
+		t.Errorf("window 1000 restored with %d linux, want the old release's last slot's 3", got)
+	}
+	if _, ok := tbl[partKey(PartID{1000, 1})]; ok {
+		t.Errorf("the part the old release's slot holds the counts of is left in the table")
+	}
+}
