@@ -95,7 +95,7 @@ func TestAttackQueryReadsSlotAndPartsTogether(t *testing.T) {
 	cfg := func(offset int64) state.SlotConfig {
 		return state.SlotConfig{Windows: windows, Retain: 1, Committed: offset + 1}
 	}
-	keys := newPartKeys(table, 1)
+	keys := newPartKeys(1)
 	slotKey := slotKeys("g-partials-repartition", 1)[0]
 
 	slot := state.NewSlot()
