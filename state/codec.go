@@ -42,7 +42,10 @@ type SlotCodec struct{}
 func (SlotCodec) Encode(v any) ([]byte, error) {
 	switch v := v.(type) {
 	case *Slot:
-		return json.Marshal(v)
+		return json.Marshal(struct {
+			*Slot
+			Format string `json:"updates"`
+		}{v, partsFormat})
 	case *Part:
 		return json.Marshal(v)
 	}
@@ -74,6 +77,9 @@ func (SlotCodec) Decode(data []byte) (any, error) {
 	if s.Claims == nil {
 		s.Claims = make(map[int32]Intervals)
 	}
+	// Parts stored beside a slot of the release before parts are what a
+	// run of this release wrote before it crashed (Restore).
+	s.legacy = v.Open != nil || v.Finals != nil
 	for _, f := range v.Finals {
 		s.Closed = append(s.Closed, Closed{Start: f.Start, Offset: f.Offset})
 		s.carry(f.Start, f.Counts, f.Offset)
@@ -83,6 +89,14 @@ func (SlotCodec) Decode(data []byte) (any, error) {
 	}
 	return s, nil
 }
+
+// partsFormat is what a slot's encoding holds under "updates", where the
+// release before parts kept a list of updates: that release's codec fails
+// on the value instead of reading a slot without counts (it knows nothing of
+// parts), so an instance of it in a group this release wrote (a rolling
+// update) stops on the slot rather than finalise windows without the
+// counts of their parts. Decode ignores it.
+const partsFormat = "in parts"
 
 // carry makes counts a part of source Carried, to be written.
 func (s *Slot) carry(start int64, counts map[string]int64, applied int64) {

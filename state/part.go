@@ -101,10 +101,17 @@ func (s *Slot) forget(start int64) {
 // Restore puts a part read from the table back into the slot: the window
 // stage restoring its slots, or a view answering a query. It returns false,
 // keeping nothing, for a part of a window the slot has finalised and no
-// longer keeps: under at_least_once a previous owner's write may land after
-// the slot deleted the part; the caller should delete it. The slot must be
-// the one stored with the part.
+// longer keeps (under at_least_once a previous owner's write may land after
+// the slot deleted the part), and for a part beside a slot of the release
+// before parts that the slot's own counts hold: the caller should delete
+// it. The slot must be the one stored with the part.
 func (s *Slot) Restore(p *Part) bool {
+	if s.legacy && p.Source != Carried && p.Applied <= s.Applied {
+		// A run of this release counted it and crashed before it wrote
+		// the slot, and the release before parts applied the same report
+		// since (a rolling update): the slot's carried counts hold it.
+		return false
+	}
 	w := s.windows[p.Window]
 	if w == nil {
 		kept := slices.ContainsFunc(s.Closed, func(f Closed) bool { return f.Start == p.Window })
@@ -119,9 +126,16 @@ func (s *Slot) Restore(p *Part) bool {
 		}
 	}
 	i := slices.IndexFunc(w.parts, func(q *Part) bool { return q.Source == p.Source })
-	if i < 0 {
+	switch {
+	case i < 0:
 		w.parts = append(w.parts, p)
-	} else {
+	case p.Applied >= w.parts[i].Applied:
+		// Of two parts of a window and source, the one counted further
+		// on, as SlotSupersedes keeps. The slot holds one already only as
+		// it decoded it from a slot of the release before parts (Carried):
+		// a carried part stored by a run that crashed before it wrote the
+		// slot is older than the one decoded from a slot that release
+		// wrote after it.
 		w.parts[i] = p
 	}
 	return true

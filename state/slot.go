@@ -47,9 +47,12 @@ type Slot struct {
 	Closed []Closed `json:"closed,omitempty"`
 
 	windows map[int64]*window // the parts, by window start
-	open    int               // windows that are not final
-	written []PartID          // parts counted since the last Changes
-	deleted []PartID          // parts dropped since the last Changes
+	// legacy is set on a slot decoded from a value of the release before
+	// parts, whose counts it carries (Carried).
+	legacy  bool
+	open    int      // windows that are not final
+	written []PartID // parts counted since the last Changes
+	deleted []PartID // parts dropped since the last Changes
 }
 
 // Closed is a window the slot finalised, and the position of the report

@@ -45,7 +45,7 @@ func newStages(t *testing.T, ts processor.TimeSource, emit processor.EmitMode) *
 		Windows: windows, Retain: 8, Emit: emit, Format: output.JSON, Output: topics.Output,
 		Committed: func(int32) int64 { return 0 }, // goka's tester never reads a record again
 		Parts:     partsStream(topics.WindowGroup),
-		PartKey:   newPartKeys(string(goka.GroupTable(topics.WindowGroup)), 1).key,
+		PartKey:   newPartKeys(1).key,
 		Store:     func(int32) storage.Storage { return parts },
 	}, m)
 	tt := tester.New(t)

@@ -82,7 +82,7 @@ func TestAttackClaimSwallowsGrowthTheOpenTransactionMissed(t *testing.T) {
 	s.parser = processor.NewParser(processor.ParserConfig{Windows: windows, Sources: 2, SlotKeys: s.slotKeys}, m)
 	s.windower = processor.NewWindower(processor.WindowerConfig{Windows: windows, Retain: 8, Emit: processor.EmitFinal,
 		Format: output.KStreams, Output: "os-check", Transactional: true, Parts: "parts",
-		PartKey: newPartKeys("table", 2).key, Store: func(int32) storage.Storage { return parts }}, m)
+		PartKey: newPartKeys(2).key, Store: func(int32) storage.Storage { return parts }}, m)
 	s.windower.Grow(2)
 	s.txnSources.Store(2)
 	s.windowGate = newGate(s.windower, slog.Default())

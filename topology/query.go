@@ -71,16 +71,26 @@ func (s *Service) heads() ([]*state.Slot, error) {
 
 // slots calls f with the slot of every slot key the table holds, with its
 // parts, with the view open and recovered.
+//
+// The slots and their parts come from one iterator: goka takes a snapshot of
+// every partition's storage when it starts, and the view writes a partition
+// in the changelog's order, so each slot is read with the parts it had. A
+// slot read before the parts (Get) could be older than them: its view
+// consumer may meanwhile have applied a later report's deletes of the parts
+// of a final the older slot still keeps, and the query would show that
+// window final with a count it never had.
 func (s *Service) slots(f func(*state.Slot)) error {
 	s.viewMu.RLock()
 	defer s.viewMu.RUnlock()
 	if s.viewClosed || !s.view.Recovered() {
 		return ErrNotRecovered
 	}
-	slots, err := s.heads()
-	if err != nil {
-		return err
+	index := make(map[string]int, len(s.slotKeys))
+	for i, key := range s.slotKeys {
+		index[key] = i
 	}
+	slots := make([]*state.Slot, len(s.slotKeys))
+	var parts []*state.Part
 	it, err := s.view.Iterator()
 	if err != nil {
 		return fmt.Errorf("reading the window table: %w", err)
@@ -91,14 +101,22 @@ func (s *Service) slots(f func(*state.Slot)) error {
 		if err != nil {
 			return fmt.Errorf("reading window table key %q: %w", it.Key(), err)
 		}
-		if p, ok := v.(*state.Part); ok {
-			if slot := slots[state.SlotOf(s.windows, p.Window, int32(len(slots)))]; slot != nil {
-				slot.Restore(p)
+		switch v := v.(type) {
+		case *state.Part:
+			parts = append(parts, v)
+		case *state.Slot:
+			if i, ok := index[it.Key()]; ok {
+				slots[i] = v
 			}
 		}
 	}
 	if err := it.Err(); err != nil {
 		return fmt.Errorf("reading the window table: %w", err)
+	}
+	for _, p := range parts {
+		if slot := slots[state.SlotOf(s.windows, p.Window, int32(len(slots)))]; slot != nil {
+			slot.Restore(p)
+		}
 	}
 	for _, slot := range slots {
 		if slot != nil {
@@ -130,9 +148,24 @@ func (s *Service) latestFinal() (f state.Final, ok bool) {
 	if s.viewClosed || !s.view.Recovered() {
 		return f, false
 	}
+	// The slot is read again after its parts: if it changed, a later
+	// report may have deleted some of them (see slots), and the newest
+	// final is looked for again.
+	for range 3 {
+		if f, ok, again := s.readLatestFinal(); !again {
+			return f, ok
+		}
+	}
+	return f, false
+}
+
+// readLatestFinal is latestFinal's one try: again tells that the slot
+// changed while its parts were read. The caller holds viewMu, with the view
+// open and recovered.
+func (s *Service) readLatestFinal() (f state.Final, ok, again bool) {
 	slots, err := s.heads()
 	if err != nil {
-		return f, false
+		return f, false, false
 	}
 	var newest *state.Slot
 	var in int32
@@ -147,23 +180,30 @@ func (s *Service) latestFinal() (f state.Final, ok bool) {
 		}
 	}
 	if newest == nil {
-		return f, false
+		return f, false, false
 	}
 	for src := state.Carried; src < newest.Sources; src++ {
 		v, err := s.view.Get(s.partKeys.key(in, state.PartID{Window: f.Start, Source: src}))
 		if err != nil {
-			return f, false
+			return f, false, false
 		}
 		if p, ok := v.(*state.Part); ok {
 			newest.Restore(p)
 		}
 	}
+	v, err := s.view.Get(s.slotKeys[in])
+	if err != nil {
+		return f, false, false
+	}
+	if now, _ := v.(*state.Slot); now == nil || now.Applied != newest.Applied {
+		return f, false, true
+	}
 	for _, final := range newest.Finals() {
 		if final.Start == f.Start {
-			return final, true
+			return final, true, false
 		}
 	}
-	return f, false
+	return f, false, false
 }
 
 // TableGet reads a key of the window table from the view, for goka's query

@@ -128,7 +128,7 @@ func New(cfg Config, reg prometheus.Registerer, log *slog.Logger) (*Service, err
 	s.gate = newGate(s.parser, log)
 	s.windowGate = newGate(nil, log)
 	s.tables = newSlotStores()
-	s.partKeys = newPartKeys(string(goka.GroupTable(s.topics.WindowGroup)), slots)
+	s.partKeys = newPartKeys(slots)
 	s.windower = processor.NewWindower(processor.WindowerConfig{
 		Windows:       windows,
 		Retain:        cfg.RetainFinals,
