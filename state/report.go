@@ -2,6 +2,7 @@ package state
 
 import (
 	"cmp"
+	"maps"
 	"slices"
 )
 
@@ -37,6 +38,22 @@ const MaxReportBytes = 128 << 10
 // closes windows by the thousand at once.
 func (r *Report) Split(maxBytes int) []*Report {
 	slices.SortFunc(r.Partials, func(a, b Partial) int { return cmp.Compare(a.Start, b.Start) })
+	// A window listed twice counts both (Slot.Apply): as one partial, so
+	// that no piece ends inside it.
+	for i := 1; i < len(r.Partials); i++ {
+		if prev := &r.Partials[i-1]; prev.Start == r.Partials[i].Start {
+			sum := maps.Clone(prev.Counts)
+			if sum == nil {
+				sum = make(map[string]int64)
+			}
+			for os, n := range r.Partials[i].Counts {
+				sum[os] += n
+			}
+			prev.Counts = sum
+			r.Partials = slices.Delete(r.Partials, i, i+1)
+			i--
+		}
+	}
 	var out []*Report
 	cur := &Report{Source: r.Source, Sources: r.Sources, From: r.From, To: r.To}
 	size := reportOverhead
