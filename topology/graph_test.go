@@ -234,7 +234,7 @@ func TestKeysOnTheirPartition(t *testing.T) {
 			}
 		}
 	}
-	parts := newPartKeys("x", n)
+	parts := newPartKeys(n)
 	for p := range int32(n) {
 		for w := range int64(5) {
 			for src := state.Carried; src < 3; src++ {
