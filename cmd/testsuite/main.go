@@ -29,7 +29,7 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/oscheck/oscheck/cmd/internal/secrettest"
+	"github.com/oscheck/oscheck/cmd/internal/testkit/secrettest"
 )
 
 func main() {

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/oscheck/oscheck/cmd/internal/secrettest"
+	"github.com/oscheck/oscheck/cmd/internal/testkit/secrettest"
 )
 
 // events makes a JSON stream from lines of

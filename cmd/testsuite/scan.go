@@ -12,7 +12,7 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/oscheck/oscheck/cmd/internal/secrettest"
+	"github.com/oscheck/oscheck/cmd/internal/testkit/secrettest"
 )
 
 // A detector finds one kind of secret in a line: needles are literals of

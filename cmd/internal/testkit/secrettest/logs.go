@@ -40,7 +40,7 @@ func LogFile(t testing.TB) io.Writer {
 }
 
 // LogDir returns a new directory <dir>/<t.Name()>-<n> in the directory that
-// LogDirEnv names, for the logs of processes a test starts (cmd/internal/proc
+// LogDirEnv names, for the logs of processes a test starts (testkit/proc
 // writes there), or t.TempDir() when it is not set. It stays when the test
 // ends, for the scan.
 func LogDir(t testing.TB) string {
