@@ -116,3 +116,22 @@ func modulePackages(t *testing.T) map[string]bool {
 	}
 	return pkgs
 }
+
+// TestCIRunsReadmeTestCommand checks that .ci/run runs README's test
+// command, the one its comment says CI runs, word for word.
+func TestCIRunsReadmeTestCommand(t *testing.T) {
+	var readmeCmd string
+	for _, line := range strings.Split(readText(t, filepath.Join(deployRoot, "README.md")), "\n") {
+		if cmd, comment, ok := strings.Cut(line, "   # "); ok && strings.Contains(comment, "CI runs exactly this") {
+			readmeCmd = strings.TrimSpace(cmd)
+			break
+		}
+	}
+	if readmeCmd == "" {
+		t.Fatal(`README has no command commented "CI runs exactly this"`)
+	}
+	ci := strings.Split(strings.TrimSpace(readText(t, filepath.Join(deployRoot, ".ci/run"))), "\n")
+	if last := ci[len(ci)-1]; last != readmeCmd {
+		t.Errorf(".ci/run ends with\n\t%s\nREADME's test command is\n\t%s", last, readmeCmd)
+	}
+}

@@ -89,7 +89,7 @@ func TestShipExactlyOnceAcrossKills(t *testing.T) {
 	brokers := startBroker(t, 3, "access_log")
 	path := filepath.Join(dir, "access.log")
 	lw := newLogWriter(t, path)
-	logs := secrettest.LogDir(t) // scanned by cmd/testsuite
+	logs := secrettest.LogDir(t) // scanned by cmd/secretscan
 	shipper, err := proc.New(logs, "ship", oscheckBinary(t), "ship", "--file", path, "--brokers", brokers[0], "--id", "test-ship",
 		"--batch-lines", "50", "--poll-interval", "20ms", "--log-level", "debug", "--report-every", "0")
 	if err != nil {

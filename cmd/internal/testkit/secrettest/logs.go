@@ -12,7 +12,7 @@ import (
 	"testing"
 )
 
-// LogDirEnv names the environment variable that cmd/testsuite sets to a
+// LogDirEnv names the environment variable that cmd/secretscan sets to a
 // fresh directory whose files it scans after the tests; tests put there the
 // logs they would otherwise keep in memory, so that the scan sees them.
 const LogDirEnv = "OSCHECK_TEST_LOG_DIR"
