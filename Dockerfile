@@ -5,8 +5,8 @@
 #   docker run --rm -p 9464:9464 oscheck:dev run --brokers kafka:9092
 #
 # The go build line must say what proc.BuildEnv and proc.BuildFlags say
-# (cmd/internal/proc/net.go), which is how the tests build every binary;
-# TestDockerfile checks it and builds the same way.
+# (cmd/internal/testkit/proc/net.go), which is how the tests build every
+# binary; TestDockerfile checks it and builds the same way.
 
 # The builder is pinned to go.mod's Go version: the golang image sets
 # GOTOOLCHAIN=local, so an older cached 1.26.x would refuse the module at

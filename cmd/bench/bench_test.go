@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/oscheck/oscheck/cmd/internal/truth"
+	"github.com/oscheck/oscheck/cmd/internal/testkit/truth"
 	"github.com/oscheck/oscheck/processor/classify"
 	"github.com/oscheck/oscheck/processor/decode"
 	"github.com/oscheck/oscheck/topology"

@@ -15,8 +15,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/oscheck/oscheck/cmd/internal/proc"
-	"github.com/oscheck/oscheck/cmd/internal/truth"
+	"github.com/oscheck/oscheck/cmd/internal/testkit/proc"
+	"github.com/oscheck/oscheck/cmd/internal/testkit/truth"
 	"github.com/oscheck/oscheck/topology"
 )
 

@@ -8,8 +8,8 @@ import (
 	"os"
 	"time"
 
+	"github.com/oscheck/oscheck/cmd/internal/testkit/truth"
 	"github.com/oscheck/oscheck/cmd/internal/traffic"
-	"github.com/oscheck/oscheck/cmd/internal/truth"
 	"github.com/oscheck/oscheck/processor/classify"
 	"github.com/oscheck/oscheck/processor/decode"
 	"github.com/oscheck/oscheck/topology"

@@ -9,9 +9,9 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/oscheck/oscheck/cmd/internal/proc"
+	"github.com/oscheck/oscheck/cmd/internal/testkit/proc"
+	"github.com/oscheck/oscheck/cmd/internal/testkit/truth"
 	"github.com/oscheck/oscheck/cmd/internal/traffic"
-	"github.com/oscheck/oscheck/cmd/internal/truth"
 	"github.com/oscheck/oscheck/topology"
 )
 

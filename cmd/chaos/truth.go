@@ -7,8 +7,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/oscheck/oscheck/cmd/internal/testkit/truth"
 	"github.com/oscheck/oscheck/cmd/internal/traffic"
-	"github.com/oscheck/oscheck/cmd/internal/truth"
 )
 
 // stream is the known input: every record's partition and envelope bytes in

@@ -25,8 +25,8 @@ import (
 
 	yaml "go.yaml.in/yaml/v3"
 
-	"github.com/oscheck/oscheck/cmd/internal/ship"
-	"github.com/oscheck/oscheck/cmd/internal/tail"
+	"github.com/oscheck/oscheck/cmd/oscheck/internal/ship"
+	"github.com/oscheck/oscheck/cmd/oscheck/internal/tail"
 	"github.com/oscheck/oscheck/processor/classify"
 	"github.com/oscheck/oscheck/processor/decode"
 	"github.com/oscheck/oscheck/topology"

@@ -21,7 +21,7 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/oscheck/oscheck/cmd/internal/proc"
+	"github.com/oscheck/oscheck/cmd/internal/testkit/proc"
 )
 
 // TestDockerfile checks the Dockerfile's shape (multi-stage, non-root, a

@@ -12,8 +12,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/oscheck/oscheck/cmd/internal/testkit/truth"
 	"github.com/oscheck/oscheck/cmd/internal/traffic"
-	"github.com/oscheck/oscheck/cmd/internal/truth"
 	"github.com/oscheck/oscheck/processor/output"
 )
 

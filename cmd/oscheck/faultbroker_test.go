@@ -12,7 +12,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kfake"
 
-	"github.com/oscheck/oscheck/cmd/internal/faultnet"
+	"github.com/oscheck/oscheck/cmd/internal/testkit/faultnet"
 )
 
 // startFaultyBroker starts an in-process broker, as startBroker does, whose

@@ -21,9 +21,9 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/oscheck/oscheck/cmd/internal/proc"
-	"github.com/oscheck/oscheck/cmd/internal/secrettest"
-	"github.com/oscheck/oscheck/cmd/internal/truth"
+	"github.com/oscheck/oscheck/cmd/internal/testkit/proc"
+	"github.com/oscheck/oscheck/cmd/internal/testkit/secrettest"
+	"github.com/oscheck/oscheck/cmd/internal/testkit/truth"
 	"github.com/oscheck/oscheck/processor/output"
 )
 
@@ -357,7 +357,7 @@ func stoppableService(t *testing.T, args ...string) (logs *syncBuffer, stop func
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	logs = new(syncBuffer)
-	// The log goes to the suite's log directory too, for cmd/testsuite's
+	// The log goes to the suite's log directory too, for cmd/secretscan's
 	// scan for secrets.
 	w := io.MultiWriter(logs, secrettest.LogFile(t))
 	go func() { done <- run(ctx, append([]string{"run"}, args...), io.Discard, w) }()
@@ -424,7 +424,7 @@ func TestMain(m *testing.M) {
 // serviceProcess runs `oscheck run` with args as a process of its own until
 // the test ends, and fails the test unless it then stops with SIGTERM and
 // exit status 0 (or has already exited). Its log goes to the suite's log
-// directory (cmd/testsuite scans it), and into the test's output if the
+// directory (cmd/secretscan scans it), and into the test's output if the
 // test fails.
 //
 // The tests in which the service's transactional producers meet produce

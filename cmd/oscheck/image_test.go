@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/oscheck/oscheck/cmd/internal/proc"
+	"github.com/oscheck/oscheck/cmd/internal/testkit/proc"
 )
 
 // TestDockerBuilderPinned checks that the build stage's golang image is

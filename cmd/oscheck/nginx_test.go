@@ -17,8 +17,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/oscheck/oscheck/cmd/internal/proc"
-	"github.com/oscheck/oscheck/cmd/internal/secrettest"
+	"github.com/oscheck/oscheck/cmd/internal/testkit/proc"
+	"github.com/oscheck/oscheck/cmd/internal/testkit/secrettest"
 )
 
 // nginxClients are the requests the nginx test sends: real User-Agents and

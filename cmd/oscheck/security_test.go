@@ -22,8 +22,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 	"github.com/twmb/franz-go/pkg/kversion"
 
-	"github.com/oscheck/oscheck/cmd/internal/faultnet"
-	"github.com/oscheck/oscheck/cmd/internal/secrettest"
+	"github.com/oscheck/oscheck/cmd/internal/testkit/faultnet"
+	"github.com/oscheck/oscheck/cmd/internal/testkit/secrettest"
 	"github.com/oscheck/oscheck/processor/output"
 	"github.com/oscheck/oscheck/topology"
 )

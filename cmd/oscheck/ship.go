@@ -18,8 +18,8 @@ import (
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
 
-	"github.com/oscheck/oscheck/cmd/internal/ship"
-	"github.com/oscheck/oscheck/cmd/internal/tail"
+	"github.com/oscheck/oscheck/cmd/oscheck/internal/ship"
+	"github.com/oscheck/oscheck/cmd/oscheck/internal/tail"
 	"github.com/oscheck/oscheck/topology"
 )
 

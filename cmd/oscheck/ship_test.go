@@ -16,8 +16,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/oscheck/oscheck/cmd/internal/proc"
-	"github.com/oscheck/oscheck/cmd/internal/secrettest"
+	"github.com/oscheck/oscheck/cmd/internal/testkit/proc"
+	"github.com/oscheck/oscheck/cmd/internal/testkit/secrettest"
 	"github.com/oscheck/oscheck/cmd/internal/traffic"
 )
 
@@ -89,7 +89,7 @@ func TestShipExactlyOnceAcrossKills(t *testing.T) {
 	brokers := startBroker(t, 3, "access_log")
 	path := filepath.Join(dir, "access.log")
 	lw := newLogWriter(t, path)
-	logs := secrettest.LogDir(t) // scanned by cmd/testsuite
+	logs := secrettest.LogDir(t) // scanned by cmd/secretscan
 	shipper, err := proc.New(logs, "ship", oscheckBinary(t), "ship", "--file", path, "--brokers", brokers[0], "--id", "test-ship",
 		"--batch-lines", "50", "--poll-interval", "20ms", "--log-level", "debug", "--report-every", "0")
 	if err != nil {

@@ -10,7 +10,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/oscheck/oscheck/cmd/internal/faultnet"
+	"github.com/oscheck/oscheck/cmd/internal/testkit/faultnet"
 	"github.com/oscheck/oscheck/processor/output"
 )
 

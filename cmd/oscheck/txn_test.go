@@ -15,8 +15,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/oscheck/oscheck/cmd/internal/secrettest"
-	"github.com/oscheck/oscheck/cmd/internal/truth"
+	"github.com/oscheck/oscheck/cmd/internal/testkit/secrettest"
+	"github.com/oscheck/oscheck/cmd/internal/testkit/truth"
 	"github.com/oscheck/oscheck/processor/output"
 	"github.com/oscheck/oscheck/topology"
 )

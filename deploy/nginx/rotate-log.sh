@@ -8,8 +8,8 @@
 # `oscheck ship` follows without losing or repeating a line: it reads the
 # renamed file to its end, until nginx's workers have reopened and it has
 # been quiet for a second, then the new file from its start (README,
-# Shipping nginx logs; cmd/internal/tail). At most ROTATE_MAX_BYTES plus
-# one check's worth of lines in each of the two files.
+# Shipping nginx logs; cmd/oscheck/internal/tail). At most ROTATE_MAX_BYTES
+# plus one check's worth of lines in each of the two files.
 #
 # Kafka Connect's FileStreamSource does not follow a renamed file (it keeps
 # reading the old one): with Connect as the shipper (docker-compose.yml's

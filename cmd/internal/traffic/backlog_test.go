@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/oscheck/oscheck/cmd/internal/truth"
+	"github.com/oscheck/oscheck/cmd/internal/testkit/truth"
 )
 
 // TestBacklogLateness checks that a backlog has no late line unless asked,

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/oscheck/oscheck/cmd/internal/secrettest"
+	"github.com/oscheck/oscheck/cmd/internal/testkit/secrettest"
 )
 
 // FuzzScanLine checks that a line holding a secret is a hit, and that a

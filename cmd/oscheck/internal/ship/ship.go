@@ -9,7 +9,7 @@ import (
 
 	"github.com/IBM/sarama"
 
-	"github.com/oscheck/oscheck/cmd/internal/tail"
+	"github.com/oscheck/oscheck/cmd/oscheck/internal/tail"
 )
 
 // Config says what to ship where.

@@ -12,7 +12,7 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/oscheck/oscheck/cmd/internal/secrettest"
+	"github.com/oscheck/oscheck/cmd/internal/testkit/secrettest"
 )
 
 // A detector finds one kind of secret in a line: needles are literals of
@@ -83,7 +83,7 @@ func (h hit) String() string {
 
 // scanner counts what it scanned and collects hits.
 type scanner struct {
-	lines, lineBytes int64 // test output (the JSON stream's Output, go test's stderr)
+	lines, lineBytes int64 // test output (the JSON stream's Output, the command's stderr)
 	files, fileBytes int64 // files under the log directory
 	hits             []hit
 }
@@ -227,18 +227,9 @@ func (l *lines) flush(line func(key, test, s string)) {
 }
 
 // scanOutput scans a line of test output: where names the package (or the
-// build, or "go test"), test the test that printed it.
+// build, or the command's stderr), test the test that printed it.
 func (s *scanner) scanOutput(where, test, line string) {
 	s.lines++
 	s.lineBytes += int64(len(line))
 	s.scanLine(where, test, 0, line)
-}
-
-// add adds what o scanned and found to s.
-func (s *scanner) add(o *scanner) {
-	s.lines += o.lines
-	s.lineBytes += o.lineBytes
-	s.files += o.files
-	s.fileBytes += o.fileBytes
-	s.hits = append(s.hits, o.hits...)
 }

@@ -1,7 +1,8 @@
 // Package secrettest gives tests their secrets (passwords, certificates and
 // keys) in a form that a scan of the test suite's logs can recognise, and
-// sends component logs where that scan looks (cmd/testsuite runs the suite
-// and does the scan). It is imported from _test.go files only.
+// sends component logs where that scan looks (cmd/secretscan runs the
+// suite and does the scan). Apart from cmd/secretscan, which uses its
+// marker, it is imported from _test.go files only.
 package secrettest
 
 import (
@@ -12,7 +13,7 @@ import (
 )
 
 // Marker begins every password that Password returns. A log line holding it
-// holds a password; cmd/testsuite fails the run when it sees one.
+// holds a password; cmd/secretscan fails the run when it sees one.
 const Marker = "oscheck-test-secret-"
 
 // PrivateKeyPattern matches the header of a PEM private key of any type

@@ -12,7 +12,7 @@ import (
 	"testing"
 )
 
-// LogDirEnv names the environment variable that cmd/testsuite sets to a
+// LogDirEnv names the environment variable that cmd/secretscan sets to a
 // fresh directory whose files it scans after the tests; tests put there the
 // logs they would otherwise keep in memory, so that the scan sees them.
 const LogDirEnv = "OSCHECK_TEST_LOG_DIR"
@@ -40,7 +40,7 @@ func LogFile(t testing.TB) io.Writer {
 }
 
 // LogDir returns a new directory <dir>/<t.Name()>-<n> in the directory that
-// LogDirEnv names, for the logs of processes a test starts (cmd/internal/proc
+// LogDirEnv names, for the logs of processes a test starts (testkit/proc
 // writes there), or t.TempDir() when it is not set. It stays when the test
 // ends, for the scan.
 func LogDir(t testing.TB) string {

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/oscheck/oscheck/cmd/internal/secrettest"
+	"github.com/oscheck/oscheck/cmd/internal/testkit/secrettest"
 )
 
 // holdsSecret reports whether s still holds anything a detector looks for.
