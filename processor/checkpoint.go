@@ -49,7 +49,7 @@ const MaxCheckpointBytes = 192 << 10
 // checkpointRecords returns the changelog records of partition id's
 // checkpoint cp of aggregator agg: its pieces, if it needs them, and last
 // the checkpoint itself.
-func (p *Parser) checkpointRecords(id int32, cp checkpoint, agg []byte) ([]Record, error) {
+func (p *ParseStage) checkpointRecords(id int32, cp checkpoint, agg []byte) ([]Record, error) {
 	var out []Record
 	if len(agg) > MaxCheckpointBytes {
 		sum := sha256.Sum256(agg)
@@ -97,7 +97,7 @@ func (cp checkpoint) assemble(piece func(i int) ([]byte, error)) ([]byte, error)
 // when the group's offsets were reset, to read the input again. piece(i)
 // returns the last committed value under ChangelogPieceKey(id, i), for a
 // checkpoint written in pieces.
-func (p *Parser) Restore(id int32, data []byte, initial int64, piece func(i int) ([]byte, error)) (restored bool, err error) {
+func (p *ParseStage) Restore(id int32, data []byte, initial int64, piece func(i int) ([]byte, error)) (restored bool, err error) {
 	part := p.partition(id)
 	part.mu.Lock()
 	defer part.mu.Unlock()
@@ -150,7 +150,7 @@ func (e *FutureStateError) Error() string {
 // that is idle, as IdleFlushes does, and reports whether windows wait to be
 // reported: their reports go out with the next commit (Precommit), which the
 // caller should ask for soon.
-func (p *Parser) CloseIdle(now time.Time, position func(partition int32, next int64) (owned, caughtUp bool)) (due bool) {
+func (p *ParseStage) CloseIdle(now time.Time, position func(partition int32, next int64) (owned, caughtUp bool)) (due bool) {
 	for id, part := range *p.parts.Load() {
 		if !p.closeIdle(int32(id), part, now, position) {
 			continue
@@ -167,7 +167,7 @@ func (p *Parser) CloseIdle(now time.Time, position func(partition int32, next in
 // the reports of every window closed since the last commit and a checkpoint
 // of every partition whose state changed. Windows are reported only here, so
 // a partition sends each slot at most one report per transaction.
-func (p *Parser) Precommit() ([]Record, error) {
+func (p *ParseStage) Precommit() ([]Record, error) {
 	var out []Record
 	for id, part := range *p.parts.Load() {
 		part.mu.Lock()
@@ -182,7 +182,7 @@ func (p *Parser) Precommit() ([]Record, error) {
 }
 
 // precommit must be called with part.mu held.
-func (p *Parser) precommit(id int32, part *partition) ([]Record, error) {
+func (p *ParseStage) precommit(id int32, part *partition) ([]Record, error) {
 	var out []Record
 	if part.agg.Due() {
 		reports, _ := part.agg.Flush()
@@ -223,7 +223,7 @@ func (p *Parser) precommit(id int32, part *partition) ([]Record, error) {
 // was sent since. The topology marks such positions, so that a restore
 // that finds none can tell a lost changelog from a partition that never
 // had one.
-func (p *Parser) Checkpointed(id int32) bool {
+func (p *ParseStage) Checkpointed(id int32) bool {
 	parts := *p.parts.Load()
 	if int(id) >= len(parts) {
 		return false

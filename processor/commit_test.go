@@ -15,7 +15,7 @@ import (
 )
 
 // The parse stage's commit bookkeeping: the gate commits a partition no
-// further than Parser.Done and Parser.Floor allow, so the floor they return
+// further than ParseStage.Done and ParseStage.Floor allow, so the floor they return
 // must never pass a record whose effect is not yet acknowledged (a replay from
 // the commit would not rebuild it), and should rise as soon as it may (the
 // commit lags by what it holds back; a replay re-reads all of it).
@@ -29,9 +29,9 @@ import (
 // Claims without partials need no hold: a replay's first report claims
 // everything from Unbounded again.
 //
-// commitBench drives a Parser as goka and the gate would, holding each record's
+// commitBench drives a ParseStage as goka and the gate would, holding each record's
 // emits until the test acknowledges them, and keeps its own account of every
-// partition's unacknowledged records, learned from what the Parser emitted; at
+// partition's unacknowledged records, learned from what the ParseStage emitted; at
 // every step the floor must be exactly the lowest of them.
 
 var commitLines = []string{
@@ -44,8 +44,8 @@ const notALogLine = "not an access log"
 
 type commitBench struct {
 	t     *testing.T
-	p     *Parser
-	cfg   ParserConfig
+	p     *ParseStage
+	cfg   ParseStageConfig
 	parts []*ledger
 	// idle flushes not yet released, by the id idle returned
 	flushes map[int]*heldFlush
@@ -67,11 +67,11 @@ type heldFlush struct {
 	release   func()
 }
 
-func newCommitBench(t *testing.T, cfg ParserConfig) *commitBench {
+func newCommitBench(t *testing.T, cfg ParseStageConfig) *commitBench {
 	cfg.TimeSource = TimeFromRecord // the test sets event times as record timestamps
 	cfg.OSParam = "os_type"
 	cfg.Repartition, cfg.DeadLetter, cfg.Late = "reports", "dlq", "late"
-	b := &commitBench{t: t, p: NewParser(cfg, NewMetrics(prometheus.NewRegistry())), cfg: cfg,
+	b := &commitBench{t: t, p: NewParseStage(cfg, NewMetrics(prometheus.NewRegistry())), cfg: cfg,
 		flushes: make(map[int]*heldFlush)}
 	for range cfg.Sources {
 		b.parts = append(b.parts, newLedger(0))
@@ -84,7 +84,7 @@ func newLedger(next int64) *ledger {
 }
 
 // pending returns the lowest offset whose effect is not acknowledged, or
-// math.MaxInt64: the floor the Parser must report.
+// math.MaxInt64: the floor the ParseStage must report.
 func (b *commitBench) pending(part int32) int64 {
 	l := b.parts[part]
 	low := int64(math.MaxInt64)
@@ -144,7 +144,7 @@ func (b *commitBench) garbage(part int32) int64 {
 	return b.consume(part, time.UnixMilli(0), notALogLine)
 }
 
-// consume runs the Parser's callback on one record and accounts for what it
+// consume runs the ParseStage's callback on one record and accounts for what it
 // emitted. A record that emitted nothing is acknowledged at once, as goka
 // marks it when its callback returns.
 func (b *commitBench) consume(part int32, ts time.Time, raw string) int64 {
@@ -251,10 +251,10 @@ func (b *commitBench) release(id int) {
 	b.check(fmt.Sprintf("releasing idle flush %d", id))
 }
 
-// reset starts a new session: the Parser forgets everything, and every
+// reset starts a new session: the ParseStage forgets everything, and every
 // partition is consumed again from the lowest offset the commit can have
 // reached (a hold's floor, or the next record when nothing is held).
-// Acknowledgements of the old session never reach the Parser (the gate drops
+// Acknowledgements of the old session never reach the ParseStage (the gate drops
 // them); releases of its idle flushes may, and must change nothing.
 func (b *commitBench) reset() (stale []func()) {
 	b.t.Helper()
@@ -274,8 +274,8 @@ func (b *commitBench) reset() (stale []func()) {
 
 // oneSecond is the configuration of the scripted tests: 1 s windows, no
 // grace, so a record in the next window closes the one before.
-func oneSecond(sources int32) ParserConfig {
-	return ParserConfig{Windows: state.Windows{Size: 1000}, Idle: time.Second, Sources: sources,
+func oneSecond(sources int32) ParseStageConfig {
+	return ParseStageConfig{Windows: state.Windows{Size: 1000}, Idle: time.Second, Sources: sources,
 		SlotKeys: []string{"slot-0", "slot-1"}}
 }
 
@@ -404,7 +404,7 @@ func TestCommitFloorReset(t *testing.T) {
 func TestCommitFloorMatchesAccount(t *testing.T) {
 	for seed := uint64(1); seed <= 200; seed++ {
 		rng := rand.New(rand.NewPCG(seed, 3))
-		cfg := ParserConfig{
+		cfg := ParseStageConfig{
 			Windows: state.Windows{Size: 1000}, Grace: time.Duration(rng.IntN(3)) * 500 * time.Millisecond,
 			Idle: time.Second, Sources: 2, SlotKeys: []string{"slot-0", "slot-1", "slot-2"}[:1+rng.IntN(3)],
 		}
@@ -418,7 +418,7 @@ func TestCommitFloorMatchesAccount(t *testing.T) {
 	}
 }
 
-func randomCommits(t *testing.T, rng *rand.Rand, cfg ParserConfig) {
+func randomCommits(t *testing.T, rng *rand.Rand, cfg ParseStageConfig) {
 	b := newCommitBench(t, cfg)
 	size, grace := cfg.Windows.Size, cfg.Grace.Milliseconds()
 	const base = 1565743788000 // 2019-08-14

@@ -24,13 +24,13 @@ func TestFutureRecordReplayedAfterClockCaughtUp(t *testing.T) {
 	const skew = 5 * time.Second
 	for _, txn := range []bool{false, true} {
 		t.Run(fmt.Sprintf("transactional=%v", txn), func(t *testing.T) {
-			cfg := ParserConfig{
+			cfg := ParseStageConfig{
 				Windows: state.Windows{Size: 1000}, Idle: time.Second, MaxEventSkew: skew,
 				OSParam: "os_type", Sources: 1, SlotKeys: []string{"s0"},
 				Repartition: "reports", DeadLetter: "dlq", Late: "late", Transactional: txn,
 				Changelog: "changelog", ChangelogKey: func(int32) string { return "c0" },
 			}
-			p := NewParser(cfg, NewMetrics(prometheus.NewRegistry()))
+			p := NewParseStage(cfg, NewMetrics(prometheus.NewRegistry()))
 			written := time.Now().Truncate(time.Second).Add(-skew) // the records' timestamps
 			lineAt := func(at time.Time) []byte {
 				return fmt.Appendf(nil, `10.0.0.1 - - [%s] "GET /?os_type=ios HTTP/1.1" 200 1`, at.UTC().Format("02/Jan/2006:15:04:05 -0700"))
@@ -62,11 +62,11 @@ func TestFutureRecordReplayedAfterClockCaughtUp(t *testing.T) {
 // moved (taken with max-event-skew 0) does not restore under a skew: every
 // later record would be late. Restore names the partition and the time.
 func TestRestoreFutureState(t *testing.T) {
-	cfg := ParserConfig{
+	cfg := ParseStageConfig{
 		Windows: state.Windows{Size: 1000}, Idle: time.Second, OSParam: "os_type", Sources: 1, SlotKeys: []string{"s0"},
 		Repartition: "reports", DeadLetter: "dlq", Transactional: true, Changelog: "changelog", ChangelogKey: func(int32) string { return "c0" },
 	}
-	before := NewParser(cfg, NewMetrics(prometheus.NewRegistry()))
+	before := NewParseStage(cfg, NewMetrics(prometheus.NewRegistry()))
 	before.Consume(&recordContext{offset: 0, timestamp: time.Now()},
 		[]byte(`10.0.0.1 - - [01/Jan/2099:00:00:00 +0000] "GET /?os_type=ios HTTP/1.1" 200 1`))
 	recs, err := before.Precommit()
@@ -80,14 +80,14 @@ func TestRestoreFutureState(t *testing.T) {
 		}
 	}
 	cfg.MaxEventSkew = 15 * time.Minute
-	after := NewParser(cfg, NewMetrics(prometheus.NewRegistry()))
+	after := NewParseStage(cfg, NewMetrics(prometheus.NewRegistry()))
 	restored, err := after.Restore(0, cp, 1, nil)
 	var future *FutureStateError
 	if restored || !errors.As(err, &future) || future.Partition != 0 || future.EventTime.Year() != 2099 {
 		t.Fatalf("Restore: %v, %v; want a FutureStateError for partition 0 in 2099", restored, err)
 	}
 	cfg.MaxEventSkew = 0
-	if restored, err := NewParser(cfg, NewMetrics(prometheus.NewRegistry())).Restore(0, cp, 1, nil); !restored || err != nil {
+	if restored, err := NewParseStage(cfg, NewMetrics(prometheus.NewRegistry())).Restore(0, cp, 1, nil); !restored || err != nil {
 		t.Fatalf("Restore without a skew: %v, %v; want it restored", restored, err)
 	}
 }

@@ -68,13 +68,13 @@ func lineAt(at time.Time, osType string) []byte {
 	return fmt.Appendf(nil, `10.0.0.1 - - [%s] "GET /?os_type=%s HTTP/1.1" 200 1`, at.Format("02/Jan/2006:15:04:05 -0700"), osType)
 }
 
-// stageHarness plays one input partition through a Parser and keeps what
+// stageHarness plays one input partition through a ParseStage and keeps what
 // was committed.
 type stageHarness struct {
 	t       *testing.T
 	txn     bool
-	cfg     ParserConfig
-	p       *Parser
+	cfg     ParseStageConfig
+	p       *ParseStage
 	records [][]byte
 	at      int64 // event time of the last line, Unix ms
 	next    int   // the next record to consume
@@ -96,13 +96,13 @@ type slotReport struct {
 
 func newStageHarness(t *testing.T, txn bool, grace int64) *stageHarness {
 	h := &stageHarness{t: t, txn: txn, at: time.Date(2019, 8, 14, 0, 0, 0, 0, time.UTC).UnixMilli()}
-	h.cfg = ParserConfig{
+	h.cfg = ParseStageConfig{
 		Windows: state.Windows{Size: 1000}, Grace: time.Duration(grace) * time.Millisecond, Idle: time.Second,
 		MaxEventSkew: 15 * time.Minute, MaxOSTypes: 2, OSParam: "os_type", Sources: 1,
 		SlotKeys: []string{"s0", "s1"}, Repartition: "reports", DeadLetter: "dlq", Late: "late",
 		Transactional: txn, Changelog: "changelog", ChangelogKey: func(int32) string { return "c0" },
 	}
-	h.p = NewParser(h.cfg, NewMetrics(prometheus.NewRegistry()))
+	h.p = NewParseStage(h.cfg, NewMetrics(prometheus.NewRegistry()))
 	return h
 }
 

@@ -41,17 +41,17 @@ func (c *finalContext) Emit(s goka.Stream, key string, value any, _ ...goka.Cont
 // and at its claim, learnInputGrowth). It reads the report again.
 //
 // Observed: the slot grows to 3 before the report is applied again
-// (Windower.Consume calls slot.Grow with what the stage learned, a wall-clock
+// (WindowStage.Consume calls slot.Grow with what the stage learned, a wall-clock
 // fact, not one in the log), so the replay does not finalise window 0: it
 // waits for source 2, whose partial is then counted, and window 0 comes out a
 // second time with another count. What a slot decides must depend only on the
 // reports in offset order (README: "closing depends only on the records in
 // offset order"), or a replay is not a replay.
 func TestAttackAtLeastOnceReplayAfterGrowth(t *testing.T) {
-	cfg := WindowerConfig{Windows: state.Windows{Size: 2000}, Retain: 8, Emit: EmitFinal,
+	cfg := WindowStageConfig{Windows: state.Windows{Size: 2000}, Retain: 8, Emit: EmitFinal,
 		Format: output.KStreams, Output: "os-check", Committed: func(int32) int64 { return 0 }}
 	table := newTestTable()
-	first := NewWindower(over(cfg, table), NewMetrics(prometheus.NewRegistry()))
+	first := NewWindowStage(over(cfg, table), NewMetrics(prometheus.NewRegistry()))
 	first.Grow(2)
 	r0 := &state.Report{Source: 0, Sources: 2, From: state.Unbounded, To: 2000,
 		Partials: []state.Partial{{Start: 0, Counts: map[string]int64{"android": 3}}}}
@@ -68,7 +68,7 @@ func TestAttackAtLeastOnceReplayAfterGrowth(t *testing.T) {
 
 	// Restarted after the input grew to 3 partitions.
 	table = saved
-	second := NewWindower(over(cfg, table), NewMetrics(prometheus.NewRegistry()))
+	second := NewWindowStage(over(cfg, table), NewMetrics(prometheus.NewRegistry()))
 	second.Grow(3)
 	again := &finalContext{slotContext: slotContext{table: table, key: "slot-0", offset: 1}}
 	second.Consume(again, r1)

@@ -2,8 +2,8 @@ package processor
 
 import "math"
 
-// Committer is what the topology asks before it commits a partition's offset.
-type Committer interface {
+// CommitFloor is what the topology asks before it commits a partition's offset.
+type CommitFloor interface {
 	// Done tells that goka finished the record at next-1 (its callback ran and
 	// its emits were acknowledged) and returns the partition's floor after
 	// that, as Floor would: one call on the per-record path.

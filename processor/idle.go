@@ -25,7 +25,7 @@ type IdleFlush struct {
 //
 // A partition that is behind is never idle, however long since its last
 // record: a replay after downtime must not close windows it is about to fill.
-func (p *Parser) IdleFlushes(now time.Time, position func(partition int32, next int64) (owned, caughtUp bool)) []IdleFlush {
+func (p *ParseStage) IdleFlushes(now time.Time, position func(partition int32, next int64) (owned, caughtUp bool)) []IdleFlush {
 	parts := *p.parts.Load()
 	var out []IdleFlush
 	for id, part := range parts {
@@ -43,7 +43,7 @@ func (p *Parser) IdleFlushes(now time.Time, position func(partition int32, next 
 
 // closeIdle closes the windows of partition id if it is idle, and reports
 // whether the partition is owned here (see IdleFlushes).
-func (p *Parser) closeIdle(id int32, part *partition, now time.Time, position func(partition int32, next int64) (owned, caughtUp bool)) bool {
+func (p *ParseStage) closeIdle(id int32, part *partition, now time.Time, position func(partition int32, next int64) (owned, caughtUp bool)) bool {
 	part.mu.Lock()
 	next := part.next
 	part.mu.Unlock()
@@ -66,7 +66,7 @@ func (p *Parser) closeIdle(id int32, part *partition, now time.Time, position fu
 }
 
 // flushIdle must be called with part.mu held.
-func (p *Parser) flushIdle(id int32, part *partition) IdleFlush {
+func (p *ParseStage) flushIdle(id int32, part *partition) IdleFlush {
 	reports, floor := part.agg.Flush()
 	f := IdleFlush{Partition: id, Reports: make(map[string][]*state.Report, len(reports)), Release: func() {}}
 	for slot, r := range reports {

@@ -15,8 +15,8 @@ import (
 	"github.com/oscheck/oscheck/state"
 )
 
-// ParserConfig configures the parse stage.
-type ParserConfig struct {
+// ParseStageConfig configures the parse stage.
+type ParseStageConfig struct {
 	Windows    state.Windows
 	Grace      time.Duration
 	Idle       time.Duration
@@ -66,7 +66,7 @@ type ParserConfig struct {
 	Closed func()
 }
 
-// Parser is the parse stage: a goka callback plus the in-memory windows of
+// ParseStage is the parse stage: a goka callback plus the in-memory windows of
 // every input partition this instance owns.
 //
 // Per partition, goka runs callbacks on one goroutine, and the idle flush runs
@@ -74,8 +74,8 @@ type ParserConfig struct {
 // dropped at every new consumer-group session (Reset): the session consumes
 // again from the committed offset, which Floor kept at or below the first
 // record of every window still open, so the state is rebuilt exactly.
-type Parser struct {
-	cfg     ParserConfig
+type ParseStage struct {
+	cfg     ParseStageConfig
 	metrics *Metrics
 	types   state.TypeBound
 
@@ -109,9 +109,9 @@ type partition struct {
 	quietSince time.Time
 }
 
-// NewParser returns a parse stage with no partitions.
-func NewParser(cfg ParserConfig, m *Metrics) *Parser {
-	p := &Parser{cfg: cfg, metrics: m}
+// NewParseStage returns a parse stage with no partitions.
+func NewParseStage(cfg ParseStageConfig, m *Metrics) *ParseStage {
+	p := &ParseStage{cfg: cfg, metrics: m}
 	p.sources.Store(cfg.Sources)
 	p.types = state.TypeBound{Max: cfg.MaxOSTypes, Kept: make(map[string]bool), Fold: classify.Other}
 	for _, name := range classify.BucketNames(cfg.Classify...) {
@@ -121,8 +121,8 @@ func NewParser(cfg ParserConfig, m *Metrics) *Parser {
 	return p
 }
 
-// Reset implements Committer.
-func (p *Parser) Reset() {
+// Reset implements CommitFloor.
+func (p *ParseStage) Reset() {
 	p.grow.Lock()
 	defer p.grow.Unlock()
 	parts := make([]*partition, p.sources.Load())
@@ -135,7 +135,7 @@ func (p *Parser) Reset() {
 // Grow tells the stage that the input has n partitions: it makes room for
 // the new ones, and every partition's reports from now on tell the slots,
 // which then wait for the new partitions' claims too. It never shrinks.
-func (p *Parser) Grow(n int32) {
+func (p *ParseStage) Grow(n int32) {
 	p.grow.Lock()
 	defer p.grow.Unlock()
 	if n <= p.sources.Load() {
@@ -156,7 +156,7 @@ func (p *Parser) Grow(n int32) {
 	p.parts.Store(&parts)
 }
 
-func (p *Parser) newPartition(id int32) *partition {
+func (p *ParseStage) newPartition(id int32) *partition {
 	return &partition{
 		agg:   state.NewAggregator(p.aggregatorConfig(id)),
 		dec:   decode.NewDecoder(p.cfg.OSParam),
@@ -168,7 +168,7 @@ func (p *Parser) newPartition(id int32) *partition {
 }
 
 // aggregatorConfig is the configuration of partition id's aggregator.
-func (p *Parser) aggregatorConfig(id int32) state.AggregatorConfig {
+func (p *ParseStage) aggregatorConfig(id int32) state.AggregatorConfig {
 	return state.AggregatorConfig{
 		Windows: p.cfg.Windows,
 		Grace:   p.cfg.Grace.Milliseconds(),
@@ -183,7 +183,7 @@ func (p *Parser) aggregatorConfig(id int32) state.AggregatorConfig {
 // is one the input gained: the caller should have said so (Grow) with the
 // input's whole count when the partition was claimed; this is the least
 // the claim itself proves.
-func (p *Parser) partition(id int32) *partition {
+func (p *ParseStage) partition(id int32) *partition {
 	if parts := *p.parts.Load(); int(id) < len(parts) {
 		return parts[id]
 	}
@@ -197,7 +197,7 @@ func (p *Parser) partition(id int32) *partition {
 // acknowledges emits on the producer's goroutine, which takes the same lock
 // (Done), and an emit blocks while the producer's queue is full, so emitting
 // under the lock could deadlock once a burst of reports fills the queue.
-func (p *Parser) Consume(ctx goka.Context, msg any) {
+func (p *ParseStage) Consume(ctx goka.Context, msg any) {
 	raw, _ := msg.([]byte)
 	part := p.partition(ctx.Partition())
 	p.metrics.RecordsConsumed.Inc()
@@ -228,7 +228,7 @@ type pendingEmit struct {
 
 // count decodes, classifies and counts one record, queueing on part.emits
 // what must be sent. It must be called with part.mu held.
-func (p *Parser) count(ctx goka.Context, part *partition, raw []byte) {
+func (p *ParseStage) count(ctx goka.Context, part *partition, raw []byte) {
 	offset := ctx.Offset()
 	part.next = offset + 1
 	part.dirty = true
@@ -306,7 +306,7 @@ func (p *Parser) count(ctx goka.Context, part *partition, raw []byte) {
 // that every reading judges a record alike. Where the timestamp is the event
 // time itself (time source record) or missing, it is the wall clock, which
 // only a transaction makes a decision of once.
-func (p *Parser) writtenAt(ctx goka.Context) (int64, string) {
+func (p *ParseStage) writtenAt(ctx goka.Context) (int64, string) {
 	if ts := ctx.Timestamp().UnixMilli(); p.cfg.TimeSource != TimeFromRecord && ts > 0 {
 		return ts, "its record's timestamp"
 	}
@@ -316,7 +316,7 @@ func (p *Parser) writtenAt(ctx goka.Context) (int64, string) {
 // hold keeps the commit at or below floor until the record at until is
 // done. Under exactly_once_v2 a record's effects commit with its offset, so
 // nothing is held.
-func (p *Parser) hold(part *partition, until, floor int64) {
+func (p *ParseStage) hold(part *partition, until, floor int64) {
 	if !p.cfg.Transactional {
 		part.holds.add(until, floor)
 	}
@@ -325,7 +325,7 @@ func (p *Parser) hold(part *partition, until, floor int64) {
 // reportDue reports whether ReportEvery has passed since the partition last
 // reported, and if so starts the next interval. It must be called with
 // part.mu held.
-func (p *Parser) reportDue(part *partition) bool {
+func (p *ParseStage) reportDue(part *partition) bool {
 	if p.cfg.ReportEvery <= 0 {
 		return true
 	}
@@ -343,13 +343,13 @@ func (p *Parser) reportDue(part *partition) bool {
 const ReasonTimeOutOfRange = "time_out_of_range"
 
 // ReasonFuture is the dead-letter reason of a record whose event time is
-// more than ParserConfig.MaxEventSkew ahead of the wall clock.
+// more than ParseStageConfig.MaxEventSkew ahead of the wall clock.
 const ReasonFuture = "future"
 
 // deadLetter queues raw for the dead-letter topic with its reason and holds
 // the commit below the record until the broker has it: a malformed record is
 // moved, never lost. It must be called with part.mu held.
-func (p *Parser) deadLetter(ctx goka.Context, part *partition, raw []byte, reason, detail string) {
+func (p *ParseStage) deadLetter(ctx goka.Context, part *partition, raw []byte, reason, detail string) {
 	p.metrics.RecordsMalformed.WithLabelValues(reason).Inc()
 	p.hold(part, ctx.Offset(), ctx.Offset())
 	key, value, headers := copyOut(ctx, raw, goka.Headers{"reason": []byte(detail)})
@@ -381,8 +381,8 @@ func copyOut(ctx goka.Context, raw []byte, headers goka.Headers) (string, []byte
 	return key[:k], raw[:v], headers
 }
 
-// Done implements Committer.
-func (p *Parser) Done(id int32, next int64) int64 {
+// Done implements CommitFloor.
+func (p *ParseStage) Done(id int32, next int64) int64 {
 	part := p.partition(id)
 	part.mu.Lock()
 	defer part.mu.Unlock()
@@ -390,9 +390,9 @@ func (p *Parser) Done(id int32, next int64) int64 {
 	return min(part.holds.floor(), part.agg.SafeOffset())
 }
 
-// Floor implements Committer: the first record of the oldest open window, or
+// Floor implements CommitFloor: the first record of the oldest open window, or
 // of a flushed window whose report is not yet acknowledged.
-func (p *Parser) Floor(id int32) int64 {
+func (p *ParseStage) Floor(id int32) int64 {
 	part := p.partition(id)
 	part.mu.Lock()
 	defer part.mu.Unlock()
@@ -400,7 +400,7 @@ func (p *Parser) Floor(id int32) int64 {
 }
 
 // OpenWindows returns the number of windows open across owned partitions.
-func (p *Parser) OpenWindows() int {
+func (p *ParseStage) OpenWindows() int {
 	parts := *p.parts.Load()
 	n := 0
 	for _, part := range parts {

@@ -15,12 +15,12 @@ type gokaContext = goka.Context
 
 // recordContext is the goka.Context of one record. With parser set, each
 // Emit is acknowledged at once, on the caller's goroutine: the acknowledgement
-// commits the record, which asks the Parser (Done) as goka's producer
+// commits the record, which asks the ParseStage (Done) as goka's producer
 // goroutine does. Without, the emits wait for the test to acknowledge the
 // record, in whatever order it likes.
 type recordContext struct {
 	gokaContext // the methods Consume does not call: nil
-	parser      *Parser
+	parser      *ParseStage
 	offset      int64
 	partition   int32
 	timestamp   time.Time
@@ -46,7 +46,7 @@ func (c *recordContext) Emit(topic goka.Stream, _ string, value any, _ ...goka.C
 // deadlocked the parse stage on a flood of reports. Here the acknowledgement
 // comes inside Emit, so emitting under the lock hangs at once.
 func TestParserEmitsOutsideItsLock(t *testing.T) {
-	p := NewParser(ParserConfig{
+	p := NewParseStage(ParseStageConfig{
 		Windows: state.Windows{Size: 2000}, Sources: 1, SlotKeys: []string{"slot-0"},
 		Repartition: "reports", DeadLetter: "dlq", Late: "late", OSParam: "os_type",
 	}, NewMetrics(prometheus.NewRegistry()))

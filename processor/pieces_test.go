@@ -18,16 +18,16 @@ import (
 // and restored from them exactly; pieces that are not the checkpoint's are
 // refused; a later checkpoint that fits one record restores from it alone.
 func TestCheckpointInPieces(t *testing.T) {
-	cfg := ParserConfig{
+	cfg := ParseStageConfig{
 		Windows: state.Windows{Size: 1000}, Grace: time.Hour, Idle: time.Hour, OSParam: "os_type", MaxOSTypes: 300,
 		Sources: 1, SlotKeys: []string{"s0"}, Repartition: "reports", DeadLetter: "dlq", Transactional: true,
 		Changelog: "changelog", ChangelogKey: func(int32) string { return "c0" },
 		ChangelogPieceKey: func(_ int32, n int) string { return fmt.Sprintf("c0#%d", n) },
 	}
-	before := NewParser(cfg, NewMetrics(prometheus.NewRegistry()))
+	before := NewParseStage(cfg, NewMetrics(prometheus.NewRegistry()))
 	at := time.Date(2019, 8, 14, 0, 0, 0, 0, time.UTC)
 	var offset int64
-	line := func(p *Parser, t time.Time, osType string) {
+	line := func(p *ParseStage, t time.Time, osType string) {
 		p.Consume(&recordContext{offset: offset, timestamp: time.Now()}, []byte(fmt.Sprintf(
 			`10.0.0.1 - - [%s] "GET /?os_type=%s HTTP/1.1" 200 1`, t.Format("02/Jan/2006:15:04:05 -0700"), osType)))
 		offset++
@@ -38,7 +38,7 @@ func TestCheckpointInPieces(t *testing.T) {
 		}
 	}
 	changelog := map[string][]byte{}
-	commit := func(p *Parser) (keys []string) {
+	commit := func(p *ParseStage) (keys []string) {
 		t.Helper()
 		recs, err := p.Precommit()
 		if err != nil {
@@ -65,8 +65,8 @@ func TestCheckpointInPieces(t *testing.T) {
 		}
 		return nil, fmt.Errorf("no piece %d", i)
 	}
-	restore := func() (*Parser, error) {
-		after := NewParser(cfg, NewMetrics(prometheus.NewRegistry()))
+	restore := func() (*ParseStage, error) {
+		after := NewParseStage(cfg, NewMetrics(prometheus.NewRegistry()))
 		restored, err := after.Restore(0, changelog["c0"], offset, piece)
 		if err == nil && !restored {
 			t.Fatal("the checkpoint was not restored")

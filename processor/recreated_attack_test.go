@@ -17,7 +17,7 @@ import (
 // the topic's offsets, not the slot's positions (Base + offset).
 func TestWindowerHoldsAfterRecreatedTopic(t *testing.T) {
 	table := newTestTable()
-	w := NewWindower(over(WindowerConfig{Windows: state.Windows{Size: 2000}, Retain: 8, Emit: EmitFinal,
+	w := NewWindowStage(over(WindowStageConfig{Windows: state.Windows{Size: 2000}, Retain: 8, Emit: EmitFinal,
 		Format: output.KStreams, Output: "os-check", Committed: func(int32) int64 { return 0 }}, table),
 		NewMetrics(prometheus.NewRegistry()))
 	report := func(from, to int64) *state.Report {

@@ -16,8 +16,8 @@ import (
 	"github.com/oscheck/oscheck/state"
 )
 
-// WindowerConfig configures the window stage.
-type WindowerConfig struct {
+// WindowStageConfig configures the window stage.
+type WindowStageConfig struct {
 	Windows state.Windows
 	Retain  int // finals kept per slot for re-emission and queries
 	Emit    EmitMode
@@ -58,14 +58,14 @@ type claim struct {
 	end   int64
 }
 
-// Windower is the window stage: a goka callback over the repartition topic
+// WindowStage is the window stage: a goka callback over the repartition topic
 // whose table holds one state.Slot per slot key.
 //
 // Every callback writes the table and emits, so each record holds the commit
 // until goka has both acknowledged: sarama commits the highest offset marked,
 // and goka marks records as their emits complete, which need not be in order.
-type Windower struct {
-	cfg     WindowerConfig
+type WindowStage struct {
+	cfg     WindowStageConfig
 	metrics *Metrics
 
 	mu    sync.Mutex
@@ -85,14 +85,14 @@ type Windower struct {
 	sources atomic.Int32
 }
 
-// NewWindower returns a window stage.
-func NewWindower(cfg WindowerConfig, m *Metrics) *Windower {
-	return &Windower{cfg: cfg, metrics: m, holds: make(map[int32]*holds), slots: make(map[string]*state.Slot),
+// NewWindowStage returns a window stage.
+func NewWindowStage(cfg WindowStageConfig, m *Metrics) *WindowStage {
+	return &WindowStage{cfg: cfg, metrics: m, holds: make(map[int32]*holds), slots: make(map[string]*state.Slot),
 		open: make(map[string]int), delivered: make(map[int32]*delivered), claims: make(map[int32]claim)}
 }
 
 // Consume is the goka callback for the repartition topic.
-func (w *Windower) Consume(ctx goka.Context, msg any) {
+func (w *WindowStage) Consume(ctx goka.Context, msg any) {
 	r, ok := msg.(*state.Report)
 	if !ok {
 		return
@@ -195,7 +195,7 @@ func (w *Windower) Consume(ctx goka.Context, msg any) {
 // tell it before the stage commits a final that a partition added since
 // might have records for. Under at_least_once slots learn it from the
 // reports (state.Report.Sources).
-func (w *Windower) Grow(n int32) {
+func (w *WindowStage) Grow(n int32) {
 	for {
 		old := w.sources.Load()
 		if n <= old || w.sources.CompareAndSwap(old, n) {
@@ -205,13 +205,13 @@ func (w *Windower) Grow(n int32) {
 }
 
 // Sources returns the number of input partitions the stage knows of.
-func (w *Windower) Sources() int32 { return w.sources.Load() }
+func (w *WindowStage) Sources() int32 { return w.sources.Load() }
 
 // Claimed tells the stage, before it reads a repartition partition it has
 // been given, the topic's ID ("" if the brokers do not tell) and the
 // partition's end offset (-1 if unknown): what the partition's slot needs to
 // tell a topic deleted and created again (state.Slot.Track).
-func (w *Windower) Claimed(partition int32, topic string, end int64) {
+func (w *WindowStage) Claimed(partition int32, topic string, end int64) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.claims[partition] = claim{topic: topic, end: end}
@@ -219,7 +219,7 @@ func (w *Windower) Claimed(partition int32, topic string, end int64) {
 
 // cache keeps slot as key's stored value for the session. It must be
 // called with w.mu held.
-func (w *Windower) cache(key string, slot *state.Slot) {
+func (w *WindowStage) cache(key string, slot *state.Slot) {
 	w.slots[key] = slot
 	w.open[key] = slot.OpenWindows()
 }
@@ -228,7 +228,7 @@ func (w *Windower) cache(key string, slot *state.Slot) {
 // write: the parts it counted first and the parts it dropped last, so that
 // under at_least_once, where a crash may keep any prefix of a callback's
 // writes, the slot's value is in the table only with its parts.
-func (w *Windower) write(ctx goka.Context, slot *state.Slot) {
+func (w *WindowStage) write(ctx goka.Context, slot *state.Slot) {
 	written, deleted := slot.Changes()
 	st := w.cfg.Store(ctx.Partition())
 	for _, p := range written {
@@ -248,7 +248,7 @@ func (w *Windower) write(ctx goka.Context, slot *state.Slot) {
 	}
 }
 
-func (w *Windower) deletePart(ctx goka.Context, st storage.Storage, key string) {
+func (w *WindowStage) deletePart(ctx goka.Context, st storage.Storage, key string) {
 	if err := st.Delete(key); err != nil {
 		ctx.Fail(fmt.Errorf("deleting part %q of slot %q: %w", key, ctx.Key(), err))
 	}
@@ -257,7 +257,7 @@ func (w *Windower) deletePart(ctx goka.Context, st storage.Storage, key string) 
 
 // restoreParts gives slot, just read from the table, the parts stored in
 // its partition, and deletes those it no longer keeps (state.Slot.Restore).
-func (w *Windower) restoreParts(ctx goka.Context, slot *state.Slot) error {
+func (w *WindowStage) restoreParts(ctx goka.Context, slot *state.Slot) error {
 	st := w.cfg.Store(ctx.Partition())
 	it, err := st.Iterator()
 	if err != nil {
@@ -290,7 +290,7 @@ func (w *Windower) restoreParts(ctx goka.Context, slot *state.Slot) error {
 
 // emit writes the output of a report and, first time it is applied
 // (first), its metrics.
-func (w *Windower) emit(ctx goka.Context, out state.Output, first bool) {
+func (w *WindowStage) emit(ctx goka.Context, out state.Output, first bool) {
 	emit := out.Finals
 	if w.cfg.Emit == EmitUpdate {
 		emit = out.Updates
@@ -313,8 +313,8 @@ func (w *Windower) emit(ctx goka.Context, out state.Output, first bool) {
 	}
 }
 
-// Done implements Committer.
-func (w *Windower) Done(partition int32, next int64) int64 {
+// Done implements CommitFloor.
+func (w *WindowStage) Done(partition int32, next int64) int64 {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if h := w.holds[partition]; h != nil {
@@ -326,8 +326,8 @@ func (w *Windower) Done(partition int32, next int64) int64 {
 	return math.MaxInt64
 }
 
-// Floor implements Committer.
-func (w *Windower) Floor(partition int32) int64 {
+// Floor implements CommitFloor.
+func (w *WindowStage) Floor(partition int32) int64 {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if h := w.holds[partition]; h != nil {
@@ -336,8 +336,8 @@ func (w *Windower) Floor(partition int32) int64 {
 	return math.MaxInt64
 }
 
-// Reset implements Committer.
-func (w *Windower) Reset() {
+// Reset implements CommitFloor.
+func (w *WindowStage) Reset() {
 	w.mu.Lock()
 	w.holds = make(map[int32]*holds)
 	w.claims = make(map[int32]claim)
@@ -351,7 +351,7 @@ func (w *Windower) Reset() {
 
 // OpenWindows returns the number of windows with counts that are not final
 // yet in the slots this instance wrote in the current session.
-func (w *Windower) OpenWindows() int {
+func (w *WindowStage) OpenWindows() int {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	n := 0

@@ -13,7 +13,7 @@ import (
 	"github.com/oscheck/oscheck/state"
 )
 
-// slotContext is the part of goka.Context the Windower uses, for one
+// slotContext is the part of goka.Context the WindowStage uses, for one
 // record of the repartition topic; table is the window table partition the
 // record's slot is stored in.
 type slotContext struct {
@@ -39,8 +39,8 @@ func (c *slotContext) SetValue(v any, _ ...goka.ContextOption) {
 	}
 }
 
-// Emit counts the output's records; the Windower writes the parts it emits
-// to the table (WindowerConfig.Store) itself.
+// Emit counts the output's records; the WindowStage writes the parts it emits
+// to the table (WindowStageConfig.Store) itself.
 func (c *slotContext) Emit(s goka.Stream, _ string, _ any, _ ...goka.ContextOption) {
 	if s != partsStream {
 		c.emits++
@@ -79,7 +79,7 @@ func (t *testTable) clone() *testTable {
 const partsStream goka.Stream = "parts"
 
 // over returns cfg, a window stage's configuration, with table its table.
-func over(cfg WindowerConfig, table *testTable) WindowerConfig {
+func over(cfg WindowStageConfig, table *testTable) WindowStageConfig {
 	cfg.Parts = partsStream
 	cfg.PartKey = func(_ int32, id state.PartID) string { return fmt.Sprintf("part/%d/%d", id.Window, id.Source) }
 	cfg.Store = func(int32) storage.Storage { return table }
@@ -102,7 +102,7 @@ func TestWindowerReplayAfterLostSession(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			table := newTestTable()
-			w := NewWindower(over(WindowerConfig{Windows: state.Windows{Size: 2000}, Retain: 8, Emit: EmitFinal,
+			w := NewWindowStage(over(WindowStageConfig{Windows: state.Windows{Size: 2000}, Retain: 8, Emit: EmitFinal,
 				Format: output.KStreams, Output: "os-check", Committed: func(int32) int64 { return 10 }}, table),
 				NewMetrics(prometheus.NewRegistry()))
 			first := &slotContext{table: table, key: "slot-0", offset: 10}
@@ -138,7 +138,7 @@ func TestWindowerTransactionalReplay(t *testing.T) {
 	for _, emit := range []EmitMode{EmitFinal, EmitUpdate} {
 		t.Run(string(emit), func(t *testing.T) {
 			table := newTestTable()
-			w := NewWindower(over(WindowerConfig{Windows: state.Windows{Size: 2000}, Retain: 8, Emit: emit,
+			w := NewWindowStage(over(WindowStageConfig{Windows: state.Windows{Size: 2000}, Retain: 8, Emit: emit,
 				Format: output.KStreams, Output: "os-check", Transactional: true}, table), NewMetrics(prometheus.NewRegistry()))
 			report := &state.Report{Source: 0, Sources: 1, From: 0, To: 2000,
 				Partials: []state.Partial{{Start: 0, Counts: map[string]int64{"android": 3}}}}

@@ -18,9 +18,9 @@ import (
 // gate sits between goka and sarama's consumer group. goka commits a record
 // by marking offset+1 on the session it was handed as soon as the record's
 // emits are acknowledged; the gate hands goka a session whose MarkOffset
-// never marks past the Committer's floor, so the committed offset stays at
+// never marks past the CommitFloor's floor, so the committed offset stays at
 // the first record whose effect is not yet durable. It also resets the
-// Committer at every new session and keeps the session's claims, whose
+// CommitFloor at every new session and keeps the session's claims, whose
 // high-water marks tell when a partition has caught up.
 //
 // Under exactly_once_v2 (txn not nil) goka's marks are not passed on at all:
@@ -29,7 +29,7 @@ import (
 //
 // The gate serves one input topic, which both processor groups have.
 type gate struct {
-	committer processor.Committer
+	floor processor.CommitFloor
 	log       *slog.Logger
 	txn       *txnCommits // nil under at_least_once
 	// restore, if not nil, rebuilds a partition's state from what was
@@ -94,8 +94,8 @@ const (
 	probeEvery = time.Second
 )
 
-func newGate(c processor.Committer, log *slog.Logger) *gate {
-	return &gate{committer: c, log: log, stopped: make(chan error, 1)}
+func newGate(c processor.CommitFloor, log *slog.Logger) *gate {
+	return &gate{floor: c, log: log, stopped: make(chan error, 1)}
 }
 
 // stop ends the stage with err (the first such error wins) once the
@@ -313,9 +313,9 @@ type gatedSession struct {
 	// ended is set when the session is over; marking counts the
 	// MarkOffsets under way. goka's stopping partitions may mark records
 	// whose emits are acknowledged after the session ended: passed to the
-	// Committer after the next session's Reset, such a mark would release
+	// CommitFloor after the next session's Reset, such a mark would release
 	// that session's hold on the same offset. end sets ended, then waits
-	// for the marks under way, so none reaches the Committer after Reset.
+	// for the marks under way, so none reaches the CommitFloor after Reset.
 	ended   atomic.Bool
 	marking atomic.Int64
 	// failed is set when a transaction of the session aborted: nothing
@@ -356,7 +356,7 @@ func (s *gatedSession) MarkOffset(topic string, partition int32, offset int64, m
 	if s.ended.Load() {
 		return // its records are read again from the last commit
 	}
-	floor := s.gate.committer.Done(partition, offset)
+	floor := s.gate.floor.Done(partition, offset)
 	if int(partition) >= len(s.parts) {
 		// Not a partition of this session's claims; sarama ignores it too.
 		s.ConsumerGroupSession.MarkOffset(topic, partition, min(offset, floor), metadata)
@@ -396,10 +396,10 @@ func raise(v *atomic.Int64, x int64) bool {
 	}
 }
 
-// begin resets the Committer for a new session and returns the session goka
+// begin resets the CommitFloor for a new session and returns the session goka
 // is to see.
 func (g *gate) begin(s sarama.ConsumerGroupSession) *gatedSession {
-	g.committer.Reset()
+	g.floor.Reset()
 	n := int32(0)
 	for _, parts := range s.Claims() {
 		for _, p := range parts {
@@ -496,10 +496,10 @@ func (g *gate) remark(partition int32) {
 	if next == 0 {
 		return
 	}
-	s.markTo(topic, partition, min(next, g.committer.Floor(partition)), "")
+	s.markTo(topic, partition, min(next, g.floor.Floor(partition)), "")
 }
 
-// position implements the question processor.Parser.IdleFlushes (and
+// position implements the question processor.ParseStage.IdleFlushes (and
 // Precommit) asks. A partition is caught up only if what is left below its
 // high-water mark is transaction markers or aborted records and no
 // transaction is open, which only the broker can tell (caughtUpTo); it is

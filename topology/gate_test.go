@@ -9,7 +9,7 @@ import (
 	"github.com/IBM/sarama"
 )
 
-// floors is a Committer whose floor the test sets.
+// floors is a CommitFloor whose floor the test sets.
 type floors struct {
 	floor map[int32]int64
 	done  []int64
@@ -60,7 +60,7 @@ func TestGateClampsCommitsToTheFloor(t *testing.T) {
 	s := &session{marked: map[int32]int64{}}
 	gs := g.begin(s)
 	if f.reset != 1 {
-		t.Fatalf("a new session did not reset the committer")
+		t.Fatalf("a new session did not reset the floor")
 	}
 	g.claimed(claim{partition: 0, highWater: 100})
 

@@ -35,13 +35,13 @@ func newStages(t *testing.T, ts processor.TimeSource, emit processor.EmitMode) *
 	topics := TopicsFor(cfg)
 	m := processor.NewMetrics(prometheus.NewRegistry())
 	windows := state.Windows{Size: 2000}
-	parser := processor.NewParser(processor.ParserConfig{
+	parser := processor.NewParseStage(processor.ParseStageConfig{
 		Windows: windows, Grace: time.Second, Idle: time.Second, TimeSource: ts, OSParam: "os_type",
 		Sources: 1, SlotKeys: []string{"slot-0"},
 		Repartition: topics.Repartition, DeadLetter: topics.DeadLetter, Late: topics.Late,
 	}, m)
 	parts := newSlotStore() // goka's tester keeps the table; the parts are the stage's
-	windower := processor.NewWindower(processor.WindowerConfig{
+	windower := processor.NewWindowStage(processor.WindowStageConfig{
 		Windows: windows, Retain: 8, Emit: emit, Format: output.JSON, Output: topics.Output,
 		Committed: func(int32) int64 { return 0 }, // goka's tester never reads a record again
 		Parts:     partsStream(topics.WindowGroup),

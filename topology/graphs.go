@@ -9,8 +9,8 @@ import (
 
 // parseGraph is the parse stage: raw records in; reports, dead letters and
 // (optionally) late records out. It has no goka table: its state is restored
-// from its checkpoints or rebuilt by replay (see processor.Parser). consume
-// is processor.Parser's Consume, as the gate runs it.
+// from its checkpoints or rebuilt by replay (see processor.ParseStage). consume
+// is processor.ParseStage's Consume, as the gate runs it.
 func parseGraph(t Topics, consume goka.ProcessCallback) *goka.GroupGraph {
 	edges := []goka.Edge{
 		goka.Input(t.Input, new(codec.Bytes), consume),
@@ -24,7 +24,7 @@ func parseGraph(t Topics, consume goka.ProcessCallback) *goka.GroupGraph {
 }
 
 // windowGraph is the window stage: reports in, a slot and its parts per
-// table partition, window counts out. consume is processor.Windower's
+// table partition, window counts out. consume is processor.WindowStage's
 // Consume, as the gate runs it; written is told the size of every slot and
 // part written.
 func windowGraph(t Topics, consume goka.ProcessCallback, written func(bytes int)) *goka.GroupGraph {

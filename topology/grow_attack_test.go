@@ -20,7 +20,7 @@ import (
 )
 
 // slotRecord is the goka.Context of one repartition record, as far as the
-// Windower reads it; finals counts what it emitted.
+// WindowStage reads it; finals counts what it emitted.
 type slotRecord struct {
 	gokaContext
 	table     map[string]any
@@ -79,8 +79,8 @@ func TestAttackClaimSwallowsGrowthTheOpenTransactionMissed(t *testing.T) {
 	parts := newSlotStore()
 	s := &Service{topics: Topics{Input: input, Repartition: repartition}, log: slog.Default(), inputs: inputs,
 		slotKeys: []string{"slot-0", "slot-1"}}
-	s.parser = processor.NewParser(processor.ParserConfig{Windows: windows, Sources: 2, SlotKeys: s.slotKeys}, m)
-	s.windower = processor.NewWindower(processor.WindowerConfig{Windows: windows, Retain: 8, Emit: processor.EmitFinal,
+	s.parser = processor.NewParseStage(processor.ParseStageConfig{Windows: windows, Sources: 2, SlotKeys: s.slotKeys}, m)
+	s.windower = processor.NewWindowStage(processor.WindowStageConfig{Windows: windows, Retain: 8, Emit: processor.EmitFinal,
 		Format: output.KStreams, Output: "os-check", Transactional: true, Parts: "parts",
 		PartKey: newPartKeys(2).key, Store: func(int32) storage.Storage { return parts }}, m)
 	s.windower.Grow(2)

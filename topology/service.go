@@ -40,8 +40,8 @@ type Service struct {
 	// service writes (0 until known): producers batch within it.
 	recordLimit int64
 
-	parser   *processor.Parser
-	windower *processor.Windower
+	parser   *processor.ParseStage
+	windower *processor.WindowStage
 	parse    *goka.Processor
 	window   *goka.Processor
 	idle     *goka.Emitter
@@ -104,7 +104,7 @@ func New(cfg Config, reg prometheus.Registerer, log *slog.Logger) (*Service, err
 	windows := state.Windows{Size: cfg.Window.Milliseconds()}
 	s.slotKeys, s.windows = keys, windows
 	txn := cfg.Guarantee.Transactional()
-	s.parser = processor.NewParser(processor.ParserConfig{
+	s.parser = processor.NewParseStage(processor.ParseStageConfig{
 		Windows:           windows,
 		Grace:             cfg.Grace,
 		Idle:              cfg.IdleTimeout,
@@ -129,7 +129,7 @@ func New(cfg Config, reg prometheus.Registerer, log *slog.Logger) (*Service, err
 	s.windowGate = newGate(nil, log)
 	s.tables = newSlotStores()
 	s.partKeys = newPartKeys(slots)
-	s.windower = processor.NewWindower(processor.WindowerConfig{
+	s.windower = processor.NewWindowStage(processor.WindowStageConfig{
 		Windows:       windows,
 		Retain:        cfg.RetainFinals,
 		Parts:         partsStream(s.topics.WindowGroup),
@@ -144,7 +144,7 @@ func New(cfg Config, reg prometheus.Registerer, log *slog.Logger) (*Service, err
 	}, s.metrics)
 	s.windower.Grow(sources)
 	s.txnSources.Store(sources)
-	s.windowGate.committer = s.windower
+	s.windowGate.floor = s.windower
 	s.gate.restore = s.restoreParse
 	s.windowGate.restore = s.claimWindow
 	s.gate.settled = map[string]int32{string(s.topics.Changelog): slots}
@@ -324,7 +324,7 @@ func (s *Service) Recovering(ctx context.Context) bool {
 const committedRefresh = time.Second
 
 // restoreParse restores a parse-stage partition from its last committed
-// checkpoint (processor.Parser.Restore).
+// checkpoint (processor.ParseStage.Restore).
 func (s *Service) restoreParse(partition int32, initial int64) error {
 	client := s.gate.consumerClient()
 	if client == nil {
@@ -409,7 +409,7 @@ func (s *Service) checkChangelog(client sarama.Client, partition int32) error {
 }
 
 // precommitParse is the parse stage's part of each transaction
-// (processor.Parser.Precommit).
+// (processor.ParseStage.Precommit).
 func (s *Service) precommitParse() ([]*sarama.ProducerMessage, error) {
 	recs, err := s.parser.Precommit()
 	if err != nil {
@@ -445,7 +445,7 @@ func (s *Service) transactionalIDs() []string {
 }
 
 // reportEvery is the parse stage's least time between a partition's reports
-// (processor.ParserConfig.ReportEvery): short against any window, long
+// (processor.ParseStageConfig.ReportEvery): short against any window, long
 // against the records a catching-up partition reads meanwhile.
 const reportEvery = 10 * time.Millisecond
 

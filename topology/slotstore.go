@@ -16,7 +16,7 @@ import (
 // slotStore is the local storage of a window table partition, in memory:
 // goka writes it both when it restores the table from its changelog and
 // when the window stage sets a slot, and the stage writes a slot's parts
-// there itself (processor.WindowerConfig.Store). Of the value stored under
+// there itself (processor.WindowStageConfig.Store). Of the value stored under
 // a key and a new one, it keeps the one state.SlotSupersedes prefers, so
 // that a previous owner's write that landed in the changelog after the new
 // owner's (nothing fences it in at_least_once mode) cannot roll a slot or a
