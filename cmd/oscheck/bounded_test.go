@@ -3,7 +3,10 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
+	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -83,6 +86,10 @@ func windowTableValuesBounded(t *testing.T, guarantee string) {
 	// The table holds every window of partition 0, not final: the view
 	// behind /windows reads it as a restore does (read committed).
 	awaitWaitingWindows(t, httpAddr, osName(0), windows, time.Minute)
+	// oscheck_state_bytes shows them: each of the windows' os types takes
+	// its name's bytes at least.
+	held := windows * osTypes * len(osName(0))
+	awaitStateBytes(t, httpAddr, held, time.Minute)
 
 	if err := p.Signal(syscall.SIGKILL, 10*time.Second); err != nil {
 		t.Fatal(err)
@@ -90,6 +97,8 @@ func windowTableValuesBounded(t *testing.T, guarantee string) {
 	if err := p.Start(); err != nil {
 		t.Fatal(err)
 	}
+	// Restored from the changelog.
+	awaitStateBytes(t, httpAddr, held, time.Minute)
 
 	// Partition 1 gets a line in every later window and then one at end,
 	// past them all; partition 0 one at end too, which closes its last
@@ -160,6 +169,45 @@ func awaitWaitingWindows(t *testing.T, httpAddr, os string, n int, timeout time.
 				n, os, timeout, last)
 		}
 	}
+}
+
+// awaitStateBytes waits until oscheck_state_bytes of the window table is at
+// least n.
+func awaitStateBytes(t *testing.T, httpAddr string, n int, timeout time.Duration) {
+	t.Helper()
+	var got float64
+	for deadline := time.Now().Add(timeout); ; time.Sleep(100 * time.Millisecond) {
+		if got = scrapeIfUp(httpAddr, "oscheck_state_bytes", `store="window-table"`); got >= float64(n) {
+			t.Logf("oscheck_state_bytes{store=\"window-table\"} %.0f", got)
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("oscheck_state_bytes{store=\"window-table\"} is %.0f after %v, want at least %d", got, timeout, n)
+		}
+	}
+}
+
+// scrapeIfUp returns the value of a metric with labels, 0 if the service
+// does not answer (yet) or has none.
+func scrapeIfUp(httpAddr, name, labels string) float64 {
+	c := http.Client{Timeout: 5 * time.Second}
+	resp, err := c.Get("http://" + httpAddr + "/metrics")
+	if err != nil {
+		return 0
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return 0
+	}
+	prefix := name + "{" + labels + "} "
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, prefix); ok {
+			f, _ := strconv.ParseFloat(v, 64)
+			return f
+		}
+	}
+	return 0
 }
 
 // waitingWindows returns how many windows of os /windows answers that are not
