@@ -69,23 +69,23 @@ func (p *Parser) checkpointRecords(id int32, cp checkpoint, agg []byte) ([]Recor
 }
 
 // assemble returns the aggregator of checkpoint cp, reading its pieces with
-// piece.
-func (cp checkpoint) assemble(piece func(i int) ([]byte, error)) ([]byte, error) {
+// pieces.
+func (cp checkpoint) assemble(pieces func(n int) ([][]byte, error)) ([]byte, error) {
 	if cp.Pieces == 0 {
 		return cp.Aggregator, nil
 	}
-	var agg bytes.Buffer
-	for i := 1; i <= cp.Pieces; i++ {
-		b, err := piece(i)
-		if err != nil {
-			return nil, fmt.Errorf("piece %d of %d: %w", i, cp.Pieces, err)
-		}
-		agg.Write(b)
+	got, err := pieces(cp.Pieces)
+	if err != nil {
+		return nil, fmt.Errorf("its %d pieces: %w", cp.Pieces, err)
 	}
-	if sum := sha256.Sum256(agg.Bytes()); hex.EncodeToString(sum[:]) != cp.Sum {
+	if len(got) != cp.Pieces {
+		return nil, fmt.Errorf("%d of its %d pieces read", len(got), cp.Pieces)
+	}
+	agg := bytes.Join(got, nil)
+	if sum := sha256.Sum256(agg); hex.EncodeToString(sum[:]) != cp.Sum {
 		return nil, fmt.Errorf("its %d pieces are not the ones it was written with (the changelog lost records)", cp.Pieces)
 	}
-	return agg.Bytes(), nil
+	return agg, nil
 }
 
 // Restore rebuilds partition id from data, the value of its last committed
@@ -94,10 +94,10 @@ func (cp checkpoint) assemble(piece func(i int) ([]byte, error)) ([]byte, error)
 // otherwise the partition starts empty, as a new one does. The two agree
 // whenever both were committed in exactly_once_v2's transactions. They
 // differ after at_least_once ran (it commits offsets, not checkpoints), and
-// when the group's offsets were reset, to read the input again. piece(i)
-// returns the last committed value under ChangelogPieceKey(id, i), for a
-// checkpoint written in pieces.
-func (p *Parser) Restore(id int32, data []byte, initial int64, piece func(i int) ([]byte, error)) (restored bool, err error) {
+// when the group's offsets were reset, to read the input again. pieces(n)
+// returns the values committed with the checkpoint under
+// ChangelogPieceKey(id, 1 … n), for a checkpoint written in pieces.
+func (p *Parser) Restore(id int32, data []byte, initial int64, pieces func(n int) ([][]byte, error)) (restored bool, err error) {
 	part := p.partition(id)
 	part.mu.Lock()
 	defer part.mu.Unlock()
@@ -112,7 +112,7 @@ func (p *Parser) Restore(id int32, data []byte, initial int64, piece func(i int)
 	if cp.Next != initial {
 		return false, nil
 	}
-	whole, err := cp.assemble(piece)
+	whole, err := cp.assemble(pieces)
 	if err != nil {
 		return false, fmt.Errorf("the checkpoint of partition %d: %w", id, err)
 	}

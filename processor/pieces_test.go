@@ -59,11 +59,16 @@ func TestCheckpointInPieces(t *testing.T) {
 	if len(keys) < 3 || keys[len(keys)-1] != "c0" {
 		t.Fatalf("changelog records %v: want pieces, then the checkpoint", keys)
 	}
-	piece := func(i int) ([]byte, error) {
-		if v, ok := changelog[fmt.Sprintf("c0#%d", i)]; ok {
-			return v, nil
+	piece := func(n int) ([][]byte, error) {
+		var out [][]byte
+		for i := 1; i <= n; i++ {
+			v, ok := changelog[fmt.Sprintf("c0#%d", i)]
+			if !ok {
+				return nil, fmt.Errorf("no piece %d", i)
+			}
+			out = append(out, v)
 		}
-		return nil, fmt.Errorf("no piece %d", i)
+		return out, nil
 	}
 	restore := func() (*Parser, error) {
 		after := NewParser(cfg, NewMetrics(prometheus.NewRegistry()))
