@@ -47,9 +47,11 @@ type checkpoint struct {
 const MaxCheckpointBytes = 192 << 10
 
 // checkpointRecords returns the changelog records of partition id's
-// checkpoint cp of aggregator agg: its pieces, if it needs them, and last
-// the checkpoint itself.
-func (p *Parser) checkpointRecords(id int32, cp checkpoint, agg []byte) ([]Record, error) {
+// checkpoint cp of aggregator agg: its pieces, if it needs them, a deletion
+// (a nil value) of each piece beyond them up to the count of the previous
+// checkpoint, stale (compaction keeps a key's last value for ever), and last
+// the checkpoint itself; and the number of its pieces.
+func (p *Parser) checkpointRecords(id int32, cp checkpoint, agg []byte, stale int) ([]Record, int, error) {
 	var out []Record
 	if len(agg) > MaxCheckpointBytes {
 		sum := sha256.Sum256(agg)
@@ -61,11 +63,14 @@ func (p *Parser) checkpointRecords(id int32, cp checkpoint, agg []byte) ([]Recor
 	} else {
 		cp.Aggregator = agg
 	}
+	for n := cp.Pieces + 1; n <= stale; n++ {
+		out = append(out, Record{Topic: p.cfg.Changelog, Key: p.cfg.ChangelogPieceKey(id, n)})
+	}
 	v, err := json.Marshal(cp)
 	if err != nil {
-		return nil, fmt.Errorf("checkpoint of partition %d: %w", id, err)
+		return nil, 0, fmt.Errorf("checkpoint of partition %d: %w", id, err)
 	}
-	return append(out, Record{Topic: p.cfg.Changelog, Key: p.cfg.ChangelogKey(id), Value: v}), nil
+	return append(out, Record{Topic: p.cfg.Changelog, Key: p.cfg.ChangelogKey(id), Value: v}), cp.Pieces, nil
 }
 
 // assemble returns the aggregator of checkpoint cp, reading its pieces with
@@ -109,6 +114,10 @@ func (p *Parser) Restore(id int32, data []byte, initial int64, pieces func(n int
 	if err := json.Unmarshal(data, &cp); err != nil {
 		return false, fmt.Errorf("decoding the checkpoint of partition %d: %w", id, err)
 	}
+	// Its pieces are in the changelog, whether it is restored or not: the
+	// next checkpoint deletes those it does not write again. (More is no
+	// harm: a deletion beyond the next one's pieces.)
+	part.pieces = max(part.pieces, cp.Pieces)
 	if cp.Next != initial {
 		return false, nil
 	}
@@ -209,10 +218,11 @@ func (p *Parser) precommit(id int32, part *partition) ([]Record, error) {
 	if next < 0 {
 		next = part.start
 	}
-	recs, err := p.checkpointRecords(id, checkpoint{Next: next, Checked: p.cfg.MaxEventSkew > 0}, agg)
+	recs, pieces, err := p.checkpointRecords(id, checkpoint{Next: next, Checked: p.cfg.MaxEventSkew > 0}, agg, part.pieces)
 	if err != nil {
 		return nil, err
 	}
+	part.pieces = pieces
 	part.dirty = false
 	part.checkpointed = true
 	return append(out, recs...), nil

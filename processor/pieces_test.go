@@ -94,11 +94,13 @@ func TestCheckpointInPieces(t *testing.T) {
 	}
 	changelog["c0#2"] = good
 
-	// Everything closes: the next checkpoint fits one record, and the
-	// pieces left in the changelog are not read.
+	// Everything closes: the next checkpoint fits one record, deletes the
+	// pieces of the one before (TestAttackStalePiecesDeleted), and pieces
+	// left in the changelog are not read.
+	pieces := len(keys) - 1
 	line(before, at.Add(2*time.Hour), "ios")
-	if keys := commit(before); len(keys) != 1 {
-		t.Fatalf("changelog records %v: want the checkpoint alone", keys)
+	if keys := commit(before); len(keys) != pieces+1 || keys[pieces] != "c0" || changelog["c0#1"] != nil {
+		t.Fatalf("changelog records %v: want the deletion of %d pieces, then the checkpoint", keys, pieces)
 	}
 	changelog["c0#1"] = nil
 	if _, err := restore(); err != nil {

@@ -443,10 +443,14 @@ func (s *Service) precommitParse() ([]*sarama.ProducerMessage, error) {
 	msgs := make([]*sarama.ProducerMessage, len(recs))
 	checkpoint := observeBytes(s.metrics, "parse-checkpoint")
 	for i, r := range recs {
+		msgs[i] = &sarama.ProducerMessage{Topic: string(r.Topic), Key: sarama.StringEncoder(r.Key), Value: sarama.ByteEncoder(r.Value)}
+		if r.Topic == s.topics.Changelog && r.Value == nil {
+			msgs[i].Value = nil // a stale piece deleted: a tombstone
+			continue
+		}
 		if r.Topic == s.topics.Changelog {
 			checkpoint(len(r.Value))
 		}
-		msgs[i] = &sarama.ProducerMessage{Topic: string(r.Topic), Key: sarama.StringEncoder(r.Key), Value: sarama.ByteEncoder(r.Value)}
 	}
 	return msgs, nil
 }
