@@ -47,9 +47,11 @@ type checkpoint struct {
 const MaxCheckpointBytes = 192 << 10
 
 // checkpointRecords returns the changelog records of partition id's
-// checkpoint cp of aggregator agg: its pieces, if it needs them, and last
-// the checkpoint itself.
-func (p *ParseStage) checkpointRecords(id int32, cp checkpoint, agg []byte) ([]Record, error) {
+// checkpoint cp of aggregator agg: its pieces, if it needs them, a deletion
+// (a nil value) of each piece beyond them up to the count of the previous
+// checkpoint, stale (compaction keeps a key's last value for ever), and last
+// the checkpoint itself; and the number of its pieces.
+func (p *ParseStage) checkpointRecords(id int32, cp checkpoint, agg []byte, stale int) ([]Record, int, error) {
 	var out []Record
 	if len(agg) > MaxCheckpointBytes {
 		sum := sha256.Sum256(agg)
@@ -61,31 +63,34 @@ func (p *ParseStage) checkpointRecords(id int32, cp checkpoint, agg []byte) ([]R
 	} else {
 		cp.Aggregator = agg
 	}
+	for n := cp.Pieces + 1; n <= stale; n++ {
+		out = append(out, Record{Topic: p.cfg.Changelog, Key: p.cfg.ChangelogPieceKey(id, n)})
+	}
 	v, err := json.Marshal(cp)
 	if err != nil {
-		return nil, fmt.Errorf("checkpoint of partition %d: %w", id, err)
+		return nil, 0, fmt.Errorf("checkpoint of partition %d: %w", id, err)
 	}
-	return append(out, Record{Topic: p.cfg.Changelog, Key: p.cfg.ChangelogKey(id), Value: v}), nil
+	return append(out, Record{Topic: p.cfg.Changelog, Key: p.cfg.ChangelogKey(id), Value: v}), cp.Pieces, nil
 }
 
 // assemble returns the aggregator of checkpoint cp, reading its pieces with
-// piece.
-func (cp checkpoint) assemble(piece func(i int) ([]byte, error)) ([]byte, error) {
+// pieces.
+func (cp checkpoint) assemble(pieces func(n int) ([][]byte, error)) ([]byte, error) {
 	if cp.Pieces == 0 {
 		return cp.Aggregator, nil
 	}
-	var agg bytes.Buffer
-	for i := 1; i <= cp.Pieces; i++ {
-		b, err := piece(i)
-		if err != nil {
-			return nil, fmt.Errorf("piece %d of %d: %w", i, cp.Pieces, err)
-		}
-		agg.Write(b)
+	got, err := pieces(cp.Pieces)
+	if err != nil {
+		return nil, fmt.Errorf("its %d pieces: %w", cp.Pieces, err)
 	}
-	if sum := sha256.Sum256(agg.Bytes()); hex.EncodeToString(sum[:]) != cp.Sum {
+	if len(got) != cp.Pieces {
+		return nil, fmt.Errorf("%d of its %d pieces read", len(got), cp.Pieces)
+	}
+	agg := bytes.Join(got, nil)
+	if sum := sha256.Sum256(agg); hex.EncodeToString(sum[:]) != cp.Sum {
 		return nil, fmt.Errorf("its %d pieces are not the ones it was written with (the changelog lost records)", cp.Pieces)
 	}
-	return agg.Bytes(), nil
+	return agg, nil
 }
 
 // Restore rebuilds partition id from data, the value of its last committed
@@ -94,10 +99,10 @@ func (cp checkpoint) assemble(piece func(i int) ([]byte, error)) ([]byte, error)
 // otherwise the partition starts empty, as a new one does. The two agree
 // whenever both were committed in exactly_once_v2's transactions. They
 // differ after at_least_once ran (it commits offsets, not checkpoints), and
-// when the group's offsets were reset, to read the input again. piece(i)
-// returns the last committed value under ChangelogPieceKey(id, i), for a
-// checkpoint written in pieces.
-func (p *ParseStage) Restore(id int32, data []byte, initial int64, piece func(i int) ([]byte, error)) (restored bool, err error) {
+// when the group's offsets were reset, to read the input again. pieces(n)
+// returns the values committed with the checkpoint under
+// ChangelogPieceKey(id, 1 … n), for a checkpoint written in pieces.
+func (p *ParseStage) Restore(id int32, data []byte, initial int64, pieces func(n int) ([][]byte, error)) (restored bool, err error) {
 	part := p.partition(id)
 	part.mu.Lock()
 	defer part.mu.Unlock()
@@ -109,10 +114,14 @@ func (p *ParseStage) Restore(id int32, data []byte, initial int64, piece func(i 
 	if err := json.Unmarshal(data, &cp); err != nil {
 		return false, fmt.Errorf("decoding the checkpoint of partition %d: %w", id, err)
 	}
+	// Its pieces are in the changelog, whether it is restored or not: the
+	// next checkpoint deletes those it does not write again. (More is no
+	// harm: a deletion beyond the next one's pieces.)
+	part.pieces = max(part.pieces, cp.Pieces)
 	if cp.Next != initial {
 		return false, nil
 	}
-	whole, err := cp.assemble(piece)
+	whole, err := cp.assemble(pieces)
 	if err != nil {
 		return false, fmt.Errorf("the checkpoint of partition %d: %w", id, err)
 	}
@@ -209,10 +218,11 @@ func (p *ParseStage) precommit(id int32, part *partition) ([]Record, error) {
 	if next < 0 {
 		next = part.start
 	}
-	recs, err := p.checkpointRecords(id, checkpoint{Next: next, Checked: p.cfg.MaxEventSkew > 0}, agg)
+	recs, pieces, err := p.checkpointRecords(id, checkpoint{Next: next, Checked: p.cfg.MaxEventSkew > 0}, agg, part.pieces)
 	if err != nil {
 		return nil, err
 	}
+	part.pieces = pieces
 	part.dirty = false
 	part.checkpointed = true
 	return append(out, recs...), nil

@@ -103,6 +103,9 @@ type partition struct {
 	// checkpointed: the partition's state came from a checkpoint, or one
 	// was sent since (Checkpointed).
 	checkpointed bool
+	// pieces is the number of pieces of the partition's last checkpoint
+	// sent or read: a later one in fewer deletes the rest.
+	pieces int
 
 	// idle bookkeeping, touched only by the idle flush
 	seen       int64

@@ -59,11 +59,16 @@ func TestCheckpointInPieces(t *testing.T) {
 	if len(keys) < 3 || keys[len(keys)-1] != "c0" {
 		t.Fatalf("changelog records %v: want pieces, then the checkpoint", keys)
 	}
-	piece := func(i int) ([]byte, error) {
-		if v, ok := changelog[fmt.Sprintf("c0#%d", i)]; ok {
-			return v, nil
+	piece := func(n int) ([][]byte, error) {
+		var out [][]byte
+		for i := 1; i <= n; i++ {
+			v, ok := changelog[fmt.Sprintf("c0#%d", i)]
+			if !ok {
+				return nil, fmt.Errorf("no piece %d", i)
+			}
+			out = append(out, v)
 		}
-		return nil, fmt.Errorf("no piece %d", i)
+		return out, nil
 	}
 	restore := func() (*ParseStage, error) {
 		after := NewParseStage(cfg, NewMetrics(prometheus.NewRegistry()))
@@ -89,11 +94,13 @@ func TestCheckpointInPieces(t *testing.T) {
 	}
 	changelog["c0#2"] = good
 
-	// Everything closes: the next checkpoint fits one record, and the
-	// pieces left in the changelog are not read.
+	// Everything closes: the next checkpoint fits one record, deletes the
+	// pieces of the one before (TestAttackStalePiecesDeleted), and pieces
+	// left in the changelog are not read.
+	pieces := len(keys) - 1
 	line(before, at.Add(2*time.Hour), "ios")
-	if keys := commit(before); len(keys) != 1 {
-		t.Fatalf("changelog records %v: want the checkpoint alone", keys)
+	if keys := commit(before); len(keys) != pieces+1 || keys[pieces] != "c0" || changelog["c0#1"] != nil {
+		t.Fatalf("changelog records %v: want the deletion of %d pieces, then the checkpoint", keys, pieces)
 	}
 	changelog["c0#1"] = nil
 	if _, err := restore(); err != nil {

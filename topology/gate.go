@@ -30,8 +30,8 @@ import (
 // The gate serves one input topic, which both processor groups have.
 type gate struct {
 	floor processor.CommitFloor
-	log       *slog.Logger
-	txn       *txnCommits // nil under at_least_once
+	log   *slog.Logger
+	txn   *txnCommits // nil under at_least_once
 	// restore, if not nil, rebuilds a partition's state from what was
 	// committed, or learns what the stage needs of the partition, before
 	// any of its records is consumed; initial is the offset the claim

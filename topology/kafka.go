@@ -192,7 +192,9 @@ func (s *Service) ensureTopics() (sources, slots int32, err error) {
 // MinRecordLimit is the least max.message.bytes oscheck needs on a topic it
 // writes: a dead letter or late copy takes up to 256 KiB of the record
 // (processor.MaxCopyBytes) and 4 KiB of its key, with headers; a report
-// at most state.MaxReportBytes.
+// state.MaxReportBytes, or one window's partial (at most about 234 KiB
+// under state.MaxTypeBound and state.MaxKept: TestAttackWorstCaseValuesBounded);
+// a part as much; a checkpoint or its piece processor.MaxCheckpointBytes.
 const MinRecordLimit = 300_000
 
 // checkRecordLimits asks the brokers how large a record batch each topic

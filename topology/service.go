@@ -335,17 +335,10 @@ func (s *Service) restoreParse(partition int32, initial int64) error {
 		return err
 	}
 	// The changelog has a partition per slot; the input may have more.
-	at := partition % int32(len(s.slotKeys))
-	_, value, err := lastCommittedOf(client, string(s.topics.Changelog), at, []byte(s.changelogKeys.key(partition)))
+	value, piece, err := readCheckpoint(client, string(s.topics.Changelog), partition%int32(len(s.slotKeys)),
+		s.changelogKeys.key(partition), func(n int) string { return s.changelogKeys.piece(partition, n) })
 	if err != nil {
 		return err
-	}
-	piece := func(n int) ([]byte, error) {
-		_, v, err := lastCommittedOf(client, string(s.topics.Changelog), at, []byte(s.changelogKeys.piece(partition, n)))
-		if err == nil && v == nil {
-			err = fmt.Errorf("no record under key %q of %s/%d", s.changelogKeys.piece(partition, n), s.topics.Changelog, at)
-		}
-		return v, err
 	}
 	restored, err := s.parser.Restore(partition, value, initial, piece)
 	if err == nil && !restored && initial >= 0 && s.cfg.Guarantee.Transactional() {
@@ -375,6 +368,38 @@ func (s *Service) restoreParse(partition int32, initial int64) error {
 	}
 	s.log.Debug("parse stage partition claimed", "partition", partition, "offset", initial, "checkpoint restored", restored)
 	return nil
+}
+
+// readCheckpoint reads, from partition at of the changelog topic, the last
+// committed checkpoint under key, and returns it with what reads its pieces
+// (processor.ParseStage.Restore), the nth under pieceKey(n). A checkpoint's
+// pieces precede it in the transaction that wrote it, and no later one
+// writes them without a later checkpoint: they are read back from the
+// checkpoint's offset, all in one pass, not each from the partition's end
+// (which read the changelog's tail once for every piece).
+func readCheckpoint(client sarama.Client, topic string, at int32, key string, pieceKey func(n int) string) (
+	value []byte, pieces func(n int) ([][]byte, error), err error) {
+	offset, value, err := lastCommittedOf(client, topic, at, []byte(key))
+	if err != nil {
+		return nil, nil, err
+	}
+	pieces = func(n int) ([][]byte, error) {
+		keys := make([][]byte, n)
+		for i := range keys {
+			keys[i] = []byte(pieceKey(i + 1))
+		}
+		values, err := lastCommittedBefore(client, topic, at, offset, keys)
+		if err != nil {
+			return nil, err
+		}
+		for i, v := range values {
+			if v == nil {
+				return nil, fmt.Errorf("no record under key %q of %s/%d before the checkpoint's offset %d", keys[i], topic, at, offset)
+			}
+		}
+		return values, nil
+	}
+	return value, pieces, nil
 }
 
 // checkpointMark is the metadata committed, under exactly_once_v2, with
@@ -418,10 +443,14 @@ func (s *Service) precommitParse() ([]*sarama.ProducerMessage, error) {
 	msgs := make([]*sarama.ProducerMessage, len(recs))
 	checkpoint := observeBytes(s.metrics, "parse-checkpoint")
 	for i, r := range recs {
+		msgs[i] = &sarama.ProducerMessage{Topic: string(r.Topic), Key: sarama.StringEncoder(r.Key), Value: sarama.ByteEncoder(r.Value)}
+		if r.Topic == s.topics.Changelog && r.Value == nil {
+			msgs[i].Value = nil // a stale piece deleted: a tombstone
+			continue
+		}
 		if r.Topic == s.topics.Changelog {
 			checkpoint(len(r.Value))
 		}
-		msgs[i] = &sarama.ProducerMessage{Topic: string(r.Topic), Key: sarama.StringEncoder(r.Key), Value: sarama.ByteEncoder(r.Value)}
 	}
 	return msgs, nil
 }

@@ -58,11 +58,25 @@ func lastCommittedOf(client sarama.Client, topic string, partition int32, key []
 // with key (any if nil).
 func lastCommittedIn(b *sarama.Broker, topic string, partition int32, from, to int64, key []byte) (offset int64, value []byte, err error) {
 	offset = -1
+	err = committedIn(b, topic, partition, from, to, func(off int64, rec *sarama.Record) {
+		if key == nil || bytes.Equal(rec.Key, key) {
+			offset, value = off, rec.Value
+		}
+	})
+	if err != nil {
+		return -1, nil, err
+	}
+	return offset, value, nil
+}
+
+// committedIn passes each committed data record in [from, to) to each, in
+// offset order.
+func committedIn(b *sarama.Broker, topic string, partition int32, from, to int64, each func(offset int64, rec *sarama.Record)) error {
 	r := newCommittedReader(b, topic, partition, from)
 	for past := false; r.reached < to && !past; {
 		block, err := r.fetch(stableFetchBytes)
 		if err != nil {
-			return -1, nil, err
+			return err
 		}
 		before := r.reached
 		r.read(block, func(off int64, rec *sarama.Record) bool {
@@ -71,19 +85,61 @@ func lastCommittedIn(b *sarama.Broker, topic string, partition int32, from, to i
 				// by a transactional producer, so not ours.
 				return false
 			}
-			if key == nil || bytes.Equal(rec.Key, key) {
-				offset, value = off, rec.Value
-			}
+			each(off, rec)
 			return true
 		})
 		if r.reached == before && !past {
 			if block.LastStableOffset <= r.reached || len(block.RecordsSet) == 0 {
 				break // nothing more below the last stable offset
 			}
-			return -1, nil, fmt.Errorf("reading %s/%d at %d: a record batch larger than %d bytes", topic, partition, r.reached, stableFetchBytes)
+			return fmt.Errorf("reading %s/%d at %d: a record batch larger than %d bytes", topic, partition, r.reached, stableFetchBytes)
 		}
 	}
-	return offset, value, nil
+	return nil
+}
+
+// lastCommittedBefore returns, for each of keys, the value of its last
+// committed record below offset to (nil if none), reading back from there
+// once for all of them, in windows that double until every key is found or
+// the log start is reached.
+func lastCommittedBefore(client sarama.Client, topic string, partition int32, to int64, keys [][]byte) ([][]byte, error) {
+	values := make([][]byte, len(keys))
+	index := make(map[string]int, len(keys))
+	for i, k := range keys {
+		index[string(k)] = i
+	}
+	broker, err := client.Leader(topic, partition)
+	if err != nil {
+		return nil, fmt.Errorf("leader of %s/%d: %w", topic, partition, err)
+	}
+	oldest, err := client.GetOffset(topic, partition, sarama.OffsetOldest)
+	if err != nil {
+		return nil, fmt.Errorf("log start of %s/%d: %w", topic, partition, err)
+	}
+	missing := len(keys)
+	span := int64(max(16, 2*len(keys)))
+	for ; to > oldest && missing > 0; span *= 2 {
+		from := max(oldest, to-span)
+		// The last of each key in [from, to); a later window's wins.
+		found := make(map[int][]byte)
+		err := committedIn(broker, topic, partition, from, to, func(_ int64, rec *sarama.Record) {
+			if i, ok := index[string(rec.Key)]; ok && values[i] == nil {
+				found[i] = rec.Value
+			}
+		})
+		if err != nil {
+			return nil, err
+		}
+		for i, v := range found {
+			if v == nil {
+				v = []byte{} // a tombstone: found, empty
+			}
+			values[i] = v
+			missing--
+		}
+		to = from
+	}
+	return values, nil
 }
 
 // lastStableOffset asks the partition's leader for its last stable offset

@@ -108,6 +108,17 @@ func TestParseCheckpointsBounded(t *testing.T) {
 	}
 	var largest *kgo.Record
 	over := 0
+	// (c) The last checkpoint, in one record, deleted the pieces of the
+	// ones before (compaction would keep them for ever).
+	last := make(map[string][]byte)
+	for _, r := range values {
+		last[string(r.Key)] = r.Value
+	}
+	for key, v := range last {
+		if bytes.Contains([]byte(key), []byte("#")) && v != nil {
+			t.Errorf("%s: piece %q is not deleted by the last checkpoint", partialsChangelog, key)
+		}
+	}
 	for _, r := range values {
 		if largest == nil || len(r.Value) > len(largest.Value) {
 			largest = r
