@@ -13,6 +13,7 @@ import (
 	"github.com/IBM/sarama"
 
 	"github.com/oscheck/oscheck/processor"
+	"github.com/oscheck/oscheck/topology/cluster"
 )
 
 // gate sits between goka and sarama's consumer group. goka commits a record
@@ -30,8 +31,8 @@ import (
 // The gate serves one input topic, which both processor groups have.
 type gate struct {
 	floor processor.CommitFloor
-	log       *slog.Logger
-	txn       *txnCommits // nil under at_least_once
+	log   *slog.Logger
+	txn   *txnCommits // nil under at_least_once
 	// restore, if not nil, rebuilds a partition's state from what was
 	// committed, or learns what the stage needs of the partition, before
 	// any of its records is consumed; initial is the offset the claim
@@ -61,7 +62,7 @@ type gate struct {
 	current atomic.Pointer[gatedSession] // the same, for the record path
 	claims  map[int32]sarama.ConsumerGroupClaim
 	topic   string
-	client  sarama.Client             // the consumer group's, for caughtUpTo
+	client  sarama.Client             // the consumer group's, for cluster.CaughtUpTo
 	probes  map[int32]*partitionProbe // by partition; see position
 
 	sessions atomic.Int64 // consumer-group sessions begun: one per rebalance
@@ -154,7 +155,7 @@ func (g *gate) settle(claims map[string][]int32) {
 	var wg sync.WaitGroup
 	for w := range waits {
 		wg.Go(func() {
-			if err := settle(client, w.topic, w.partition, settleWithin); err != nil {
+			if err := cluster.Settle(client, w.topic, w.partition, settleWithin); err != nil {
 				g.log.Warn("restoring a partition with a transaction still open", "topic", w.topic, "partition", w.partition, "error", err)
 			}
 		})
@@ -230,11 +231,11 @@ func (cg *gatedGroup) Consume(ctx context.Context, topics []string, h sarama.Con
 			return err
 		default:
 		}
-		if errors.Is(err, sarama.ErrClosedConsumerGroup) || Permanent(err) {
+		if errors.Is(err, sarama.ErrClosedConsumerGroup) || cluster.Permanent(err) {
 			return err
 		}
 		if err != nil && cg.gate.access != nil && strings.Contains(strings.ToLower(err.Error()), "authoriz") {
-			if denied := cg.gate.access(); Permanent(denied) {
+			if denied := cg.gate.access(); cluster.Permanent(denied) {
 				return denied
 			}
 		}
@@ -271,7 +272,7 @@ func (h *gatedHandler) Setup(s sarama.ConsumerGroupSession) error {
 
 func (h *gatedHandler) ConsumeClaim(s sarama.ConsumerGroupSession, c sarama.ConsumerGroupClaim) error {
 	if err := h.gate.claimed(c); err != nil {
-		if Permanent(err) {
+		if cluster.Permanent(err) {
 			// A session would fail the same way for ever (a partition's
 			// state cannot be restored as configured): the stage ends.
 			h.gate.stop(err)
@@ -502,7 +503,7 @@ func (g *gate) remark(partition int32) {
 // position implements the question processor.ParseStage.IdleFlushes (and
 // Precommit) asks. A partition is caught up only if what is left below its
 // high-water mark is transaction markers or aborted records and no
-// transaction is open, which only the broker can tell (caughtUpTo); it is
+// transaction is open, which only the broker can tell (cluster.CaughtUpTo); it is
 // asked only once the partition has stopped moving, so a partition that is
 // consuming costs nothing, and again at most every probeEvery. The idle loop
 // (at_least_once) or the commit loop (exactly_once_v2) is its only caller, so
@@ -545,7 +546,7 @@ func (g *gate) position(partition int32, next int64) (owned, caughtUp bool) {
 	if p.next == pos && p.hwm == hwm && now.Sub(p.at) < probeEvery {
 		return true, p.caughtUp
 	}
-	up, err := caughtUpTo(client, c.Topic(), partition, pos)
+	up, err := cluster.CaughtUpTo(client, c.Topic(), partition, pos)
 	if err != nil {
 		g.log.Debug("probing whether a partition is caught up", "partition", partition, "error", err)
 	}

@@ -14,6 +14,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/oscheck/oscheck/topology"
+	"github.com/oscheck/oscheck/topology/cluster"
 )
 
 // serve runs the service and its HTTP endpoints until ctx is done, then
@@ -69,7 +70,7 @@ func serve(ctx context.Context, cfg topology.Config, w web, drain time.Duration,
 		began := time.Now()
 		err = in.run(ctx, drain, log)
 		var (
-			denied *topology.AccessError
+			denied *cluster.AccessError
 			bad    *topology.KeyError
 		)
 		if err == nil || ctx.Err() != nil || errors.As(err, &denied) || errors.As(err, &bad) {
@@ -129,7 +130,7 @@ func restart(ctx context.Context, cfg topology.Config, log *slog.Logger, wait *t
 			log.Info("started again")
 			return in, nil
 		}
-		if topology.Permanent(err) {
+		if cluster.Permanent(err) {
 			return nil, err
 		}
 		log.Warn("starting the service again failed; retrying", "error", err, "in", *wait)

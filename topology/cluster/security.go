@@ -1,4 +1,4 @@
-package topology
+package cluster
 
 import (
 	"crypto/tls"
@@ -45,9 +45,10 @@ func (s Secret) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, s.String(
 // MarshalText keeps encoders (JSON, YAML) from printing the value.
 func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 
-// Security is how every Kafka client of oscheck (both processors, the view,
-// the emitters, the topic manager, the probes and the shipper) authenticates
-// and encrypts. The zero value is plaintext without authentication.
+// Security is how every Kafka client of oscheck authenticates and encrypts:
+// the sarama clients of the service and the shipper (Apply, Clients) and the
+// franz-go clients of gen and read alike. The zero value is
+// plaintext without authentication.
 type Security struct {
 	// SASLMechanism is "" (no SASL), PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512.
 	SASLMechanism string
@@ -170,8 +171,17 @@ func (s Security) TLSConfig() (*tls.Config, error) {
 	return c, nil
 }
 
+// Principal names who the clients are to the brokers, for error messages.
+func (s Security) Principal() string {
+	if s.SASLMechanism == "" {
+		return "this client (no SASL user)"
+	}
+	return fmt.Sprintf("SASL user %q", s.SASLUsername)
+}
+
 // Apply sets c's TLS and SASL from the settings, reading the TLS files.
-// Every sarama client oscheck makes goes through it.
+// Every sarama client oscheck makes goes through it (Clients reads the
+// files once for all of a service's).
 func (s Security) Apply(c *sarama.Config) error {
 	t, err := s.TLSConfig()
 	if err != nil {
