@@ -8,9 +8,6 @@ import (
 
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
-	"github.com/twmb/franz-go/pkg/kgo"
-	"github.com/twmb/franz-go/pkg/sasl/plain"
-	"github.com/twmb/franz-go/pkg/sasl/scram"
 
 	"github.com/oscheck/oscheck/topology"
 	"github.com/oscheck/oscheck/topology/cluster"
@@ -87,27 +84,4 @@ func warnInsecure(log *slog.Logger, s cluster.Security) {
 		log.Warn("TLS CERTIFICATE VERIFICATION IS OFF (tls-insecure-skip-verify): anyone on the network path can " +
 			"impersonate the brokers and read or change the traffic, credentials included; use tls-ca-file instead")
 	}
-}
-
-// kafkaClient returns the franz-go options that reach brokers as s says,
-// for gen and read.
-func kafkaClient(brokers []string, s cluster.Security) ([]kgo.Opt, error) {
-	t, err := s.TLSConfig()
-	if err != nil {
-		return nil, err
-	}
-	opts := []kgo.Opt{kgo.SeedBrokers(brokers...)}
-	if t != nil {
-		opts = append(opts, kgo.DialTLSConfig(t))
-	}
-	user, pass := s.SASLUsername, string(s.SASLPassword)
-	switch s.SASLMechanism {
-	case cluster.SASLPlain:
-		opts = append(opts, kgo.SASL(plain.Auth{User: user, Pass: pass}.AsMechanism()))
-	case cluster.SASLSCRAMSHA256:
-		opts = append(opts, kgo.SASL(scram.Auth{User: user, Pass: pass}.AsSha256Mechanism()))
-	case cluster.SASLSCRAMSHA512:
-		opts = append(opts, kgo.SASL(scram.Auth{User: user, Pass: pass}.AsSha512Mechanism()))
-	}
-	return opts, nil
 }

@@ -81,7 +81,7 @@ func (b *secureBroker) security() cluster.Security {
 // kgoOpts are the test clients' options for b, from the same settings.
 func (b *secureBroker) kgoOpts(t *testing.T) []kgo.Opt {
 	t.Helper()
-	opts, err := kafkaClient(b.addrs, b.security())
+	opts, err := b.security().KgoOpts(b.addrs)
 	if err != nil {
 		t.Fatal(err)
 	}
