@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
+	"github.com/cenkalti/backoff/v5"
 
 	"github.com/oscheck/oscheck/processor"
 	"github.com/oscheck/oscheck/topology/cluster"
@@ -220,7 +221,8 @@ func (cg *gatedGroup) Consume(ctx context.Context, topics []string, h sarama.Con
 			}
 		}
 	}()
-	backoff := 100 * time.Millisecond
+	retry := &backoff.ExponentialBackOff{InitialInterval: 100 * time.Millisecond, Multiplier: 2, MaxInterval: 5 * time.Second,
+		RandomizationFactor: backoff.DefaultRandomizationFactor}
 	for {
 		err := cg.ConsumerGroup.Consume(ctx, topics, &gatedHandler{inner: h, gate: cg.gate})
 		if ctx.Err() != nil {
@@ -240,16 +242,16 @@ func (cg *gatedGroup) Consume(ctx context.Context, topics []string, h sarama.Con
 			}
 		}
 		if err == nil {
-			backoff = 100 * time.Millisecond
+			retry.Reset()
 			continue
 		}
-		cg.gate.log.Warn("consumer group session failed; retrying", "topics", topics, "error", err, "backoff", backoff)
+		wait := retry.NextBackOff()
+		cg.gate.log.Warn("consumer group session failed; retrying", "topics", topics, "error", err, "backoff", wait)
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-time.After(backoff):
+		case <-time.After(wait):
 		}
-		backoff = min(2*backoff, 5*time.Second)
 	}
 }
 
