@@ -12,6 +12,8 @@ import (
 
 	"github.com/IBM/sarama"
 	"github.com/lovoo/goka"
+
+	"github.com/oscheck/oscheck/topology/cluster"
 )
 
 // txnCommits is what a gate needs to run its stage under exactly_once_v2:
@@ -234,7 +236,7 @@ func (g *gate) commitTxn(s *gatedSession) error {
 		errors.Is(err, sarama.ErrTransactionalIDAuthorizationFailed)) {
 		// The ACLs changed under the running service: if the brokers now
 		// deny what it must do, no new session can do better.
-		if denied := g.access(); Permanent(denied) {
+		if denied := g.access(); cluster.Permanent(denied) {
 			t.fail(denied)
 			return denied
 		}

@@ -14,18 +14,20 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/oscheck/oscheck/topology/cluster"
 )
 
 // inAndOut starts a broker with one-partition topics "in" and "out", closed
 // when the test ends.
 func inAndOut(t *testing.T) (*kfake.Cluster, []string) {
 	t.Helper()
-	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "in", "out"))
+	kc, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "in", "out"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(cluster.Close)
-	return cluster, cluster.ListenAddrs()
+	t.Cleanup(kc.Close)
+	return kc, kc.ListenAddrs()
 }
 
 // txnGate returns a gate of group "g" under exactly_once_v2 and its
@@ -116,7 +118,7 @@ func TestZombieTransactionIsFenced(t *testing.T) {
 	// aborted), then look for a committed record, as a read_committed reader
 	// would see it.
 	client := settledClient(t, brokers, "out")
-	last, _, err := lastCommitted(client, "out", 0)
+	last, _, err := cluster.LastCommitted(client, "out", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,8 +164,8 @@ func (c recordContext) Offset() int64    { return c.offset }
 // read the record again and its effect doubled (in the window stage, the
 // aborted reports were skipped as already applied and their finals lost).
 func TestStragglerAfterAbortIsDropped(t *testing.T) {
-	cluster, brokers := inAndOut(t)
-	refused := cluster.Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.TxnOffsetCommit}, Err: kerr.IllegalGeneration})
+	kc, brokers := inAndOut(t)
+	refused := kc.Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.TxnOffsetCommit}, Err: kerr.IllegalGeneration})
 
 	g, tp := txnGate(t, brokers, "g-window-x")
 	process := g.wrap(func(ctx goka.Context, _ any) {
@@ -195,7 +197,7 @@ func TestStragglerAfterAbortIsDropped(t *testing.T) {
 	}
 
 	client := settledClient(t, brokers, "out")
-	if last, value, err := lastCommitted(client, "out", 0); err != nil {
+	if last, value, err := cluster.LastCommitted(client, "out", 0); err != nil {
 		t.Fatal(err)
 	} else if last >= 0 {
 		t.Errorf("committed %q although the input offset it came from was never committed: the next session reads "+
@@ -212,8 +214,15 @@ func settledClient(t *testing.T, brokers []string, topic string) sarama.Client {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { client.Close() })
-	if err := settle(client, topic, 0, 20*time.Second); err != nil {
+	if err := cluster.Settle(client, topic, 0, 20*time.Second); err != nil {
 		t.Fatal(err)
 	}
 	return client
+}
+
+// saramaTestConfig is a client configuration for the test broker.
+func saramaTestConfig() *sarama.Config {
+	c := sarama.NewConfig()
+	c.Version = sarama.V2_8_0_0
+	return c
 }

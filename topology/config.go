@@ -11,6 +11,7 @@ import (
 	"github.com/oscheck/oscheck/processor/classify"
 	"github.com/oscheck/oscheck/processor/output"
 	"github.com/oscheck/oscheck/state"
+	"github.com/oscheck/oscheck/topology/cluster"
 )
 
 // Config is everything the service needs. The configuration keys (flags,
@@ -60,7 +61,7 @@ type Config struct {
 	HotStandby bool
 	// Security is how every client authenticates to and encrypts its
 	// connections with the brokers.
-	Security Security
+	Security cluster.Security
 	// Guarantee is what each stage promises of its effects across crashes,
 	// rebalances and network faults (Kafka Streams' processing.guarantee).
 	Guarantee Guarantee
@@ -151,13 +152,10 @@ func (c Config) LogValue() slog.Value {
 		slog.Any("security", c.Security))
 }
 
-// KeyError is an invalid configuration value, named by its key.
-type KeyError struct {
-	Key    string
-	Reason string
-}
-
-func (e *KeyError) Error() string { return fmt.Sprintf("config key %q: %s", e.Key, e.Reason) }
+// KeyError is an invalid configuration value, named by its key: the error
+// of every setting oscheck reads. It is defined with the cluster's
+// connection errors, most of which name a key, and is the same type.
+type KeyError = cluster.KeyError
 
 // Validate reports every invalid value, each naming its key.
 func (c Config) Validate() error {

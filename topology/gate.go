@@ -11,8 +11,10 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
+	"github.com/cenkalti/backoff/v5"
 
 	"github.com/oscheck/oscheck/processor"
+	"github.com/oscheck/oscheck/topology/cluster"
 )
 
 // gate sits between goka and sarama's consumer group. goka commits a record
@@ -61,7 +63,7 @@ type gate struct {
 	current atomic.Pointer[gatedSession] // the same, for the record path
 	claims  map[int32]sarama.ConsumerGroupClaim
 	topic   string
-	client  sarama.Client             // the consumer group's, for caughtUpTo
+	client  sarama.Client             // the consumer group's, for cluster.CaughtUpTo
 	probes  map[int32]*partitionProbe // by partition; see position
 
 	sessions atomic.Int64 // consumer-group sessions begun: one per rebalance
@@ -154,7 +156,7 @@ func (g *gate) settle(claims map[string][]int32) {
 	var wg sync.WaitGroup
 	for w := range waits {
 		wg.Go(func() {
-			if err := settle(client, w.topic, w.partition, settleWithin); err != nil {
+			if err := cluster.Settle(client, w.topic, w.partition, settleWithin); err != nil {
 				g.log.Warn("restoring a partition with a transaction still open", "topic", w.topic, "partition", w.partition, "error", err)
 			}
 		})
@@ -219,7 +221,8 @@ func (cg *gatedGroup) Consume(ctx context.Context, topics []string, h sarama.Con
 			}
 		}
 	}()
-	backoff := 100 * time.Millisecond
+	retry := &backoff.ExponentialBackOff{InitialInterval: 100 * time.Millisecond, Multiplier: 2, MaxInterval: 5 * time.Second,
+		RandomizationFactor: backoff.DefaultRandomizationFactor}
 	for {
 		err := cg.ConsumerGroup.Consume(ctx, topics, &gatedHandler{inner: h, gate: cg.gate})
 		if ctx.Err() != nil {
@@ -230,25 +233,25 @@ func (cg *gatedGroup) Consume(ctx context.Context, topics []string, h sarama.Con
 			return err
 		default:
 		}
-		if errors.Is(err, sarama.ErrClosedConsumerGroup) || Permanent(err) {
+		if errors.Is(err, sarama.ErrClosedConsumerGroup) || cluster.Permanent(err) {
 			return err
 		}
 		if err != nil && cg.gate.access != nil && strings.Contains(strings.ToLower(err.Error()), "authoriz") {
-			if denied := cg.gate.access(); Permanent(denied) {
+			if denied := cg.gate.access(); cluster.Permanent(denied) {
 				return denied
 			}
 		}
 		if err == nil {
-			backoff = 100 * time.Millisecond
+			retry.Reset()
 			continue
 		}
-		cg.gate.log.Warn("consumer group session failed; retrying", "topics", topics, "error", err, "backoff", backoff)
+		wait := retry.NextBackOff()
+		cg.gate.log.Warn("consumer group session failed; retrying", "topics", topics, "error", err, "backoff", wait)
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-time.After(backoff):
+		case <-time.After(wait):
 		}
-		backoff = min(2*backoff, 5*time.Second)
 	}
 }
 
@@ -271,7 +274,7 @@ func (h *gatedHandler) Setup(s sarama.ConsumerGroupSession) error {
 
 func (h *gatedHandler) ConsumeClaim(s sarama.ConsumerGroupSession, c sarama.ConsumerGroupClaim) error {
 	if err := h.gate.claimed(c); err != nil {
-		if Permanent(err) {
+		if cluster.Permanent(err) {
 			// A session would fail the same way for ever (a partition's
 			// state cannot be restored as configured): the stage ends.
 			h.gate.stop(err)
@@ -502,7 +505,7 @@ func (g *gate) remark(partition int32) {
 // position implements the question processor.ParseStage.IdleFlushes (and
 // Precommit) asks. A partition is caught up only if what is left below its
 // high-water mark is transaction markers or aborted records and no
-// transaction is open, which only the broker can tell (caughtUpTo); it is
+// transaction is open, which only the broker can tell (cluster.CaughtUpTo); it is
 // asked only once the partition has stopped moving, so a partition that is
 // consuming costs nothing, and again at most every probeEvery. The idle loop
 // (at_least_once) or the commit loop (exactly_once_v2) is its only caller, so
@@ -545,7 +548,7 @@ func (g *gate) position(partition int32, next int64) (owned, caughtUp bool) {
 	if p.next == pos && p.hwm == hwm && now.Sub(p.at) < probeEvery {
 		return true, p.caughtUp
 	}
-	up, err := caughtUpTo(client, c.Topic(), partition, pos)
+	up, err := cluster.CaughtUpTo(client, c.Topic(), partition, pos)
 	if err != nil {
 		g.log.Debug("probing whether a partition is caught up", "partition", partition, "error", err)
 	}

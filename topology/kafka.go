@@ -5,114 +5,13 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
-	"strconv"
 	"sync"
-	"time"
 
 	"github.com/IBM/sarama"
 	"github.com/lovoo/goka"
+
+	"github.com/oscheck/oscheck/topology/cluster"
 )
-
-// saramaConfig returns a new client configuration for one processor, view,
-// emitter, admin client or probe of the service, secured as configured.
-func (svc *Service) saramaConfig() *sarama.Config {
-	c := svc.cfg
-	s := goka.DefaultConfig()
-	s.ClientID = c.ClientID
-	s.Version = sarama.V2_8_0_0
-	// Topics appear only where the service creates them, with the input's
-	// partition count; a broker's auto-creation would pick its own.
-	s.Metadata.AllowAutoTopicCreation = false
-	s.Consumer.Group.InstanceId = c.InstanceID
-	s.Consumer.Offsets.Initial = sarama.OffsetOldest
-	// Transactional producers upstream (oscheck ship, Kafka Connect's
-	// exactly-once sources) abort batches they retry; counting those would
-	// count lines twice.
-	s.Consumer.IsolationLevel = sarama.ReadCommitted
-	if c.OffsetReset == "latest" {
-		s.Consumer.Offsets.Initial = sarama.OffsetNewest
-	}
-	// A JoinGroup waits up to the rebalance timeout for members that have
-	// not rejoined (a killed instance never does), and a broker may restart
-	// that wait whenever another member joins. sarama reads every response,
-	// JoinGroup's too, under Net.ReadTimeout: if it ran out first, the member
-	// would rejoin, restart everyone's wait, and the group could cycle for
-	// minutes. Kafka's Java consumer likewise gives joins a longer deadline.
-	s.Consumer.Group.Rebalance.Timeout = 10 * time.Second
-	s.Net.ReadTimeout = 60 * time.Second
-	// Ride out a broker restart or leader change instead of failing the
-	// stage: about 30 s of retries for produces and metadata.
-	s.Producer.Retry.Max = 60
-	s.Producer.Retry.Backoff = 500 * time.Millisecond
-	s.Metadata.Retry.Max = 60
-	s.Metadata.Retry.Backoff = 500 * time.Millisecond
-	// Reports and finals must not be lost to a leader change.
-	s.Producer.RequiredAcks = sarama.WaitForAll
-	s.Producer.Compression = sarama.CompressionNone
-	// A final record passes two producers (the report, then the window);
-	// goka's 100 ms linger on each would be most of its latency. The
-	// service produces per window, not per event, so batches are small
-	// anyway; 5 ms is Kafka's own default linger.
-	s.Producer.Flush.Frequency = 5 * time.Millisecond
-	if svc.recordLimit > 0 {
-		// A batch at most what the smallest topic takes (the broker
-		// measures batches, headers included, against it).
-		s.Producer.MaxMessageBytes = int(min(int64(s.Producer.MaxMessageBytes), svc.recordLimit-recordBatchOverhead))
-	}
-	TuneConsumer(s)
-	c.Security.apply(s, svc.tls)
-	return s
-}
-
-// recordBatchOverhead is what a record batch's header adds to its records
-// (61 bytes in Kafka's v2 format), rounded up.
-const recordBatchOverhead = 128
-
-// consumerGroupConfig is saramaConfig for a stage's consumer group. Under
-// exactly_once_v2 its offsets are committed in the stage's transactions
-// only; under at_least_once sarama commits what the gate marked, every
-// commit interval. A stage that reads a topic oscheck writes itself
-// (internal: the window stage's repartition topic) starts a partition
-// without a committed offset at its earliest, whatever offset-reset says, as
-// Kafka Streams reads its repartition topics: "latest" would skip the first
-// reports of windows the parse stage counted, and those windows would
-// never complete.
-func (svc *Service) consumerGroupConfig(internal bool) *sarama.Config {
-	s := svc.saramaConfig()
-	if internal {
-		s.Consumer.Offsets.Initial = sarama.OffsetOldest
-	} else {
-		// sarama notices that the input gained partitions, and rebalances
-		// the group onto them, when its metadata, refreshed this often,
-		// says so (Kafka's own consumers: metadata.max.age.ms, 5 min). The
-		// window stage waits for the new partitions from the moment it
-		// learns of them (Service.learnInputGrowth), so every second
-		// here is a second of windows held back. Only the topics the group
-		// reads are asked for.
-		s.Metadata.RefreshFrequency = inputRefresh
-		s.Metadata.Full = false
-	}
-	s.Consumer.Offsets.AutoCommit.Enable = !svc.cfg.Guarantee.Transactional()
-	s.Consumer.Offsets.AutoCommit.Interval = svc.cfg.CommitInterval
-	return s
-}
-
-// inputRefresh is how often the parse stage's group refreshes its metadata.
-const inputRefresh = 2 * time.Second
-
-// producerConfig is saramaConfig for a producer: idempotent, so that a
-// batch the broker appended but whose answer a dropped connection lost is
-// not appended again when sarama retries it (Kafka's enable.idempotence,
-// on by default in Kafka's own clients since 3.0). Idempotence needs at
-// most one request in flight per connection, which only the producer's own
-// client gets: on the consumer group's, heartbeats would wait longer
-// behind fetches and commits.
-func (svc *Service) producerConfig() *sarama.Config {
-	s := svc.saramaConfig()
-	s.Producer.Idempotent = true
-	s.Net.MaxOpenRequests = 1
-	return s
-}
 
 // ensureTopics checks the input topic and creates the topics the service owns
 // (the output too, if missing); it returns the input's partition count
@@ -125,7 +24,7 @@ func (svc *Service) producerConfig() *sarama.Config {
 // table and the parse stage's changelog, which are compacted: only the last
 // value of each key matters.
 func (s *Service) ensureTopics() (sources, slots int32, err error) {
-	client, err := sarama.NewClient(s.cfg.Brokers, s.saramaConfig())
+	client, err := sarama.NewClient(s.cfg.Brokers, s.clients.Sarama())
 	if err != nil {
 		return 0, 0, fmt.Errorf("connecting to brokers %v (config key \"brokers\"): %w", s.cfg.Brokers, err)
 	}
@@ -177,71 +76,26 @@ func (s *Service) ensureTopics() (sources, slots int32, err error) {
 		}, false)
 		if errors.Is(err, sarama.ErrTopicAuthorizationFailed) || errors.Is(err, sarama.ErrClusterAuthorizationFailed) {
 			return 0, 0, fmt.Errorf("creating topic %q: %s may not create topics (Kafka ACLs): create it in advance or grant Create: %w",
-				topic, s.principal(), err)
+				topic, s.cfg.Security.Principal(), err)
 		}
 		if err != nil && !errors.Is(err, sarama.ErrTopicAlreadyExists) {
 			return 0, 0, fmt.Errorf("creating topic %q: %w", topic, err)
 		}
 	}
-	if err := s.checkRecordLimits(admin); err != nil {
+	if s.clients.RecordLimit, err = cluster.RecordLimit(admin, s.writes(), s.log); err != nil {
 		return 0, 0, err
 	}
 	return sources, slots, nil
 }
 
-// MinRecordLimit is the least max.message.bytes oscheck needs on a topic it
-// writes: a dead letter or late copy takes up to 256 KiB of the record
-// (processor.MaxCopyBytes) and 4 KiB of its key, with headers; a report
-// state.MaxReportBytes, or one window's partial (at most about 234 KiB
-// under state.MaxTypeBound and state.MaxKept: TestAttackWorstCaseValuesBounded);
-// a part as much; a checkpoint or its piece processor.MaxCheckpointBytes.
-const MinRecordLimit = 300_000
-
-// checkRecordLimits asks the brokers how large a record batch each topic
-// the service writes takes (max.message.bytes, as the topic has it or the
-// broker's default), refuses to start where that is below MinRecordLimit,
-// and keeps the producers' batches within the smallest: a batch the broker
-// refuses fails its transaction, and every retry of it, for ever.
-func (s *Service) checkRecordLimits(admin sarama.ClusterAdmin) error {
+// writes are the topics the service writes.
+func (s *Service) writes() []string {
 	topics := []string{string(s.topics.Output), string(s.topics.Repartition), string(goka.GroupTable(s.topics.WindowGroup)),
 		string(s.topics.Changelog), string(s.topics.DeadLetter)}
 	if s.topics.Late != "" {
 		topics = append(topics, string(s.topics.Late))
 	}
-	limit := int64(0)
-	for _, topic := range topics {
-		entries, err := admin.DescribeConfig(sarama.ConfigResource{Type: sarama.TopicResource, Name: topic,
-			ConfigNames: []string{"max.message.bytes"}})
-		if errors.Is(err, sarama.ErrTopicAuthorizationFailed) || errors.Is(err, sarama.ErrClusterAuthorizationFailed) {
-			// Not a right oscheck needs otherwise: run on unchecked.
-			s.log.Warn("cannot check the largest record a topic takes (max.message.bytes): the principal may not describe its configs",
-				"topic", topic, "needed", MinRecordLimit)
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("asking for topic %q's max.message.bytes: %w", topic, err)
-		}
-		for _, e := range entries {
-			if e.Name != "max.message.bytes" {
-				continue
-			}
-			n, err := strconv.ParseInt(e.Value, 10, 64)
-			if err != nil {
-				return fmt.Errorf("topic %q's max.message.bytes %q: %w", topic, e.Value, err)
-			}
-			if n < MinRecordLimit {
-				return fmt.Errorf("topic %q takes record batches of at most %d bytes (its max.message.bytes), "+
-					"and oscheck writes records of up to %d bytes there (a dead letter keeps up to 256 KiB of its record): raise it, "+
-					"e.g. kafka-configs --alter --entity-type topics --entity-name %s --add-config max.message.bytes=1048588",
-					topic, n, MinRecordLimit, topic)
-			}
-			if limit == 0 || n < limit {
-				limit = n
-			}
-		}
-	}
-	s.recordLimit = limit
-	return nil
+	return topics
 }
 
 // slotCount returns the partition count of the group's state topics that

@@ -96,7 +96,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		}
 	}
 	up := 0.0
-	if c.s.probe.last() == nil {
+	if c.s.probe.Last() == nil {
 		up = 1
 	}
 	ch <- prometheus.MustNewConstMetric(c.brokerUp, prometheus.GaugeValue, up)

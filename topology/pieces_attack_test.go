@@ -13,6 +13,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/oscheck/oscheck/processor"
+	"github.com/oscheck/oscheck/topology/cluster"
 )
 
 // TestAttackCheckpointPiecesReadInOnePass: a changelog partition holds an
@@ -116,10 +117,13 @@ func TestAttackCheckpointPiecesReadInOnePass(t *testing.T) {
 	read := fetches.Load() - before
 	// The pieces' bytes take 2 fetches of 1 MiB; a look-back window or two
 	// around them may take a few more.
-	limit := int64(pieces*processor.MaxCheckpointBytes/stableFetchBytes + 4)
+	limit := int64(pieces*processor.MaxCheckpointBytes/fetchBytes + 4)
 	t.Logf("%d fetches found the checkpoint, %d read its %d pieces", found, read, pieces)
 	if read > limit {
 		t.Errorf("reading %d pieces took %d fetches, over %d (finding the checkpoint took %d): the changelog is read again for each piece",
 			pieces, read, limit, found)
 	}
 }
+
+// fetchBytes is what each fetch of the committed-record readers reads.
+const fetchBytes = cluster.FetchBytes

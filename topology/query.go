@@ -23,7 +23,7 @@ func (s *Service) newView() (*goka.View, error) {
 	v, err := goka.NewView(s.cfg.Brokers, goka.GroupTable(s.topics.WindowGroup), state.SlotCodec{},
 		goka.WithViewClientID(s.cfg.ClientID+"-view"),
 		goka.WithViewStorageBuilder(slotStorage()),
-		goka.WithViewConsumerSaramaBuilder(goka.SaramaConsumerBuilderWithConfig(s.saramaConfig())),
+		goka.WithViewConsumerSaramaBuilder(goka.SaramaConsumerBuilderWithConfig(s.clients.Sarama())),
 		goka.WithViewTopicManagerBuilder(s.tmb),
 		goka.WithViewLogger(gokaLogger{s.log}),
 		goka.WithViewAutoReconnect(),

@@ -6,6 +6,8 @@ import (
 
 	"github.com/IBM/sarama"
 	"github.com/lovoo/goka"
+
+	"github.com/oscheck/oscheck/topology/cluster"
 )
 
 // claimWindow tells the window stage, before it reads a repartition
@@ -95,7 +97,7 @@ func (s *Service) checkWindowTable(client sarama.Client, p int32, initial int64)
 		return nil
 	}
 	table := string(goka.GroupTable(s.topics.WindowGroup))
-	last, _, err := lastCommitted(client, table, p)
+	last, _, err := cluster.LastCommitted(client, table, p)
 	if err != nil || last >= 0 {
 		return err
 	}

@@ -3,7 +3,6 @@ package topology
 import (
 	"context"
 	"crypto/rand"
-	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/oscheck/oscheck/processor"
 	"github.com/oscheck/oscheck/state"
+	"github.com/oscheck/oscheck/topology/cluster"
 )
 
 // NewProcessID returns a random Config.ProcessID.
@@ -35,10 +35,9 @@ type Service struct {
 	log     *slog.Logger
 	metrics *processor.Metrics
 	tmb     goka.TopicManagerBuilder
-	tls     *tls.Config // read from cfg.Security's files once, at New
-	// recordLimit is the smallest max.message.bytes of the topics the
-	// service writes (0 until known): producers batch within it.
-	recordLimit int64
+	// clients configures every sarama client of the service; its
+	// RecordLimit is set once the topics are known.
+	clients *cluster.Clients
 
 	parser   *processor.ParseStage
 	windower *processor.WindowStage
@@ -51,7 +50,7 @@ type Service struct {
 	// tables is the window stage's local storage of the window table.
 	tables   *slotStores
 	partKeys *partKeys
-	probe    *brokerProbe
+	probe    *cluster.Probe
 	// inputs asks for the input's partition count (learnInputGrowth)
 	// while Run runs: on connections of its own, since a broker answers a
 	// connection's requests in order, and the consumers' wait in fetches.
@@ -79,14 +78,15 @@ func New(cfg Config, reg prometheus.Registerer, log *slog.Logger) (*Service, err
 	}
 	s := &Service{cfg: cfg, topics: TopicsFor(cfg), log: log}
 	var err error
-	if s.tls, err = cfg.Security.TLSConfig(); err != nil {
+	if s.clients, err = cluster.NewClients(cluster.Clients{Brokers: cfg.Brokers, ClientID: cfg.ClientID,
+		InstanceID: cfg.InstanceID, OffsetReset: cfg.OffsetReset, Security: cfg.Security}); err != nil {
 		return nil, err
 	}
 	s.metrics = processor.NewMetrics(reg)
 	tmc := goka.NewTopicManagerConfig()
 	tmc.Table.Replication = cfg.ReplicationFactor
 	tmc.Stream.Replication = cfg.ReplicationFactor
-	s.tmb = stableTopicManagerBuilder(goka.TopicManagerBuilderWithConfig(s.saramaConfig(), tmc), s.saramaConfig)
+	s.tmb = cluster.StableTopicManagerBuilder(goka.TopicManagerBuilderWithConfig(s.clients.Sarama(), tmc), s.clients.Sarama)
 
 	if err := s.checkCluster(); err != nil {
 		return nil, err
@@ -179,14 +179,14 @@ func New(cfg Config, reg prometheus.Registerer, log *slog.Logger) (*Service, err
 	if s.view, err = s.newView(); err != nil {
 		return nil, err
 	}
-	s.probe = newBrokerProbe(s.saramaConfig(), cfg.Brokers)
+	s.probe = s.clients.Probe()
 	reg.MustRegister(newCollector(s))
 	if txn {
 		return s, nil
 	}
 	s.idle, err = goka.NewEmitter(cfg.Brokers, s.topics.Repartition, state.ReportCodec{},
 		goka.WithEmitterClientID(cfg.ClientID+"-idle"),
-		goka.WithEmitterProducerBuilder(goka.ProducerBuilderWithConfig(s.producerConfig())),
+		goka.WithEmitterProducerBuilder(goka.ProducerBuilderWithConfig(s.clients.Producer())),
 		goka.WithEmitterTopicManagerBuilder(s.tmb),
 		goka.WithEmitterLogger(gokaLogger{log}))
 	if err != nil {
@@ -196,10 +196,10 @@ func New(cfg Config, reg prometheus.Registerer, log *slog.Logger) (*Service, err
 }
 
 func (s *Service) processor(name string, g *goka.GroupGraph, gt *gate, extra ...goka.ProcessorOption) (*goka.Processor, error) {
-	producer := goka.ProducerBuilderWithConfig(s.producerConfig())
+	producer := goka.ProducerBuilderWithConfig(s.clients.Producer())
 	if gt.txn != nil {
 		id := s.transactionalID(name)
-		producer = gt.txn.producerBuilder(s.saramaConfig, id, s.txnAccessError(id))
+		producer = gt.txn.producerBuilder(s.clients.Sarama, id, s.clients.TxnAccessError(id, s.txnPrefix()))
 	}
 	if gt == s.windowGate {
 		producer = withParts(producer, s.topics.WindowGroup)
@@ -210,7 +210,7 @@ func (s *Service) processor(name string, g *goka.GroupGraph, gt *gate, extra ...
 		goka.WithClientID(s.cfg.ClientID),
 		goka.WithTopicManagerBuilder(s.tmb),
 		goka.WithConsumerGroupBuilder(gt.builder(s.consumerGroupConfig(gt == s.windowGate))),
-		goka.WithConsumerSaramaBuilder(goka.SaramaConsumerBuilderWithConfig(s.saramaConfig())),
+		goka.WithConsumerSaramaBuilder(goka.SaramaConsumerBuilderWithConfig(s.clients.Sarama())),
 		goka.WithProducerBuilder(producer),
 		goka.WithStorageBuilder(storage.MemoryBuilder()),
 		goka.WithLogger(gokaLogger{s.log}),
@@ -224,7 +224,7 @@ func (s *Service) processor(name string, g *goka.GroupGraph, gt *gate, extra ...
 func (s *Service) Run(ctx context.Context) error {
 	stopping := ctx
 	var err error
-	inputs := s.saramaConfig()
+	inputs := s.clients.Sarama()
 	// The commit check waits for the answer with every partition stopped:
 	// better a failed check (the transaction is aborted, and redone from
 	// what was committed) than half a minute of retries.
@@ -262,7 +262,7 @@ func (s *Service) Run(ctx context.Context) error {
 	run(0, "parse stage", s.parse.Run)
 	run(1, "window stage", s.window.Run)
 	run(2, "window table view", s.runView)
-	run(3, "broker probe", s.probe.run)
+	run(3, "broker probe", s.probe.Run)
 	if s.cfg.Guarantee.Transactional() {
 		every := func(g *gate) func(context.Context) error {
 			return func(ctx context.Context) error { return g.runCommits(ctx, s.cfg.CommitInterval) }
@@ -286,7 +286,7 @@ func (s *Service) Run(ctx context.Context) error {
 	for _, err := range errs {
 		// The other stages fail with this one's consequences.
 		var (
-			denied *AccessError
+			denied *cluster.AccessError
 			bad    *KeyError
 		)
 		if errors.As(err, &denied) {
@@ -379,7 +379,7 @@ func (s *Service) restoreParse(partition int32, initial int64) error {
 // (which read the changelog's tail once for every piece).
 func readCheckpoint(client sarama.Client, topic string, at int32, key string, pieceKey func(n int) string) (
 	value []byte, pieces func(n int) ([][]byte, error), err error) {
-	offset, value, err := lastCommittedOf(client, topic, at, []byte(key))
+	offset, value, err := cluster.LastCommittedOf(client, topic, at, []byte(key))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -388,7 +388,7 @@ func readCheckpoint(client sarama.Client, topic string, at int32, key string, pi
 		for i := range keys {
 			keys[i] = []byte(pieceKey(i + 1))
 		}
-		values, err := lastCommittedBefore(client, topic, at, offset, keys)
+		values, err := cluster.LastCommittedBefore(client, topic, at, offset, keys)
 		if err != nil {
 			return nil, err
 		}
@@ -466,6 +466,17 @@ func (s *Service) transactionalID(stage string) string {
 		id = s.cfg.ProcessID
 	}
 	return fmt.Sprintf("%s-%s-%s", s.cfg.Group, stage, id)
+}
+
+// consumerGroupConfig configures a stage's consumer group: sarama commits
+// the offsets the gate marked every commit interval, except under
+// exactly_once_v2, where the stage's transactions commit them.
+func (s *Service) consumerGroupConfig(window bool) *sarama.Config {
+	autoCommit := s.cfg.CommitInterval
+	if s.cfg.Guarantee.Transactional() {
+		autoCommit = 0
+	}
+	return s.clients.ConsumerGroup(window, autoCommit)
 }
 
 // transactionalIDs are both stages' transactional ids.

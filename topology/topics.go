@@ -1,6 +1,10 @@
 package topology
 
-import "github.com/lovoo/goka"
+import (
+	"github.com/lovoo/goka"
+
+	"github.com/oscheck/oscheck/topology/cluster"
+)
 
 // Topics names every topic the service reads or writes.
 type Topics struct {
@@ -30,3 +34,36 @@ func TopicsFor(c Config) Topics {
 		WindowGroup: goka.Group(c.Group + "-window"),
 	}
 }
+
+// checkCluster is the start-up check (cluster.Clients.Check) of what the
+// service needs: read the input; write the output, the dead-letter and late
+// topics; read and write its repartition topic, changelog and window table,
+// and describe the table's configuration (goka checks that it is
+// compacted); use both groups; under exactly_once_v2, its transactional
+// ids.
+func (s *Service) checkCluster() error {
+	t := s.topics
+	table := goka.GroupTable(t.WindowGroup)
+	needs := cluster.Needs{
+		Topics: []cluster.Topic{
+			{Name: string(t.Input), Role: "input topic", Ops: []cluster.Op{cluster.Read}},
+			{Name: string(t.Output), Role: "output topic", Ops: []cluster.Op{cluster.Write}},
+			{Name: string(t.Repartition), Role: "repartition topic", Ops: []cluster.Op{cluster.Read, cluster.Write}},
+			{Name: string(t.DeadLetter), Role: "dead-letter topic", Ops: []cluster.Op{cluster.Write}},
+			{Name: string(table), Role: "window table topic", Ops: []cluster.Op{cluster.Read, cluster.Write, cluster.DescribeConfigs}},
+			{Name: string(t.Changelog), Role: "parse stage's changelog topic", Ops: []cluster.Op{cluster.Read, cluster.Write}},
+		},
+		Groups: []string{string(t.ParseGroup), string(t.WindowGroup)},
+	}
+	if t.Late != "" {
+		needs.Topics = append(needs.Topics, cluster.Topic{Name: string(t.Late), Role: "late topic", Ops: []cluster.Op{cluster.Write}})
+	}
+	if s.cfg.Guarantee.Transactional() {
+		needs.Transactions = &cluster.Transactions{IDs: s.transactionalIDs(), Prefix: s.txnPrefix(),
+			Guarantee: string(ExactlyOnceV2), Otherwise: string(AtLeastOnce)}
+	}
+	return s.clients.Check(needs)
+}
+
+// txnPrefix begins every transactional id of the group's instances.
+func (s *Service) txnPrefix() string { return s.cfg.Group + "-" }

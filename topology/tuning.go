@@ -4,24 +4,12 @@ import (
 	"os"
 	"runtime/debug"
 
-	"github.com/IBM/sarama"
 	"github.com/lovoo/goka"
 )
 
 // The service's throughput tuning, measured with cmd/bench (README,
 // Performance). It is exported so the benchmark can give its goka baseline
-// the same advantage.
-
-// TuneConsumer sets a sarama consumer's buffering. sarama sends a broker's
-// next fetch only once every partition's part of the previous response has
-// been pushed into the partition's message channel; with goka's 256
-// messages, the callbacks sit idle through every fetch round trip. 1024
-// messages keep them busy meanwhile. Fetches of 512 KiB per partition (not
-// 1 MiB) halve the memory responses pin at a small cost in CPU.
-func TuneConsumer(c *sarama.Config) {
-	c.ChannelBufferSize = 1024
-	c.Consumer.Fetch.Default = 512 << 10
-}
+// the same advantage; the sarama consumer's is cluster.TuneConsumer.
 
 // PartitionChannel is the goka processor option that sizes the channel from
 // a claim's goroutine to its partition processor. goka's 10 messages make

@@ -177,7 +177,7 @@ func worker(ctx context.Context, args []string) error {
 	fs.StringVar(&w.output, "output", "", "output topic (naive)")
 	fs.StringVar(&w.result, "result", "", "file to write the result to")
 	fs.IntVar(&w.partitions, "partitions", 0, "input partitions")
-	fs.BoolVar(&w.tuned, "tuned", false, "run with oscheck's tuning (topology: TuneConsumer, PartitionChannel, TuneGC)")
+	fs.BoolVar(&w.tuned, "tuned", false, "run with oscheck's tuning (cluster.TuneConsumer; topology.PartitionChannel, TuneGC)")
 	fs.DurationVar(&w.window, "window", 2*time.Second, "window size (naive)")
 	fs.Int64Var(&w.expect, "expect", 0, "units of work (records seen, table updates) that finish the run")
 	if err := fs.Parse(args); err != nil {

@@ -19,6 +19,7 @@ import (
 	"github.com/oscheck/oscheck/processor/classify"
 	"github.com/oscheck/oscheck/processor/decode"
 	"github.com/oscheck/oscheck/topology"
+	"github.com/oscheck/oscheck/topology/cluster"
 )
 
 // The baselines run as `bench worker`, each in a process of its own, so
@@ -75,7 +76,7 @@ func baselineConfig(tuned bool) *sarama.Config {
 	c.Version = sarama.V2_8_0_0
 	c.Consumer.Offsets.Initial = sarama.OffsetOldest
 	if tuned {
-		topology.TuneConsumer(c)
+		cluster.TuneConsumer(c)
 	}
 	return c
 }

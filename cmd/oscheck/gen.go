@@ -255,7 +255,7 @@ func genKafkaClient(v *viper.Viper, brokers string, stderr io.Writer) ([]kgo.Opt
 	if err != nil {
 		return nil, err
 	}
-	return kafkaClient(brokerList(brokers), sec)
+	return sec.KgoOpts(brokerList(brokers))
 }
 
 func newKafkaSink(conn []kgo.Opt, topic string, envelope bool) (*kafkaSink, error) {

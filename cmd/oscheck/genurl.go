@@ -13,6 +13,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cenkalti/backoff/v5"
+
 	"github.com/oscheck/oscheck/cmd/internal/traffic"
 	"github.com/oscheck/oscheck/topology"
 )
@@ -162,15 +164,19 @@ func (s *urlSink) work() {
 // such a request never reached the server, so it cannot be logged twice.
 func (s *urlSink) do(r urlRequest) error {
 	deadline := time.Now().Add(dialRetryFor)
-	backoff := 100 * time.Millisecond
+	retry := &backoff.ExponentialBackOff{InitialInterval: 100 * time.Millisecond, Multiplier: 2, MaxInterval: time.Second,
+		RandomizationFactor: backoff.DefaultRandomizationFactor}
 	for {
 		err := s.once(r)
 		var op *net.OpError
-		if err == nil || !errors.As(err, &op) || op.Op != "dial" || time.Now().Add(backoff).After(deadline) {
+		if err == nil || !errors.As(err, &op) || op.Op != "dial" {
 			return err
 		}
-		time.Sleep(backoff)
-		backoff = min(2*backoff, time.Second)
+		wait := retry.NextBackOff()
+		if time.Now().Add(wait).After(deadline) {
+			return err
+		}
+		time.Sleep(wait)
 	}
 }
 

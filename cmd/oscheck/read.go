@@ -34,7 +34,7 @@ func runRead(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	conn, err := kafkaClient(brokerList(*brokers), sec)
+	conn, err := sec.KgoOpts(brokerList(*brokers))
 	if err != nil {
 		return err
 	}

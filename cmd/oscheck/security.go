@@ -8,14 +8,12 @@ import (
 
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
-	"github.com/twmb/franz-go/pkg/kgo"
-	"github.com/twmb/franz-go/pkg/sasl/plain"
-	"github.com/twmb/franz-go/pkg/sasl/scram"
 
 	"github.com/oscheck/oscheck/topology"
+	"github.com/oscheck/oscheck/topology/cluster"
 )
 
-// securityFlags declares the keys of topology.Security, the same for every
+// securityFlags declares the keys of cluster.Security, the same for every
 // command that talks to Kafka (run, ship, gen, read). Like every key, each
 // is also an OSCHECK_* variable: OSCHECK_SASL_PASSWORD keeps the password
 // out of the process list, where a flag would show it.
@@ -33,12 +31,12 @@ func securityFlags(fs *pflag.FlagSet) {
 }
 
 // securitySettings reads the security keys, the password from its file if
-// one is given. It does not validate them: topology.Security.Validate does.
-func securitySettings(v *viper.Viper) (topology.Security, error) {
-	s := topology.Security{
+// one is given. It does not validate them: cluster.Security.Validate does.
+func securitySettings(v *viper.Viper) (cluster.Security, error) {
+	s := cluster.Security{
 		SASLMechanism:         strings.ToUpper(strings.TrimSpace(v.GetString("sasl-mechanism"))),
 		SASLUsername:          v.GetString("sasl-username"),
-		SASLPassword:          topology.Secret(v.GetString("sasl-password")),
+		SASLPassword:          cluster.Secret(v.GetString("sasl-password")),
 		TLS:                   v.GetBool("tls"),
 		TLSCAFile:             v.GetString("tls-ca-file"),
 		TLSCertFile:           v.GetString("tls-cert-file"),
@@ -62,13 +60,13 @@ func securitySettings(v *viper.Viper) (topology.Security, error) {
 	if p == "" {
 		return s, &topology.KeyError{Key: "sasl-password-file", Reason: fmt.Sprintf("%s is empty", file)}
 	}
-	s.SASLPassword = topology.Secret(p)
+	s.SASLPassword = cluster.Secret(p)
 	return s, nil
 }
 
 // validSecurity reads and validates the security keys, for the commands
 // other than run (whose topology.Config validates them with the rest).
-func validSecurity(v *viper.Viper, log *slog.Logger) (topology.Security, error) {
+func validSecurity(v *viper.Viper, log *slog.Logger) (cluster.Security, error) {
 	s, err := securitySettings(v)
 	if err != nil {
 		return s, err
@@ -81,32 +79,9 @@ func validSecurity(v *viper.Viper, log *slog.Logger) (topology.Security, error) 
 }
 
 // warnInsecure says loudly that broker certificates go unchecked.
-func warnInsecure(log *slog.Logger, s topology.Security) {
+func warnInsecure(log *slog.Logger, s cluster.Security) {
 	if s.TLS && s.TLSInsecureSkipVerify {
 		log.Warn("TLS CERTIFICATE VERIFICATION IS OFF (tls-insecure-skip-verify): anyone on the network path can " +
 			"impersonate the brokers and read or change the traffic, credentials included; use tls-ca-file instead")
 	}
-}
-
-// kafkaClient returns the franz-go options that reach brokers as s says,
-// for gen and read.
-func kafkaClient(brokers []string, s topology.Security) ([]kgo.Opt, error) {
-	t, err := s.TLSConfig()
-	if err != nil {
-		return nil, err
-	}
-	opts := []kgo.Opt{kgo.SeedBrokers(brokers...)}
-	if t != nil {
-		opts = append(opts, kgo.DialTLSConfig(t))
-	}
-	user, pass := s.SASLUsername, string(s.SASLPassword)
-	switch s.SASLMechanism {
-	case topology.SASLPlain:
-		opts = append(opts, kgo.SASL(plain.Auth{User: user, Pass: pass}.AsMechanism()))
-	case topology.SASLSCRAMSHA256:
-		opts = append(opts, kgo.SASL(scram.Auth{User: user, Pass: pass}.AsSha256Mechanism()))
-	case topology.SASLSCRAMSHA512:
-		opts = append(opts, kgo.SASL(scram.Auth{User: user, Pass: pass}.AsSha512Mechanism()))
-	}
-	return opts, nil
 }

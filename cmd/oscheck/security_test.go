@@ -25,7 +25,7 @@ import (
 	"github.com/oscheck/oscheck/cmd/internal/testkit/faultnet"
 	"github.com/oscheck/oscheck/cmd/internal/testkit/secrettest"
 	"github.com/oscheck/oscheck/processor/output"
-	"github.com/oscheck/oscheck/topology"
+	"github.com/oscheck/oscheck/topology/cluster"
 )
 
 // secureBroker is a kfake cluster with SASL, TLS or both, and what a client
@@ -64,10 +64,10 @@ func startSecureBroker(t *testing.T, partitions int32, mech, tlsMode string, ext
 }
 
 // security is the settings that reach b as its superuser.
-func (b *secureBroker) security() topology.Security {
-	s := topology.Security{SASLMechanism: b.mech}
+func (b *secureBroker) security() cluster.Security {
+	s := cluster.Security{SASLMechanism: b.mech}
 	if b.mech != "" {
-		s.SASLUsername, s.SASLPassword = b.user, topology.Secret(b.password)
+		s.SASLUsername, s.SASLPassword = b.user, cluster.Secret(b.password)
 	}
 	if b.ca != nil {
 		s.TLS, s.TLSCAFile = true, b.ca.CertFile
@@ -81,7 +81,7 @@ func (b *secureBroker) security() topology.Security {
 // kgoOpts are the test clients' options for b, from the same settings.
 func (b *secureBroker) kgoOpts(t *testing.T) []kgo.Opt {
 	t.Helper()
-	opts, err := kafkaClient(b.addrs, b.security())
+	opts, err := b.security().KgoOpts(b.addrs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,9 +125,9 @@ func passwordFile(t *testing.T, text string) string {
 // password redacted, never the password.
 func TestSecureEndToEnd(t *testing.T) {
 	for _, tc := range []struct{ name, mech, tls string }{
-		{"PLAIN over TLS", topology.SASLPlain, "tls"},
-		{"SCRAM-SHA-256", topology.SASLSCRAMSHA256, ""},
-		{"SCRAM-SHA-512 over mutual TLS", topology.SASLSCRAMSHA512, "mtls"},
+		{"PLAIN over TLS", cluster.SASLPlain, "tls"},
+		{"SCRAM-SHA-256", cluster.SASLSCRAMSHA256, ""},
+		{"SCRAM-SHA-512 over mutual TLS", cluster.SASLSCRAMSHA512, "mtls"},
 		{"mutual TLS only", "", "mtls"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -179,7 +179,7 @@ func firstLines(s string, n int) string {
 // read, through a broker requiring SCRAM over TLS, the password from
 // OSCHECK_SASL_PASSWORD.
 func TestSecureCommands(t *testing.T) {
-	b := startSecureBroker(t, 1, topology.SASLSCRAMSHA512, "tls", kfake.SeedTopics(1, "os-check"))
+	b := startSecureBroker(t, 1, cluster.SASLSCRAMSHA512, "tls", kfake.SeedTopics(1, "os-check"))
 	flags := []string{"--brokers", b.addrs[0], "--sasl-mechanism", b.mech, "--sasl-username", b.user,
 		"--tls", "--tls-ca-file", b.ca.CertFile}
 	t.Setenv("OSCHECK_SASL_PASSWORD", b.password)
@@ -243,9 +243,9 @@ func TestSecurityFailures(t *testing.T) {
 	aclBroker := func(deny kfake.ACL) func(t *testing.T) ([]string, string) {
 		return func(t *testing.T) ([]string, string) {
 			password := secrettest.Password(t)
-			b := startSecureBroker(t, 2, topology.SASLSCRAMSHA256, "", kfake.EnableACLs(), appUser(password, deny))
+			b := startSecureBroker(t, 2, cluster.SASLSCRAMSHA256, "", kfake.EnableACLs(), appUser(password, deny))
 			file := passwordFile(t, password)
-			return []string{"--brokers", b.addrs[0], "--sasl-mechanism", topology.SASLSCRAMSHA256, "--sasl-username", "app",
+			return []string{"--brokers", b.addrs[0], "--sasl-mechanism", cluster.SASLSCRAMSHA256, "--sasl-username", "app",
 				"--sasl-password-file", file}, password
 		}
 	}
@@ -255,12 +255,12 @@ func TestSecurityFailures(t *testing.T) {
 		want []string                              // in the last line
 	}{
 		{"wrong password", func(t *testing.T) ([]string, string) {
-			b := startSecureBroker(t, 2, topology.SASLSCRAMSHA256, "")
+			b := startSecureBroker(t, 2, cluster.SASLSCRAMSHA256, "")
 			wrong := secrettest.Password(t)
 			return []string{"--brokers", b.addrs[0], "--sasl-mechanism", b.mech, "--sasl-username", b.user, "--sasl-password", wrong}, wrong
 		}, []string{`config key "sasl-password"`, `user "oscheck"`, "wrong user name or password"}},
 		{"no SASL against a SASL broker", func(t *testing.T) ([]string, string) {
-			b := startSecureBroker(t, 2, topology.SASLSCRAMSHA512, "")
+			b := startSecureBroker(t, 2, cluster.SASLSCRAMSHA512, "")
 			return []string{"--brokers", b.addrs[0]}, b.password
 		}, []string{`config key "sasl-mechanism"`, "SASL"}},
 		{"unknown CA", func(t *testing.T) ([]string, string) {
@@ -394,14 +394,14 @@ func TestACLsRevokedWhileRunning(t *testing.T) {
 	const partitions = 2
 	window, grace := 2*time.Second, time.Second
 	password := secrettest.Password(t)
-	b := startSecureBroker(t, partitions, topology.SASLSCRAMSHA256, "", kfake.EnableACLs(), appUser(password))
+	b := startSecureBroker(t, partitions, cluster.SASLSCRAMSHA256, "", kfake.EnableACLs(), appUser(password))
 	s := makeStream(4_000, partitions, time.Date(2019, 8, 14, 0, 43, 8, 0, time.UTC), 20*time.Second, window, grace, 5)
 	halves := chunked(s.records, partitions, 2)
 	first, rest := halves[0], halves[1]
 	produce(t, b.addrs, first, b.kgoOpts(t)...)
 	out := consume(t, b.addrs, "os-check", b.kgoOpts(t)...)
 	file := passwordFile(t, password)
-	p, log := serviceProcess(t, "oscheck", "--brokers", b.addrs[0], "--sasl-mechanism", topology.SASLSCRAMSHA256,
+	p, log := serviceProcess(t, "oscheck", "--brokers", b.addrs[0], "--sasl-mechanism", cluster.SASLSCRAMSHA256,
 		"--sasl-username", "app", "--sasl-password-file", file, "--window", window.String(), "--grace", grace.String(),
 		"--idle-timeout", "1s", "--http-addr", "")
 	if len(out.waitFor(1, time.Minute)) == 0 {
@@ -438,7 +438,7 @@ func appUser(password string, deny ...kfake.ACL) kfake.Opt {
 	}
 	acls := append([]kfake.ACL{all(kmsg.ACLResourceTypeTopic, "*"), all(kmsg.ACLResourceTypeGroup, "*"),
 		all(kmsg.ACLResourceTypeCluster, "kafka-cluster"), all(kmsg.ACLResourceTypeTransactionalId, "*")}, deny...)
-	return kfake.User(topology.SASLSCRAMSHA256, "app", password, acls...)
+	return kfake.User(cluster.SASLSCRAMSHA256, "app", password, acls...)
 }
 
 // TestInsecureSkipVerifyWarns connects without verifying the broker's
@@ -458,7 +458,7 @@ func TestInsecureSkipVerifyWarns(t *testing.T) {
 // succeed: with SASL, where the connection without SASL that follows works
 // (as after a wrong password), and without.
 func TestStartWhileBrokerFlaps(t *testing.T) {
-	for _, mech := range []string{topology.SASLSCRAMSHA256, ""} {
+	for _, mech := range []string{cluster.SASLSCRAMSHA256, ""} {
 		t.Run("SASL "+cmp.Or(mech, "off"), func(t *testing.T) {
 			t.Parallel()
 			var ln *faultnet.Listener

@@ -9,11 +9,13 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/cenkalti/backoff/v5"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/oscheck/oscheck/topology"
+	"github.com/oscheck/oscheck/topology/cluster"
 )
 
 // serve runs the service and its HTTP endpoints until ctx is done, then
@@ -64,12 +66,16 @@ func serve(ctx context.Context, cfg topology.Config, w web, drain time.Duration,
 		}
 		defer stop()
 	}
-	wait := time.Second
+	// The wait before a restart: 1 s, doubled by each restart up to 30 s,
+	// with jitter, so that instances an outage stopped together do not
+	// all come back at once.
+	wait := &backoff.ExponentialBackOff{InitialInterval: time.Second, Multiplier: 2, MaxInterval: 30 * time.Second,
+		RandomizationFactor: backoff.DefaultRandomizationFactor}
 	for {
 		began := time.Now()
 		err = in.run(ctx, drain, log)
 		var (
-			denied *topology.AccessError
+			denied *cluster.AccessError
 			bad    *topology.KeyError
 		)
 		if err == nil || ctx.Err() != nil || errors.As(err, &denied) || errors.As(err, &bad) {
@@ -81,10 +87,11 @@ func serve(ctx context.Context, cfg topology.Config, w web, drain time.Duration,
 		cur.p.Store(nil)
 		restarts.Inc()
 		if time.Since(began) >= stableAfter {
-			wait = time.Second
+			wait.Reset()
 		}
-		log.Error("the service failed; starting it again", "error", err, "in", wait)
-		if in, err = restart(ctx, cfg, log, &wait); in == nil {
+		delay := wait.NextBackOff()
+		log.Error("the service failed; starting it again", "error", err, "in", delay)
+		if in, err = restart(ctx, cfg, log, wait, delay); in == nil {
 			log.Info("stopped", "error", err)
 			return err
 		}
@@ -97,20 +104,19 @@ func serve(ctx context.Context, cfg topology.Config, w web, drain time.Duration,
 // start-up check does not see, is restarted ever more slowly.
 const stableAfter = time.Minute
 
-// restart builds a new instance after *wait, retrying failures that may pass
-// (brokers unreachable) with *wait doubled each time, up to 30 s; *wait is
-// left doubled for the next restart. It returns nil when ctx is done, with
-// the error when the failure is permanent. Building an instance cannot be
+// restart builds a new instance after delay, retrying failures that may
+// pass (brokers unreachable) after each next wait; wait is left where it got
+// to, for the next restart. It returns nil when ctx is done, with the error
+// when the failure is permanent. Building an instance cannot be
 // interrupted; when ctx is done meanwhile, restart returns at once and
 // leaves it to the exiting process.
-func restart(ctx context.Context, cfg topology.Config, log *slog.Logger, wait *time.Duration) (*instance, error) {
+func restart(ctx context.Context, cfg topology.Config, log *slog.Logger, wait *backoff.ExponentialBackOff, delay time.Duration) (*instance, error) {
 	for {
 		select {
 		case <-ctx.Done():
 			return nil, nil
-		case <-time.After(*wait):
+		case <-time.After(delay):
 		}
-		*wait = min(2**wait, 30*time.Second)
 		built := make(chan struct{})
 		var (
 			in  *instance
@@ -129,10 +135,11 @@ func restart(ctx context.Context, cfg topology.Config, log *slog.Logger, wait *t
 			log.Info("started again")
 			return in, nil
 		}
-		if topology.Permanent(err) {
+		if cluster.Permanent(err) {
 			return nil, err
 		}
-		log.Warn("starting the service again failed; retrying", "error", err, "in", *wait)
+		delay = wait.NextBackOff()
+		log.Warn("starting the service again failed; retrying", "error", err, "in", delay)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
+	"github.com/cenkalti/backoff/v5"
 
 	"github.com/oscheck/oscheck/cmd/oscheck/internal/tail"
 )
@@ -197,7 +198,8 @@ func (s *sender) send(ctx context.Context, lines [][]byte, end tail.Position) er
 	if err != nil {
 		return fmt.Errorf("encoding position %v: %w", end, err)
 	}
-	backoff := 100 * time.Millisecond
+	retry := &backoff.ExponentialBackOff{InitialInterval: 100 * time.Millisecond, Multiplier: 2, MaxInterval: 5 * time.Second,
+		RandomizationFactor: backoff.DefaultRandomizationFactor}
 	for {
 		err := s.commit(lines, partition, string(meta))
 		if err == nil {
@@ -212,13 +214,13 @@ func (s *sender) send(ctx context.Context, lines [][]byte, end tail.Position) er
 				return fmt.Errorf("shipper %q: aborting after %v: %w", s.cfg.ID, err, aerr)
 			}
 		}
-		s.log.Warn("shipping a batch failed; sending it again", "lines", len(lines), "partition", partition, "error", err, "backoff", backoff)
+		wait := retry.NextBackOff()
+		s.log.Warn("shipping a batch failed; sending it again", "lines", len(lines), "partition", partition, "error", err, "backoff", wait)
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-time.After(backoff):
+		case <-time.After(wait):
 		}
-		backoff = min(2*backoff, 5*time.Second)
 	}
 	s.total += int64(len(lines))
 	if s.cfg.Committed != nil {

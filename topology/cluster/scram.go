@@ -1,4 +1,4 @@
-package topology
+package cluster
 
 import (
 	"context"
@@ -6,30 +6,26 @@ import (
 
 	"github.com/IBM/sarama"
 	"github.com/twmb/franz-go/pkg/sasl"
-	"github.com/twmb/franz-go/pkg/sasl/scram"
 )
 
 // scramClient is sarama's SCRAM client interface over franz-go's SCRAM
-// implementation, the one oscheck's franz-go clients use too: sarama ships
-// none of its own.
+// mechanism, the very one Security.KgoOpts gives oscheck's franz-go
+// clients: sarama ships none of its own.
 type scramClient struct {
-	mechanism string
+	mechanism sasl.Mechanism
 	session   sasl.Session
 	first     []byte // the client-first message, sent by the first Step
 	done      bool
 }
 
-func newSCRAMClient(mechanism string) func() sarama.SCRAMClient {
-	return func() sarama.SCRAMClient { return &scramClient{mechanism: mechanism} }
+func newSCRAMClient(m sasl.Mechanism) func() sarama.SCRAMClient {
+	return func() sarama.SCRAMClient { return &scramClient{mechanism: m} }
 }
 
-func (c *scramClient) Begin(user, password, authzID string) error {
-	auth := scram.Auth{User: user, Pass: password, Zid: authzID}
-	m := auth.AsSha256Mechanism()
-	if c.mechanism == SASLSCRAMSHA512 {
-		m = auth.AsSha512Mechanism()
-	}
-	session, first, err := m.Authenticate(context.Background(), "")
+// Begin starts an exchange. The user and password are the mechanism's own,
+// from the same Security as sarama's, which passes them here again.
+func (c *scramClient) Begin(_, _, _ string) error {
+	session, first, err := c.mechanism.Authenticate(context.Background(), "")
 	if err != nil {
 		return err
 	}

@@ -1,4 +1,4 @@
-package topology
+package cluster
 
 import (
 	"context"
@@ -88,12 +88,12 @@ func TestCaughtUpToSkipsMarkersAndAbortedRecords(t *testing.T) {
 		if err := client.RefreshMetadata(topic); err != nil {
 			t.Fatal(err)
 		}
-		got, err := caughtUpTo(client, topic, 0, next)
+		got, err := CaughtUpTo(client, topic, 0, next)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if got != want {
-			t.Errorf("caughtUpTo(next=%d) = %v, want %v", next, got, want)
+			t.Errorf("CaughtUpTo(next=%d) = %v, want %v", next, got, want)
 		}
 	}
 

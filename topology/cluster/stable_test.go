@@ -1,4 +1,4 @@
-package topology
+package cluster
 
 import (
 	"context"
@@ -25,12 +25,12 @@ func TestLastCommitted(t *testing.T) {
 		if err := client.RefreshMetadata(topic); err != nil {
 			t.Fatal(err)
 		}
-		offset, value, err := lastCommitted(client, topic, 0)
+		offset, value, err := LastCommitted(client, topic, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if offset != wantOffset || string(value) != wantValue {
-			t.Errorf("lastCommitted = %d %q, want %d %q", offset, value, wantOffset, wantValue)
+			t.Errorf("LastCommitted = %d %q, want %d %q", offset, value, wantOffset, wantValue)
 		}
 		end, err := tm.GetOffset(topic, 0, sarama.OffsetNewest)
 		if err != nil {
@@ -64,7 +64,7 @@ func TestLastCommitted(t *testing.T) {
 	}
 	l.write("f") // f@108, after the open transaction's e@107
 	check(5, "d")
-	if err := settle(client, topic, 0, 200*time.Millisecond); err == nil {
+	if err := Settle(client, topic, 0, 200*time.Millisecond); err == nil {
 		t.Error("settle returned with a transaction open")
 	}
 	ended := make(chan error, 1)
@@ -72,7 +72,7 @@ func TestLastCommitted(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 		ended <- txn.EndTransaction(context.Background(), kgo.TryCommit)
 	}()
-	if err := settle(client, topic, 0, time.Minute); err != nil {
+	if err := Settle(client, topic, 0, time.Minute); err != nil {
 		t.Errorf("settle: %v", err)
 	}
 	if err := <-ended; err != nil {

@@ -1,4 +1,4 @@
-package topology
+package cluster
 
 import (
 	"crypto/tls"
@@ -11,6 +11,10 @@ import (
 	"strings"
 
 	"github.com/IBM/sarama"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/sasl"
+	"github.com/twmb/franz-go/pkg/sasl/plain"
+	"github.com/twmb/franz-go/pkg/sasl/scram"
 )
 
 // SASL mechanisms oscheck speaks, named as Kafka's sasl.mechanism names them.
@@ -45,9 +49,10 @@ func (s Secret) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, s.String(
 // MarshalText keeps encoders (JSON, YAML) from printing the value.
 func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 
-// Security is how every Kafka client of oscheck (both processors, the view,
-// the emitters, the topic manager, the probes and the shipper) authenticates
-// and encrypts. The zero value is plaintext without authentication.
+// Security is how every Kafka client of oscheck authenticates and encrypts:
+// the sarama clients of the service and the shipper (Apply, Clients) and the
+// franz-go clients of gen and read (KgoOpts) alike. The zero value is
+// plaintext without authentication.
 type Security struct {
 	// SASLMechanism is "" (no SASL), PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512.
 	SASLMechanism string
@@ -170,8 +175,17 @@ func (s Security) TLSConfig() (*tls.Config, error) {
 	return c, nil
 }
 
+// Principal names who the clients are to the brokers, for error messages.
+func (s Security) Principal() string {
+	if s.SASLMechanism == "" {
+		return "this client (no SASL user)"
+	}
+	return fmt.Sprintf("SASL user %q", s.SASLUsername)
+}
+
 // Apply sets c's TLS and SASL from the settings, reading the TLS files.
-// Every sarama client oscheck makes goes through it.
+// Every sarama client oscheck makes goes through it (Clients reads the
+// files once for all of a service's).
 func (s Security) Apply(c *sarama.Config) error {
 	t, err := s.TLSConfig()
 	if err != nil {
@@ -199,9 +213,43 @@ func (s Security) apply(c *sarama.Config, t *tls.Config) {
 		c.Net.SASL.Mechanism = sarama.SASLTypePlaintext
 	case SASLSCRAMSHA256:
 		c.Net.SASL.Mechanism = sarama.SASLTypeSCRAMSHA256
-		c.Net.SASL.SCRAMClientGeneratorFunc = newSCRAMClient(SASLSCRAMSHA256)
+		c.Net.SASL.SCRAMClientGeneratorFunc = newSCRAMClient(s.mechanism())
 	case SASLSCRAMSHA512:
 		c.Net.SASL.Mechanism = sarama.SASLTypeSCRAMSHA512
-		c.Net.SASL.SCRAMClientGeneratorFunc = newSCRAMClient(SASLSCRAMSHA512)
+		c.Net.SASL.SCRAMClientGeneratorFunc = newSCRAMClient(s.mechanism())
 	}
+}
+
+// KgoOpts returns the franz-go options that reach brokers as the settings
+// say, reading the TLS files: the same TLS configuration Apply gives sarama
+// (TLSConfig), and the same SASL mechanism (sarama's SCRAM runs on it too;
+// PLAIN is each library's own). Its errors are TLSConfig's.
+func (s Security) KgoOpts(brokers []string) ([]kgo.Opt, error) {
+	t, err := s.TLSConfig()
+	if err != nil {
+		return nil, err
+	}
+	opts := []kgo.Opt{kgo.SeedBrokers(brokers...)}
+	if t != nil {
+		opts = append(opts, kgo.DialTLSConfig(t))
+	}
+	if m := s.mechanism(); m != nil {
+		opts = append(opts, kgo.SASL(m))
+	}
+	return opts, nil
+}
+
+// mechanism is the franz-go SASL mechanism of the settings, nil without
+// SASL.
+func (s Security) mechanism() sasl.Mechanism {
+	user, pass := s.SASLUsername, string(s.SASLPassword)
+	switch s.SASLMechanism {
+	case SASLPlain:
+		return plain.Auth{User: user, Pass: pass}.AsMechanism()
+	case SASLSCRAMSHA256:
+		return scram.Auth{User: user, Pass: pass}.AsSha256Mechanism()
+	case SASLSCRAMSHA512:
+		return scram.Auth{User: user, Pass: pass}.AsSha512Mechanism()
+	}
+	return nil
 }

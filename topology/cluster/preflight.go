@@ -1,4 +1,4 @@
-package topology
+package cluster
 
 import (
 	"crypto/tls"
@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
-	"github.com/lovoo/goka"
 )
 
 // preflightTimeout bounds each step of the start-up check: dialing, the TLS
@@ -27,48 +26,93 @@ const (
 	preflightBudget  = 20 * time.Second
 )
 
-// checkCluster connects to the bootstrap brokers as every client of the
-// service will (TLS, SASL) and asks which of its topics it may use. It fails
-// with one line naming the cause and, where one is at fault, the key: a
-// broker that does not speak TLS or speaks only TLS, a certificate the CA
-// does not verify, rejected credentials, a topic the principal may not read
-// or write. It succeeds as soon as one broker answers; other brokers'
-// failures are then left to the clients' own retries. It returns within
+// Needs is what a service must be allowed to do on the cluster: the topics
+// it uses and what it does on each, its consumer groups and, under
+// exactly_once_v2, its transactions.
+type Needs struct {
+	Topics []Topic
+	Groups []string
+	// Transactions is nil when the service writes no transactions.
+	Transactions *Transactions
+}
+
+// Topic is a topic a service uses: its name, its role (for messages, e.g.
+// "input topic") and the operations the service performs on it.
+type Topic struct {
+	Name string
+	Role string
+	Ops  []Op
+}
+
+// Op is a Kafka ACL operation, by its code: a bit of a metadata response's
+// authorized operations.
+type Op int
+
+// The operations a service needs on its topics.
+const (
+	Read            Op = 3
+	Write           Op = 4
+	DescribeConfigs Op = 10
+)
+
+var opNamesByCode = map[Op]string{Read: "Read", Write: "Write", DescribeConfigs: "DescribeConfigs"}
+
+// Transactions is what a transactional service needs of the cluster.
+type Transactions struct {
+	// IDs are its producers' transactional ids; Prefix is what they begin
+	// with, on which Write and Describe may be granted at once.
+	IDs    []string
+	Prefix string
+	// Guarantee names the processing guarantee that writes them, and
+	// Otherwise one that does not, for the message that the brokers are
+	// too old for transactions.
+	Guarantee, Otherwise string
+}
+
+// Check connects to the bootstrap brokers as every client made from c will
+// (TLS, SASL) and asks whether the principal may do what n says. It fails
+// with one line naming the cause and, where one is at fault, the key
+// (KeyError): a broker that does not speak TLS or speaks only TLS, a
+// certificate the CA does not verify, rejected credentials, brokers too old
+// for transactions; or the topic, group or transactional id the principal
+// may not use (AccessError). It succeeds as soon as one broker answers;
+// other brokers' failures are then left to the clients' own retries. When
+// no broker answers it fails with an UnreachableError. It returns within
 // preflightBudget.
-func (s *Service) checkCluster() error {
+func (c *Clients) Check(n Needs) error {
 	done := make(chan error, 1)
-	go func() { done <- s.checkBrokers() }()
+	go func() { done <- c.checkBrokers(n) }()
 	select {
 	case err := <-done:
 		return err
 	case <-time.After(preflightBudget):
 		// The check goes on in the background until its own timeouts.
-		return &UnreachableError{Addr: strings.Join(s.cfg.Brokers, ","), Err: fmt.Errorf("no answer within %v", preflightBudget)}
+		return &UnreachableError{Addr: strings.Join(c.Brokers, ","), Err: fmt.Errorf("no answer within %v", preflightBudget)}
 	}
 }
 
-func (s *Service) checkBrokers() error {
-	cfg := s.saramaConfig()
+func (c *Clients) checkBrokers(n Needs) error {
+	cfg := c.Sarama()
 	cfg.Net.DialTimeout, cfg.Net.ReadTimeout, cfg.Net.WriteTimeout = preflightTimeout, preflightTimeout, preflightTimeout
 	var definite, unreachable error
-	for _, addr := range s.cfg.Brokers {
+	for _, addr := range c.Brokers {
 		again := func() (*clusterAnswer, error) {
 			time.Sleep(500 * time.Millisecond)
-			return s.ask(addr, cfg)
+			return n.ask(addr, cfg)
 		}
-		a, err := s.ask(addr, cfg)
+		a, err := n.ask(addr, cfg)
 		if err != nil && connectionLost(err) {
 			// A broker restarting loses connections too.
 			a, err = again()
 		}
 		if err != nil {
-			cause, guessed := s.connectError(addr, cfg, err)
+			cause, guessed := c.connectError(addr, cfg, err)
 			if guessed {
 				// The cause was read off other connections that did
 				// work; a third try tells a misconfiguration from a
 				// flapping network, which would have healed by now.
 				if a, err = again(); err == nil {
-					return s.checkAuthorized(a)
+					return c.checkAuthorized(n, a)
 				}
 			}
 			var u *UnreachableError
@@ -80,7 +124,7 @@ func (s *Service) checkBrokers() error {
 			}
 			continue
 		}
-		return s.checkAuthorized(a)
+		return c.checkAuthorized(n, a)
 	}
 	// A broker that rejects the configuration tells more than one that
 	// cannot be reached.
@@ -116,33 +160,33 @@ const (
 	transactionsSinceKafka = "2.5"
 )
 
-// ask opens one connection to addr and asks about the service's topics and
-// groups.
-func (s *Service) ask(addr string, cfg *sarama.Config) (*clusterAnswer, error) {
+// ask opens one connection to addr and asks about the service's topics,
+// groups and transactions.
+func (n Needs) ask(addr string, cfg *sarama.Config) (*clusterAnswer, error) {
 	br := sarama.NewBroker(addr)
 	if err := br.Open(cfg); err != nil {
 		return nil, err
 	}
 	defer br.Close()
-	req := sarama.NewMetadataRequest(cfg.Version, s.topicNames())
+	req := sarama.NewMetadataRequest(cfg.Version, n.topicNames())
 	req.IncludeTopicAuthorizedOperations = true
 	md, err := br.GetMetadata(req)
 	if err != nil {
 		return nil, err
 	}
 	a := &clusterAnswer{md: md, groups: make(map[string]error)}
-	for _, g := range []string{string(s.topics.ParseGroup), string(s.topics.WindowGroup)} {
+	for _, g := range n.Groups {
 		resp, err := br.FindCoordinator(&sarama.FindCoordinatorRequest{Version: 2, CoordinatorKey: g, CoordinatorType: sarama.CoordinatorGroup})
 		if err != nil {
 			return nil, err
 		}
 		a.groups[g] = resp.Err
 	}
-	if !s.cfg.Guarantee.Transactional() {
+	if n.Transactions == nil {
 		return a, nil
 	}
 	a.txnIDs = make(map[string]error)
-	for _, id := range s.transactionalIDs() {
+	for _, id := range n.Transactions.IDs {
 		resp, err := br.FindCoordinator(&sarama.FindCoordinatorRequest{Version: 2, CoordinatorKey: id, CoordinatorType: sarama.CoordinatorTransaction})
 		if err != nil {
 			return nil, err
@@ -163,138 +207,97 @@ func (s *Service) ask(addr string, cfg *sarama.Config) (*clusterAnswer, error) {
 }
 
 // topicNames are the topics the service uses.
-func (s *Service) topicNames() []string {
-	names := []string{string(s.topics.Input), string(s.topics.Output), string(s.topics.Repartition),
-		string(s.topics.DeadLetter), string(goka.GroupTable(s.topics.WindowGroup)), string(s.topics.Changelog)}
-	if s.topics.Late != "" {
-		names = append(names, string(s.topics.Late))
+func (n Needs) topicNames() []string {
+	names := make([]string, len(n.Topics))
+	for i, t := range n.Topics {
+		names[i] = t.Name
 	}
 	return names
 }
 
-// Kafka's ACL operations, by their codes: the bits of a metadata
-// response's AuthorizedOperations.
-const (
-	aclRead            = 3
-	aclWrite           = 4
-	aclDescribeConfigs = 10
-)
-
-var aclNames = map[int]string{aclRead: "Read", aclWrite: "Write", aclDescribeConfigs: "DescribeConfigs"}
-
-// checkAuthorized reports the first topic or group the principal may not use
-// as the service must: read the input; write the output, the dead-letter and
-// late topics; read and write its repartition topic and window table, and
-// describe the table's configuration (goka checks that it is compacted);
-// use both groups. A broker that does not report authorized operations
+// checkAuthorized reports the first topic or group the principal may not
+// use as n says. A broker that does not report authorized operations
 // (INT32_MIN) passes the topic checks.
-func (s *Service) checkAuthorized(a *clusterAnswer) error {
-	table := string(goka.GroupTable(s.topics.WindowGroup))
-	needs := map[string][]int{
-		string(s.topics.Input):       {aclRead},
-		string(s.topics.Output):      {aclWrite},
-		string(s.topics.DeadLetter):  {aclWrite},
-		string(s.topics.Repartition): {aclRead, aclWrite},
-		table:                        {aclRead, aclWrite, aclDescribeConfigs},
-		string(s.topics.Changelog):   {aclRead, aclWrite},
-	}
-	if s.topics.Late != "" {
-		needs[string(s.topics.Late)] = []int{aclWrite}
-	}
-	role := map[string]string{
-		string(s.topics.Input):       "input topic",
-		string(s.topics.Output):      "output topic",
-		string(s.topics.DeadLetter):  "dead-letter topic",
-		string(s.topics.Repartition): "repartition topic",
-		table:                        "window table topic",
-		string(s.topics.Late):        "late topic",
-		string(s.topics.Changelog):   "parse stage's changelog topic",
-	}
-	for _, name := range s.topicNames() {
-		i := slices.IndexFunc(a.md.Topics, func(t *sarama.TopicMetadata) bool { return t.Name == name })
+func (c *Clients) checkAuthorized(n Needs, a *clusterAnswer) error {
+	for _, need := range n.Topics {
+		i := slices.IndexFunc(a.md.Topics, func(t *sarama.TopicMetadata) bool { return t.Name == need.Name })
 		if i < 0 {
 			continue
 		}
 		t := a.md.Topics[i]
 		if errors.Is(t.Err, sarama.ErrTopicAuthorizationFailed) {
-			return &AccessError{Topic: name, Reason: fmt.Sprintf("%s %q: %s may not even describe it (Kafka ACLs): grant it %s",
-				role[name], name, s.principal(), opNames(needs[name]))}
+			return &AccessError{Topic: need.Name, Reason: fmt.Sprintf("%s %q: %s may not even describe it (Kafka ACLs): grant it %s",
+				need.Role, need.Name, c.Security.Principal(), opNames(need.Ops))}
 		}
 		if t.TopicAuthorizedOperations == math.MinInt32 || t.Err != sarama.ErrNoError {
 			continue
 		}
-		var missing []int
-		for _, op := range needs[name] {
+		var missing []Op
+		for _, op := range need.Ops {
 			if t.TopicAuthorizedOperations&(1<<op) == 0 {
 				missing = append(missing, op)
 			}
 		}
 		if len(missing) > 0 {
-			return &AccessError{Topic: name, Reason: fmt.Sprintf("%s %q: %s lacks %s on it (Kafka ACLs): grant it %s",
-				role[name], name, s.principal(), opNames(missing), opNames(needs[name]))}
+			return &AccessError{Topic: need.Name, Reason: fmt.Sprintf("%s %q: %s lacks %s on it (Kafka ACLs): grant it %s",
+				need.Role, need.Name, c.Security.Principal(), opNames(missing), opNames(need.Ops))}
 		}
 	}
-	for _, g := range []string{string(s.topics.ParseGroup), string(s.topics.WindowGroup)} {
+	for _, g := range n.Groups {
 		if errors.Is(a.groups[g], sarama.ErrGroupAuthorizationFailed) {
-			return &AccessError{Topic: g, Reason: fmt.Sprintf("consumer group %q: %s may not use it (Kafka ACLs): grant it Read", g, s.principal())}
+			return &AccessError{Topic: g, Reason: fmt.Sprintf("consumer group %q: %s may not use it (Kafka ACLs): grant it Read", g, c.Security.Principal())}
 		}
 	}
-	return s.checkTransactions(a)
+	return c.checkTransactions(n.Transactions, a)
 }
 
 // checkTransactions reports, under exactly_once_v2, a broker too old for
 // it and a transactional id the principal may not describe. Write on the
 // ids, which only a producer's initialisation shows (and which would fence
-// the instance's own producer), is reported by txnAccessError when the
+// the instance's own producer), is reported by TxnAccessError when the
 // producer starts.
-func (s *Service) checkTransactions(a *clusterAnswer) error {
-	if !s.cfg.Guarantee.Transactional() {
+func (c *Clients) checkTransactions(t *Transactions, a *clusterAnswer) error {
+	if t == nil {
 		return nil
 	}
 	if a.txnOffsetCommit < txnOffsetCommitFencing {
 		return &KeyError{Key: "processing-guarantee", Reason: fmt.Sprintf(
 			"%s needs Kafka %s or later (TxnOffsetCommit v%d, which fences members that lost their partitions); "+
 				"the brokers speak TxnOffsetCommit up to v%d: upgrade them, or use %s",
-			ExactlyOnceV2, transactionsSinceKafka, txnOffsetCommitFencing, a.txnOffsetCommit, AtLeastOnce)}
+			t.Guarantee, transactionsSinceKafka, txnOffsetCommitFencing, a.txnOffsetCommit, t.Otherwise)}
 	}
-	for _, id := range s.transactionalIDs() {
+	for _, id := range t.IDs {
 		if errors.Is(a.txnIDs[id], sarama.ErrTransactionalIDAuthorizationFailed) {
-			return s.txnAccessError(id)
+			return c.TxnAccessError(id, t.Prefix)
 		}
 	}
 	return nil
 }
 
-// txnAccessError is what a principal needs to write transactions as id.
-func (s *Service) txnAccessError(id string) *AccessError {
+// TxnAccessError is the error of a principal refused the transactional id
+// id: what it needs to write transactions as id, or as any id beginning
+// with prefix.
+func (c *Clients) TxnAccessError(id, prefix string) *AccessError {
 	return &AccessError{Topic: id, Reason: fmt.Sprintf(
 		"transactional id %q: %s may not use it (Kafka ACLs): grant it Write and Describe on it, "+
 			"or on the prefix %q; brokers before Kafka 2.8 also need IdempotentWrite on the cluster",
-		id, s.principal(), s.cfg.Group+"-")}
+		id, c.Security.Principal(), prefix)}
 }
 
-func opNames(ops []int) string {
+func opNames(ops []Op) string {
 	var out []string
 	for _, op := range ops {
-		out = append(out, aclNames[op])
+		out = append(out, opNamesByCode[op])
 	}
 	return strings.Join(out, " and ")
-}
-
-// principal names who the service is to the brokers, for error messages.
-func (s *Service) principal() string {
-	if s.cfg.Security.SASLMechanism == "" {
-		return "this client (no SASL user)"
-	}
-	return fmt.Sprintf("SASL user %q", s.cfg.Security.SASLUsername)
 }
 
 // connectError turns a failure to talk to addr with cfg into its cause,
 // naming the key to fix where one is at fault. guessed tells that the cause
 // was inferred from other connections after this one was lost, rather than
 // read off the error itself.
-func (s *Service) connectError(addr string, cfg *sarama.Config, err error) (cause error, guessed bool) {
-	sec := s.cfg.Security
+func (c *Clients) connectError(addr string, cfg *sarama.Config, err error) (cause error, guessed bool) {
+	sec := c.Security
 	var (
 		unknownCA x509.UnknownAuthorityError
 		hostname  x509.HostnameError
@@ -328,16 +331,16 @@ func (s *Service) connectError(addr string, cfg *sarama.Config, err error) (caus
 	case errors.As(err, &kerr) && kerr == sarama.ErrUnsupportedSASLMechanism:
 		return &KeyError{Key: "sasl-mechanism", Reason: fmt.Sprintf("broker %s does not offer %s (%v)", addr, sec.SASLMechanism, err)}, false
 	case errors.Is(err, sarama.ErrTopicAuthorizationFailed), errors.Is(err, sarama.ErrClusterAuthorizationFailed):
-		return fmt.Errorf("broker %s: %s may not describe the service's topics (Kafka ACLs): %w", addr, s.principal(), err), false
+		return fmt.Errorf("broker %s: %s may not describe the service's topics (Kafka ACLs): %w", addr, sec.Principal(), err), false
 	}
 	// A lost connection says little by itself: the broker may be going
 	// away. The cause is named only when another connection shows it.
 	if connectionLost(err) {
 		without := func(tls, sasl bool) *sarama.Config {
-			c := *cfg
-			c.Net.TLS.Enable = c.Net.TLS.Enable && !tls
-			c.Net.SASL.Enable = c.Net.SASL.Enable && !sasl
-			return &c
+			alt := *cfg
+			alt.Net.TLS.Enable = alt.Net.TLS.Enable && !tls
+			alt.Net.SASL.Enable = alt.Net.SASL.Enable && !sasl
+			return &alt
 		}
 		switch {
 		case sec.SASLMechanism != "" && answers(addr, without(false, true)):
@@ -354,44 +357,6 @@ func (s *Service) connectError(addr string, cfg *sarama.Config, err error) (caus
 		}
 	}
 	return &UnreachableError{Addr: addr, Err: err}, false
-}
-
-// UnreachableError is a broker that could not be talked to for a reason
-// that may pass: refused, timed out, reset. Everything else New and the
-// start-up check return is permanent until the configuration, the
-// credentials or the ACLs change.
-type UnreachableError struct {
-	Addr string
-	Err  error
-}
-
-func (e *UnreachableError) Error() string {
-	return fmt.Sprintf("config key \"brokers\": cannot talk to broker %s: %v", e.Addr, e.Err)
-}
-
-func (e *UnreachableError) Unwrap() error { return e.Err }
-
-// AccessError is a topic or group the principal may not use as the
-// service must.
-type AccessError struct {
-	Topic  string // or group
-	Reason string
-}
-
-func (e *AccessError) Error() string { return e.Reason }
-
-// Permanent reports whether err, from New, will come back on a retry
-// unchanged: a configuration value, credentials or TLS material the brokers
-// reject, or ACLs that deny the service its topics. Other errors (brokers
-// unreachable, a request timing out) may pass.
-func Permanent(err error) bool {
-	var (
-		key    *KeyError
-		access *AccessError
-	)
-	return errors.As(err, &key) || errors.As(err, &access) ||
-		errors.Is(err, sarama.ErrTopicAuthorizationFailed) || errors.Is(err, sarama.ErrClusterAuthorizationFailed) ||
-		errors.Is(err, sarama.ErrGroupAuthorizationFailed)
 }
 
 // connectionLost reports whether err is the connection closing, resetting

@@ -1,4 +1,4 @@
-package topology
+package cluster
 
 import (
 	"testing"
@@ -10,13 +10,11 @@ import (
 // stage at the input's end, but the window stage always reads the
 // repartition topic from its earliest offset when its group has none.
 func TestWindowStageReadsFromEarliest(t *testing.T) {
-	cfg := DefaultConfig()
-	cfg.OffsetReset = "latest"
-	s := &Service{cfg: cfg}
-	if got := s.consumerGroupConfig(false).Consumer.Offsets.Initial; got != sarama.OffsetNewest {
+	c := &Clients{OffsetReset: "latest"}
+	if got := c.ConsumerGroup(false, 0).Consumer.Offsets.Initial; got != sarama.OffsetNewest {
 		t.Errorf("parse stage starts at %d, want the newest offset (%d)", got, sarama.OffsetNewest)
 	}
-	if got := s.consumerGroupConfig(true).Consumer.Offsets.Initial; got != sarama.OffsetOldest {
+	if got := c.ConsumerGroup(true, 0).Consumer.Offsets.Initial; got != sarama.OffsetOldest {
 		t.Errorf("window stage starts at %d, want the oldest offset (%d)", got, sarama.OffsetOldest)
 	}
 }

@@ -1,4 +1,4 @@
-package topology
+package cluster
 
 import (
 	"bytes"
@@ -10,26 +10,26 @@ import (
 	"github.com/lovoo/goka"
 )
 
-// stableFetchBytes bounds each fetch of lastCommitted. The topics it reads
-// (the window table, the parse stage's changelog) hold per-window values,
-// so a few tail records fit in one fetch.
-const stableFetchBytes = 1 << 20
+// FetchBytes bounds each fetch of the committed-record readers. The topics
+// they read (the window table, the parse stage's changelog) hold per-window
+// values, so a few tail records fit in one fetch.
+const FetchBytes = 1 << 20
 
-// lastCommitted finds a partition's last committed data record, as a
+// LastCommitted finds a partition's last committed data record, as a
 // read-committed consumer would see it: its offset and value, or offset -1
 // when the partition holds none. It reads back from the last stable offset
 // (the first offset of the oldest transaction still open, or the high-water
 // mark) in windows that double until one holds such a record or the log
 // start is reached: the tail of a transactional topic is commit markers, and
 // after a crash perhaps an aborted transaction.
-func lastCommitted(client sarama.Client, topic string, partition int32) (offset int64, value []byte, err error) {
-	return lastCommittedOf(client, topic, partition, nil)
+func LastCommitted(client sarama.Client, topic string, partition int32) (offset int64, value []byte, err error) {
+	return LastCommittedOf(client, topic, partition, nil)
 }
 
-// lastCommittedOf is lastCommitted of the records with key, or of any
+// LastCommittedOf is LastCommitted of the records with key, or of any
 // record if key is nil: a topic where several keys share a partition (the
 // parse stage's changelog after the input gained partitions).
-func lastCommittedOf(client sarama.Client, topic string, partition int32, key []byte) (offset int64, value []byte, err error) {
+func LastCommittedOf(client sarama.Client, topic string, partition int32, key []byte) (offset int64, value []byte, err error) {
 	broker, err := client.Leader(topic, partition)
 	if err != nil {
 		return -1, nil, fmt.Errorf("leader of %s/%d: %w", topic, partition, err)
@@ -74,7 +74,7 @@ func lastCommittedIn(b *sarama.Broker, topic string, partition int32, from, to i
 func committedIn(b *sarama.Broker, topic string, partition int32, from, to int64, each func(offset int64, rec *sarama.Record)) error {
 	r := newCommittedReader(b, topic, partition, from)
 	for past := false; r.reached < to && !past; {
-		block, err := r.fetch(stableFetchBytes)
+		block, err := r.fetch(FetchBytes)
 		if err != nil {
 			return err
 		}
@@ -92,17 +92,17 @@ func committedIn(b *sarama.Broker, topic string, partition int32, from, to int64
 			if block.LastStableOffset <= r.reached || len(block.RecordsSet) == 0 {
 				break // nothing more below the last stable offset
 			}
-			return fmt.Errorf("reading %s/%d at %d: a record batch larger than %d bytes", topic, partition, r.reached, stableFetchBytes)
+			return fmt.Errorf("reading %s/%d at %d: a record batch larger than %d bytes", topic, partition, r.reached, FetchBytes)
 		}
 	}
 	return nil
 }
 
-// lastCommittedBefore returns, for each of keys, the value of its last
+// LastCommittedBefore returns, for each of keys, the value of its last
 // committed record below offset to (nil if none), reading back from there
 // once for all of them, in windows that double until every key is found or
 // the log start is reached.
-func lastCommittedBefore(client sarama.Client, topic string, partition int32, to int64, keys [][]byte) ([][]byte, error) {
+func LastCommittedBefore(client sarama.Client, topic string, partition int32, to int64, keys [][]byte) ([][]byte, error) {
 	values := make([][]byte, len(keys))
 	index := make(map[string]int, len(keys))
 	for i, k := range keys {
@@ -161,7 +161,7 @@ func lastStableOffset(b *sarama.Broker, topic string, partition int32) (int64, e
 	return block.Offset, nil
 }
 
-// settle waits until no transaction is open on a partition: its last
+// Settle waits until no transaction is open on a partition: its last
 // stable offset has reached its high-water mark. A stage that takes over a
 // partition asks it of the changelog it restores from: the previous owner,
 // if it lost the partition without knowing (a zombie), may have a
@@ -169,7 +169,7 @@ func lastStableOffset(b *sarama.Broker, topic string, partition int32) (int64, e
 // time it out. Restoring before it is decided could miss state that the
 // offsets the stage starts from already count. It gives up after within and
 // says so; the restore then reads what is committed by then.
-func settle(client sarama.Client, topic string, partition int32, within time.Duration) error {
+func Settle(client sarama.Client, topic string, partition int32, within time.Duration) error {
 	deadline := time.Now().Add(within)
 	for {
 		broker, err := client.Leader(topic, partition)
@@ -206,9 +206,9 @@ type stableTopicManager struct {
 	client sarama.Client
 }
 
-// stableTopicManagerBuilder wraps inner's topic managers; each gets a client
+// StableTopicManagerBuilder wraps inner's topic managers; each gets a client
 // of its own from cfg.
-func stableTopicManagerBuilder(inner goka.TopicManagerBuilder, cfg func() *sarama.Config) goka.TopicManagerBuilder {
+func StableTopicManagerBuilder(inner goka.TopicManagerBuilder, cfg func() *sarama.Config) goka.TopicManagerBuilder {
 	return func(brokers []string) (goka.TopicManager, error) {
 		tm, err := inner(brokers)
 		if err != nil {
@@ -229,7 +229,7 @@ func (m *stableTopicManager) GetOffset(topic string, partition int32, time int64
 	if time != sarama.OffsetNewest {
 		return m.TopicManager.GetOffset(topic, partition, time)
 	}
-	last, _, err := lastCommitted(m.client, topic, partition)
+	last, _, err := LastCommitted(m.client, topic, partition)
 	if err != nil {
 		return 0, err
 	}

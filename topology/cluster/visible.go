@@ -1,4 +1,4 @@
-package topology
+package cluster
 
 import (
 	"encoding/binary"
@@ -21,7 +21,7 @@ const (
 // transaction (Kafka's ControlRecordType ABORT; COMMIT is 1).
 const controlAbort = 0
 
-// caughtUpTo reports whether a read-committed consumer whose next offset is
+// CaughtUpTo reports whether a read-committed consumer whose next offset is
 // next has nothing left to read below the partition's high-water mark.
 //
 // A consumer's next offset trails the high-water mark for good when the
@@ -34,7 +34,7 @@ const controlAbort = 0
 // caught up when that offset is the high-water mark (no transaction is open:
 // its records may yet commit) and no committed data record lies between next
 // and the high-water mark.
-func caughtUpTo(client sarama.Client, topic string, partition int32, next int64) (bool, error) {
+func CaughtUpTo(client sarama.Client, topic string, partition int32, next int64) (bool, error) {
 	broker, err := client.Leader(topic, partition)
 	if err != nil {
 		return false, fmt.Errorf("leader of %s/%d: %w", topic, partition, err)
