@@ -347,17 +347,9 @@ func skipArray(data []byte, i, depth int) (int, jsonError) {
 		if i, err = skipValue(data, i, depth); err != "" {
 			return i, err
 		}
-		i = skipWS(data, i)
-		if i >= len(data) {
-			return i, "unexpected end"
-		}
-		switch data[i] {
-		case ',':
-			i = skipWS(data, i+1)
-		case ']':
-			return i + 1, ""
-		default:
-			return i, "expected , or ]"
+		var done bool
+		if i, done, err = afterElement(data, i, ']'); done || err != "" {
+			return i, err
 		}
 	}
 }
@@ -410,17 +402,27 @@ func walkObject(data []byte, i, depth int, value func(member) (int, jsonError)) 
 		if err != "" {
 			return i, err
 		}
-		i = skipWS(data, i)
-		if i >= len(data) {
-			return i, "unexpected end"
-		}
-		switch data[i] {
-		case ',':
-			i = skipWS(data, i+1)
-		case '}':
-			return i + 1, ""
-		default:
-			return i, "expected , or }"
+		var done bool
+		if i, done, err = afterElement(data, i, '}'); done || err != "" {
+			return i, err
 		}
 	}
+}
+
+// afterElement moves past what follows an element of an array or object
+// that closes with end: a comma, to the next element's first byte, or end
+// (done), just past it.
+func afterElement(data []byte, i int, end byte) (next int, done bool, err jsonError) {
+	i = skipWS(data, i)
+	switch {
+	case i >= len(data):
+		return i, false, "unexpected end"
+	case data[i] == ',':
+		return skipWS(data, i+1), false, ""
+	case data[i] == end:
+		return i + 1, true, ""
+	case end == ']':
+		return i, false, "expected , or ]"
+	}
+	return i, false, "expected , or }"
 }
