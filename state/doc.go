@@ -14,8 +14,9 @@
 //   - A Slot counts a source's partial for a window only if no earlier claim of
 //     that source covers the window, so a replayed or duplicated report changes
 //     nothing; claims may arrive in any order.
-//   - A Slot finalises a window once every source partition's claims cover it,
-//     and only then; a window is finalised at most once.
+//   - A Slot finalises a window once the claims of every source it knows of
+//     cover it, and only then (a source that joins later finds the windows
+//     final before it joined final: Grow); a window is finalised at most once.
 //   - A Slot's number of sources only rises (Grow, or a report that names
 //     more): a source that joins after windows were final has its partials
 //     for them returned as Output.Late, never counted in a final.
