@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"strings"
 )
 
 // event is one line of `go test -json`: a test2json TestEvent or, for
@@ -24,7 +25,9 @@ type event struct {
 // file at path (none when there is no such file): tests' and builds',
 // joined where an event ends mid-line, and lines that are not events. It
 // returns how many package results (a pass, fail, skip or bench of a
-// package) the stream holds.
+// package) the stream holds, and counts the failed top-level tests,
+// packages and builds it records (failed): a test binary whose TestMain
+// exits 0 after a failed test leaves go test exiting 0.
 func (s *scanner) scanEvents(path string) (results int, err error) {
 	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -48,8 +51,16 @@ func (s *scanner) scanEvents(path string) (results int, err error) {
 				l.add(where, "", e.Output, func(_, line string) { s.scanOutput(where, "", line) })
 			case e.Action == "output":
 				l.add(e.Package, e.Test, e.Output, func(test, line string) { s.scanOutput(e.Package, test, line) })
+			case e.Action == "build-fail":
+				s.failed.builds++
+			case e.Test != "" && e.Action == "fail" && !strings.Contains(e.Test, "/"):
+				// A failed subtest fails its parent too.
+				s.failed.tests++
 			case e.Test == "" && (e.Action == "pass" || e.Action == "fail" || e.Action == "skip" || e.Action == "bench"):
 				results++
+				if e.Action == "fail" {
+					s.failed.packages++
+				}
 			}
 		}
 		if err == io.EOF {

@@ -15,7 +15,8 @@
 // secrettest.Marker, also hex- or base64-encoded) and PEM private keys, and
 // prints each line that holds one with the secret masked.
 //
-// It exits 1 when the command failed, the stream holds no package's result
+// It exits 1 when the command failed, the stream records a failed test,
+// package or build (whatever the command's exit code), holds no package's result
 // (the command wrote none: it is not gotestsum, say, or tested nothing), or
 // a secret was found. It removes the new directory when all is well, and
 // keeps it otherwise.
@@ -127,6 +128,14 @@ func report(w io.Writer, scan *scanner, command error) (reasons []string) {
 	}
 	fmt.Fprintf(w, "secretscan: scanned %d lines (%s) of test output and %d files (%s) in %s for passwords and private keys: %d hits\n",
 		scan.lines, size(scan.lineBytes), scan.files, size(scan.fileBytes), secrettest.LogDirEnv, len(scan.hits))
+	for _, f := range []struct {
+		n    int
+		what string
+	}{{scan.failed.packages, "packages"}, {scan.failed.tests, "tests"}, {scan.failed.builds, "builds"}} {
+		if f.n > 0 {
+			reasons = append(reasons, fmt.Sprintf("%d %s failed", f.n, f.what))
+		}
+	}
 	if len(scan.hits) > 0 {
 		reasons = append(reasons, fmt.Sprintf("%d lines with secrets", len(scan.hits)))
 	}

@@ -129,7 +129,7 @@ func TestRunPasses(t *testing.T) {
 	}
 }
 
-// A failed test or build fails the run, through gotestsum's exit code.
+// A failed test or build fails the run, through gotestsum's exit code and the stream's failures.
 func TestRunFails(t *testing.T) {
 	gts := gotestsum(t)
 	scratch(t, map[string]string{
@@ -138,7 +138,7 @@ func TestRunFails(t *testing.T) {
 	})
 	code, text, errText := runScratch(t, gts, "--format", "pkgname", "--", "-count=1", "./...")
 	if code != 1 || !strings.Contains(text, "=== FAIL: fail TestFail") || !strings.Contains(text, "FAIL\tscratch/bad [build failed]") ||
-		!strings.Contains(text, "secretscan: FAIL: the command exit status 1; logs kept in ") {
+		!strings.Contains(text, "secretscan: FAIL: 2 packages failed, 1 tests failed, 1 builds failed, the command exit status 1; logs kept in ") {
 		t.Errorf("exit %d, output:\n%s\nstderr:\n%s", code, text, errText)
 	}
 }

@@ -86,6 +86,8 @@ type scanner struct {
 	lines, lineBytes int64 // test output (the JSON stream's Output, the command's stderr)
 	files, fileBytes int64 // files under the log directory
 	hits             []hit
+	// failed counts what the JSON stream records as failed.
+	failed struct{ tests, packages, builds int }
 }
 
 // scanLine looks for secrets in one line of output or of a file.
