@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
-	"github.com/cenkalti/backoff/v5"
 
 	"github.com/oscheck/oscheck/processor"
 	"github.com/oscheck/oscheck/topology/cluster"
@@ -221,8 +220,7 @@ func (cg *gatedGroup) Consume(ctx context.Context, topics []string, h sarama.Con
 			}
 		}
 	}()
-	retry := &backoff.ExponentialBackOff{InitialInterval: 100 * time.Millisecond, Multiplier: 2, MaxInterval: 5 * time.Second,
-		RandomizationFactor: backoff.DefaultRandomizationFactor}
+	retry := cluster.NewBackoff(100*time.Millisecond, 5*time.Second)
 	for {
 		err := cg.ConsumerGroup.Consume(ctx, topics, &gatedHandler{inner: h, gate: cg.gate})
 		if ctx.Err() != nil {

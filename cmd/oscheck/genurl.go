@@ -13,10 +13,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/cenkalti/backoff/v5"
-
 	"github.com/oscheck/oscheck/cmd/internal/traffic"
 	"github.com/oscheck/oscheck/topology"
+	"github.com/oscheck/oscheck/topology/cluster"
 )
 
 // genRequests sends the request of each line spec generates to the web
@@ -164,8 +163,7 @@ func (s *urlSink) work() {
 // such a request never reached the server, so it cannot be logged twice.
 func (s *urlSink) do(r urlRequest) error {
 	deadline := time.Now().Add(dialRetryFor)
-	retry := &backoff.ExponentialBackOff{InitialInterval: 100 * time.Millisecond, Multiplier: 2, MaxInterval: time.Second,
-		RandomizationFactor: backoff.DefaultRandomizationFactor}
+	retry := cluster.NewBackoff(100*time.Millisecond, time.Second)
 	for {
 		err := s.once(r)
 		var op *net.OpError

@@ -9,7 +9,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/cenkalti/backoff/v5"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	dto "github.com/prometheus/client_model/go"
@@ -69,8 +68,7 @@ func serve(ctx context.Context, cfg topology.Config, w web, drain time.Duration,
 	// The wait before a restart: 1 s, doubled by each restart up to 30 s,
 	// with jitter, so that instances an outage stopped together do not
 	// all come back at once.
-	wait := &backoff.ExponentialBackOff{InitialInterval: time.Second, Multiplier: 2, MaxInterval: 30 * time.Second,
-		RandomizationFactor: backoff.DefaultRandomizationFactor}
+	wait := cluster.NewBackoff(time.Second, 30*time.Second)
 	for {
 		began := time.Now()
 		err = in.run(ctx, drain, log)
@@ -110,7 +108,7 @@ const stableAfter = time.Minute
 // when the failure is permanent. Building an instance cannot be
 // interrupted; when ctx is done meanwhile, restart returns at once and
 // leaves it to the exiting process.
-func restart(ctx context.Context, cfg topology.Config, log *slog.Logger, wait *backoff.ExponentialBackOff, delay time.Duration) (*instance, error) {
+func restart(ctx context.Context, cfg topology.Config, log *slog.Logger, wait *cluster.Backoff, delay time.Duration) (*instance, error) {
 	for {
 		select {
 		case <-ctx.Done():

@@ -63,6 +63,11 @@
 // They send requests of their own to the partition's leader, and their
 // errors name the topic and partition.
 //
+// # Retries
+//
+// NewBackoff is the wait of every retry loop of oscheck: from an initial
+// wait, doubled by each retry, with jitter, but never above its limit.
+//
 // # The broker probe
 //
 // A Probe asks the brokers every 5 s, on a connection of its own, whether

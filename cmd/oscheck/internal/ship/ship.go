@@ -8,9 +8,9 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
-	"github.com/cenkalti/backoff/v5"
 
 	"github.com/oscheck/oscheck/cmd/oscheck/internal/tail"
+	"github.com/oscheck/oscheck/topology/cluster"
 )
 
 // Config says what to ship where.
@@ -198,8 +198,7 @@ func (s *sender) send(ctx context.Context, lines [][]byte, end tail.Position) er
 	if err != nil {
 		return fmt.Errorf("encoding position %v: %w", end, err)
 	}
-	retry := &backoff.ExponentialBackOff{InitialInterval: 100 * time.Millisecond, Multiplier: 2, MaxInterval: 5 * time.Second,
-		RandomizationFactor: backoff.DefaultRandomizationFactor}
+	retry := cluster.NewBackoff(100*time.Millisecond, 5*time.Second)
 	for {
 		err := s.commit(lines, partition, string(meta))
 		if err == nil {
