@@ -33,6 +33,11 @@ type window struct {
 	final bool
 }
 
+// index returns the index of source's part in w.parts, -1 if none.
+func (w *window) index(source int32) int {
+	return slices.IndexFunc(w.parts, func(p *Part) bool { return p.Source == source })
+}
+
 // sum adds up the counts of the parts counted at or before offset, of the os
 // types in only, or of every os type if only is nil; only is filled in and
 // returned.
@@ -66,9 +71,8 @@ func (s *Slot) count(p *Part, merge bool) {
 		s.windows[p.Window] = w
 		s.open++
 	}
-	id := PartID{p.Window, p.Source}
-	s.written = append(s.written, id)
-	i := slices.IndexFunc(w.parts, func(q *Part) bool { return q.Source == p.Source })
+	s.written = append(s.written, PartID{p.Window, p.Source})
+	i := w.index(p.Source)
 	switch {
 	case i < 0:
 		w.parts = append(w.parts, p)
@@ -125,7 +129,7 @@ func (s *Slot) Restore(p *Part) bool {
 			s.open++
 		}
 	}
-	i := slices.IndexFunc(w.parts, func(q *Part) bool { return q.Source == p.Source })
+	i := w.index(p.Source)
 	switch {
 	case i < 0:
 		w.parts = append(w.parts, p)
@@ -172,10 +176,8 @@ func (s *Slot) Parts() []*Part {
 
 func (s *Slot) part(id PartID) *Part {
 	if w := s.windows[id.Window]; w != nil {
-		for _, p := range w.parts {
-			if p.Source == id.Source {
-				return p
-			}
+		if i := w.index(id.Source); i >= 0 {
+			return w.parts[i]
 		}
 	}
 	return nil
