@@ -20,23 +20,10 @@ import (
 // partition) rather than decode an empty aggregator and start the
 // partition's open windows from nothing.
 func TestAttackPreviousReleaseRefusesPiecedCheckpoint(t *testing.T) {
-	cfg := ParseStageConfig{
-		Windows: state.Windows{Size: 1000}, Grace: time.Hour, Idle: time.Hour, OSParam: "os_type", MaxOSTypes: 300,
-		Sources: 1, SlotKeys: []string{"s0"}, Repartition: "reports", DeadLetter: "dlq", Transactional: true,
-		Changelog: "changelog", ChangelogKey: func(int32) string { return "c0" },
-		ChangelogPieceKey: func(_ int32, n int) string { return fmt.Sprintf("c0#%d", n) },
-	}
+	cfg := piecesConfig()
 	p := NewParseStage(cfg, NewMetrics(prometheus.NewRegistry()))
-	at := time.Date(2019, 8, 14, 0, 0, 0, 0, time.UTC)
-	var offset int64
-	for w := range 40 {
-		for i := range 250 {
-			p.Consume(&recordContext{offset: offset, timestamp: time.Now()}, []byte(fmt.Sprintf(
-				`10.0.0.1 - - [%s] "GET /?os_type=scanner.os-%06d HTTP/1.1" 200 1`,
-				at.Add(time.Duration(w)*time.Second).Format("02/Jan/2006:15:04:05 -0700"), i)))
-			offset++
-		}
-	}
+	in := new(piecesInput)
+	in.fill(p, piecesStart)
 	recs, err := p.Precommit()
 	if err != nil {
 		t.Fatal(err)
@@ -63,8 +50,8 @@ func TestAttackPreviousReleaseRefusesPiecedCheckpoint(t *testing.T) {
 	if err := json.Unmarshal(value, &old); err != nil {
 		return // refused: the claim fails
 	}
-	if old.Next != offset {
-		t.Fatalf("checkpoint at %d, want %d: the previous release would start the partition empty for another reason", old.Next, offset)
+	if old.Next != in.offset {
+		t.Fatalf("checkpoint at %d, want %d: the previous release would start the partition empty for another reason", old.Next, in.offset)
 	}
 	agg, err := state.RestoreAggregator(p.aggregatorConfig(0), old.Aggregator)
 	if err == nil {
@@ -84,19 +71,9 @@ func TestAttackPreviousReleaseRefusesPiecedCheckpoint(t *testing.T) {
 // Observed: the later checkpoint wrote only its own record; the changelog
 // kept every piece of the earlier one.
 func TestAttackStalePiecesDeleted(t *testing.T) {
-	cfg := ParseStageConfig{
-		Windows: state.Windows{Size: 1000}, Grace: time.Hour, Idle: time.Hour, OSParam: "os_type", MaxOSTypes: 300,
-		Sources: 1, SlotKeys: []string{"s0"}, Repartition: "reports", DeadLetter: "dlq", Transactional: true,
-		Changelog: "changelog", ChangelogKey: func(int32) string { return "c0" },
-		ChangelogPieceKey: func(_ int32, n int) string { return fmt.Sprintf("c0#%d", n) },
-	}
-	at := time.Date(2019, 8, 14, 0, 0, 0, 0, time.UTC)
-	var offset int64
-	line := func(p *ParseStage, t time.Time, osType string) {
-		p.Consume(&recordContext{offset: offset, timestamp: time.Now()}, []byte(fmt.Sprintf(
-			`10.0.0.1 - - [%s] "GET /?os_type=%s HTTP/1.1" 200 1`, t.Format("02/Jan/2006:15:04:05 -0700"), osType)))
-		offset++
-	}
+	cfg := piecesConfig()
+	at := piecesStart
+	in := new(piecesInput)
 	changelog := map[string][]byte{}
 	commit := func(p *ParseStage) {
 		t.Helper()
@@ -112,13 +89,6 @@ func TestAttackStalePiecesDeleted(t *testing.T) {
 				delete(changelog, r.Key)
 			} else {
 				changelog[r.Key] = r.Value
-			}
-		}
-	}
-	fill := func(p *ParseStage) {
-		for w := range 40 {
-			for i := range 250 {
-				line(p, at.Add(time.Duration(w)*time.Second), fmt.Sprintf("scanner.os-%06d", i))
 			}
 		}
 	}
@@ -145,25 +115,25 @@ func TestAttackStalePiecesDeleted(t *testing.T) {
 
 	// Written by the parser.
 	p := NewParseStage(cfg, NewMetrics(prometheus.NewRegistry()))
-	fill(p)
+	in.fill(p, at)
 	commit(p)
 	if len(changelog) < 3 {
 		t.Fatalf("changelog %d records: want a checkpoint in pieces", len(changelog))
 	}
 	at = at.Add(2 * time.Hour)
-	line(p, at, "ios") // closes every window
+	in.line(p, at, "ios") // closes every window
 	commit(p)
 	stale("after the parser's smaller checkpoint")
 
 	// Restored: a checkpoint in pieces, then a new owner's smaller one.
-	fill(p)
+	in.fill(p, at)
 	commit(p)
 	after := NewParseStage(cfg, NewMetrics(prometheus.NewRegistry()))
-	if restored, err := after.Restore(0, changelog["c0"], offset, pieces); !restored || err != nil {
+	if restored, err := after.Restore(0, changelog["c0"], in.offset, pieces); !restored || err != nil {
 		t.Fatalf("restore: %v, %v", restored, err)
 	}
 	at = at.Add(2 * time.Hour)
-	line(after, at, "ios")
+	in.line(after, at, "ios")
 	commit(after)
 	stale("after a restored partition's smaller checkpoint")
 }

@@ -17,9 +17,10 @@ import (
 	"github.com/oscheck/oscheck/processor/output"
 )
 
-// maxTableValue bounds every value of the window table: a slot value must not
-// grow with the windows that wait on a lagging input partition.
-const maxTableValue = 256 << 10
+// maxStateRecord bounds every record of the topics that hold oscheck's
+// state: a window table value must not grow with the windows that wait on a
+// lagging input partition, nor a checkpoint with the windows it holds open.
+const maxStateRecord = 256 << 10
 
 // windowTable is the window table's changelog topic under the default group.
 const windowTable = windowGroup + "-table"
@@ -129,23 +130,31 @@ func windowTableValuesBounded(t *testing.T, guarantee string) {
 	if len(values) == 0 {
 		t.Fatalf("%s is empty", windowTable)
 	}
+	recordsBounded(t, windowTable, values, fmt.Sprintf(
+		"a slot value grows with the windows waiting on a lagging input partition (here %d windows of %d os types wait on partition 1)",
+		windows, osTypes))
+}
+
+// recordsBounded logs the largest of a topic's records and fails if any is
+// larger than maxStateRecord; why says what would make them so.
+func recordsBounded(t *testing.T, topic string, records []*kgo.Record, why string) {
+	t.Helper()
 	var largest *kgo.Record
 	over := 0
-	for _, r := range values {
+	for _, r := range records {
 		if largest == nil || len(r.Value) > len(largest.Value) {
 			largest = r
 		}
-		if len(r.Value) > maxTableValue {
+		if len(r.Value) > maxStateRecord {
 			over++
 		}
 	}
-	t.Logf("%s: %d values, the largest %d bytes (slot %q, partition %d, offset %d)", windowTable, len(values),
+	t.Logf("%s: %d records, the largest %d bytes (key %q, partition %d, offset %d)", topic, len(records),
 		len(largest.Value), largest.Key, largest.Partition, largest.Offset)
 	if over > 0 {
-		t.Errorf("%s: %d of its %d values are larger than %d bytes (%d KiB), the largest %d bytes (slot %q, "+
-			"partition %d, offset %d): a slot value grows with the windows waiting on a lagging input partition "+
-			"(here %d windows of %d os types wait on partition 1)", windowTable, over, len(values), maxTableValue, maxTableValue>>10,
-			len(largest.Value), largest.Key, largest.Partition, largest.Offset, windows, osTypes)
+		t.Errorf("%s: %d of its %d records are larger than %d bytes (%d KiB), the largest %d bytes (key %q, "+
+			"partition %d, offset %d): %s", topic, over, len(records), maxStateRecord, maxStateRecord>>10,
+			len(largest.Value), largest.Key, largest.Partition, largest.Offset, why)
 	}
 }
 

@@ -17,11 +17,6 @@ import (
 	"github.com/oscheck/oscheck/processor/output"
 )
 
-// maxCheckpointValue bounds every record of the parse stage's changelog: a
-// checkpoint of an input partition must not grow with the windows it holds
-// open.
-const maxCheckpointValue = 256 << 10
-
 // partialsChangelog is the parse stage's changelog topic under the default
 // group.
 const partialsChangelog = parseGroup + "-partials-changelog"
@@ -106,8 +101,6 @@ func TestParseCheckpointsBounded(t *testing.T) {
 	if len(values) == 0 {
 		t.Fatalf("%s is empty", partialsChangelog)
 	}
-	var largest *kgo.Record
-	over := 0
 	// (c) The last checkpoint, in one record, deleted the pieces of the
 	// ones before (compaction would keep them for ever).
 	last := make(map[string][]byte)
@@ -119,22 +112,9 @@ func TestParseCheckpointsBounded(t *testing.T) {
 			t.Errorf("%s: piece %q is not deleted by the last checkpoint", partialsChangelog, key)
 		}
 	}
-	for _, r := range values {
-		if largest == nil || len(r.Value) > len(largest.Value) {
-			largest = r
-		}
-		if len(r.Value) > maxCheckpointValue {
-			over++
-		}
-	}
-	t.Logf("%s: %d records, the largest %d bytes (key %q, partition %d, offset %d)", partialsChangelog, len(values),
-		len(largest.Value), largest.Key, largest.Partition, largest.Offset)
-	if over > 0 {
-		t.Errorf("%s: %d of its %d records are larger than %d bytes (%d KiB), the largest %d bytes (key %q, "+
-			"partition %d, offset %d): a checkpoint grows with the windows its input partition holds open "+
-			"(here %d windows of %d os types)", partialsChangelog, over, len(values), maxCheckpointValue,
-			maxCheckpointValue>>10, len(largest.Value), largest.Key, largest.Partition, largest.Offset, windows, osTypes)
-	}
+	recordsBounded(t, partialsChangelog, values, fmt.Sprintf(
+		"a checkpoint grows with the windows its input partition holds open (here %d windows of %d os types)",
+		windows, osTypes))
 }
 
 // awaitCheckpointCommitted waits until the parse group has committed input
